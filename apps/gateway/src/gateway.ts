@@ -1,0 +1,78 @@
+import websocket from '@fastify/websocket';
+import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
+import { EgressPolicy } from './policy.js';
+import { type Resolver, systemResolver } from './resolve.js';
+import { type GatewayRuntime, Session } from './session.js';
+
+export interface GatewayOptions extends GatewayConfigInput {
+  /** Fastify's logger setting; off by default when embedded. */
+  logger?: FastifyServerOptions['logger'];
+  /** Replaces the system resolver (for example, to use a DNS server of one's own). */
+  resolver?: Resolver;
+}
+
+/** What a gateway exposes about itself, as `app.socketgate`. */
+export interface GatewayHandle {
+  readonly config: GatewayConfig;
+  readonly sessions: ReadonlySet<Session>;
+  /** Live counts and the bytes the gateway holds in buffers, for tests and operators. */
+  stats(): { sessions: number; streams: number; bufferedBytes: number };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    socketgate: GatewayHandle;
+  }
+}
+
+/**
+ * Builds a gateway: a ready Fastify instance, not yet listening, serving the socketgate protocol
+ * at `/v1/socket`. Call `listen()` on it, or `inject()` in tests.
+ */
+export async function createGateway(options: GatewayOptions = {}): Promise<FastifyInstance> {
+  const { logger = false, resolver = systemResolver, ...settings } = options;
+  const config = parseConfig(settings);
+  const app = Fastify({ logger });
+  const runtime: GatewayRuntime = {
+    config,
+    policy: new EgressPolicy(config.allow),
+    resolver,
+    sessions: new Set(),
+    log: app.log,
+  };
+  app.decorate('socketgate', {
+    config,
+    sessions: runtime.sessions,
+    stats() {
+      let streams = 0;
+      let bufferedBytes = 0;
+      for (const session of runtime.sessions) {
+        streams += session.streams.size;
+        bufferedBytes += session.bufferedBytes;
+      }
+      return { sessions: runtime.sessions.size, streams, bufferedBytes };
+    },
+  } satisfies GatewayHandle);
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: config.maxMessageBytes,
+      perMessageDeflate: false,
+      handleProtocols: (protocols: Set<string>) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    },
+  });
+  app.get(ENDPOINT_PATH, { websocket: true }, (socket) => {
+    if (socket.protocol !== SUBPROTOCOL) {
+      socket.close(CloseCode.PROTOCOL_ERROR, `the ${SUBPROTOCOL} subprotocol is required`);
+      return;
+    }
+    new Session(socket, runtime);
+  });
+  app.addHook('preClose', async () => {
+    for (const session of [...runtime.sessions]) session.close(CloseCode.GOING_AWAY, 'the gateway is shutting down');
+  });
+  await app.ready();
+  return app;
+}

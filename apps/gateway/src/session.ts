@@ -1,0 +1,317 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import {
+  CloseCode,
+  type ClientMessage,
+  decodeFrame,
+  encodeAck,
+  encodeData,
+  PROTOCOL_VERSION,
+  type ProtocolErrorCode,
+  parseClientMessage,
+  type ServerMessage,
+  serializeMessage,
+} from '@socketgate/protocol';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { GatewayConfig } from './config.js';
+import type { EgressPolicy } from './policy.js';
+import type { Resolver } from './resolve.js';
+import { type StreamHost, TcpStream } from './tcp-stream.js';
+
+/** What sessions share: the gateway's settings and its registry of live sessions. */
+export interface GatewayRuntime {
+  readonly config: GatewayConfig;
+  readonly policy: EgressPolicy;
+  readonly resolver: Resolver;
+  readonly sessions: Set<Session>;
+  readonly log: FastifyBaseLogger;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Compares a presented token with the configured ones in constant time. */
+function tokenAccepted(tokens: readonly string[], presented: string): boolean {
+  const wanted = digest(presented);
+  let accepted = false;
+  for (const token of tokens) accepted = timingSafeEqual(digest(token), wanted) || accepted;
+  return accepted;
+}
+
+/**
+ * One client WebSocket: the `hello` handshake, then many streams multiplexed on it.
+ *
+ *   client                         gateway
+ *     | ---- hello {token} ---------> |   (within helloTimeoutMs, else close 4408)
+ *     | <--- welcome ---------------- |   (bad token: close 4401)
+ *     | ---- open / close / ... ----> |   JSON text frames
+ *     | <--> DATA / CREDIT / ACK <--> |   binary frames
+ *
+ * Messages are handled strictly in arrival order: nothing here awaits between two messages; a
+ * stream's own asynchronous work (lookup, connect) checks its state when it resumes.
+ */
+export class Session implements StreamHost {
+  readonly id = randomUUID();
+  readonly #ws: WebSocket;
+  readonly #runtime: GatewayRuntime;
+  readonly log: FastifyBaseLogger;
+  #authenticated = false;
+  #helloTimer: NodeJS.Timeout | undefined;
+  readonly #streams = new Map<number, TcpStream>();
+  #lastStreamId = -1;
+  readonly #ackQueue = new Set<TcpStream>();
+  #ackImmediate: NodeJS.Immediate | undefined;
+  readonly #blocked = new Set<TcpStream>();
+  readonly #onSent = (): void => this.#unblock();
+
+  constructor(ws: WebSocket, runtime: GatewayRuntime) {
+    this.#ws = ws;
+    this.#runtime = runtime;
+    this.log = runtime.log.child({ session: this.id });
+    runtime.sessions.add(this);
+    this.#helloTimer = setTimeout(
+      () => this.#closeSession(CloseCode.HELLO_TIMEOUT, `no hello within ${runtime.config.helloTimeoutMs} ms`),
+      runtime.config.helloTimeoutMs,
+    );
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('close', (code: number) => this.#onClosed(code));
+    ws.on('error', (error: Error) => this.log.debug({ err: error }, 'websocket error'));
+  }
+
+  // ---- StreamHost ---------------------------------------------------------------------------------
+  get policy(): EgressPolicy {
+    return this.#runtime.policy;
+  }
+  get resolver(): Resolver {
+    return this.#runtime.resolver;
+  }
+  get connectTimeoutMs(): number {
+    return this.#runtime.config.connectTimeoutMs;
+  }
+  get uploadWindowBytes(): number {
+    return this.#runtime.config.uploadWindowBytes;
+  }
+
+  send(message: ServerMessage): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(serializeMessage(message));
+  }
+
+  sendData(stream: number, payload: Uint8Array): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeData(stream, payload), this.#onSent);
+  }
+
+  queueAck(stream: TcpStream): void {
+    this.#ackQueue.add(stream);
+    this.#ackImmediate ??= setImmediate(() => this.#flushAcks());
+  }
+
+  flushAck(stream: TcpStream): void {
+    this.#ackQueue.delete(stream);
+    const bytes = stream.takeAck();
+    if (bytes > 0 && this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeAck(stream.id, bytes));
+  }
+
+  #flushAcks(): void {
+    this.#ackImmediate = undefined;
+    for (const stream of this.#ackQueue) this.flushAck(stream);
+  }
+
+  canSend(): boolean {
+    return this.#ws.bufferedAmount < this.#runtime.config.sessionBufferBytes;
+  }
+
+  block(stream: TcpStream): void {
+    this.#blocked.add(stream);
+  }
+
+  #unblock(): void {
+    if (this.#blocked.size === 0 || this.#ws.bufferedAmount >= this.#runtime.config.sessionBufferBytes / 2) return;
+    const streams = [...this.#blocked];
+    this.#blocked.clear();
+    for (const stream of streams) stream.resume();
+  }
+
+  released(stream: TcpStream): void {
+    this.#streams.delete(stream.id);
+    this.#blocked.delete(stream);
+    this.#ackQueue.delete(stream);
+  }
+
+  // ---- introspection ------------------------------------------------------------------------------
+  get streams(): ReadonlyMap<number, TcpStream> {
+    return this.#streams;
+  }
+
+  /** Bytes the gateway holds for this session: every stream's buffers plus the WebSocket's send buffer. */
+  get bufferedBytes(): number {
+    let total = this.#ws.bufferedAmount;
+    for (const stream of this.#streams.values()) total += stream.bufferedBytes;
+    return total;
+  }
+
+  /** Ends the session from the gateway's side (shutdown). */
+  close(code: number, reason: string): void {
+    this.#closeSession(code, reason);
+  }
+
+  // ---- incoming -----------------------------------------------------------------------------------
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (!this.#authenticated) {
+      this.#onHello(data, isBinary);
+      return;
+    }
+    if (isBinary) {
+      this.#onFrame(data);
+      return;
+    }
+    const parsed = parseClientMessage(data.toString('utf8'));
+    if (!parsed.ok) {
+      this.#protocolError(parsed.code, parsed.message, parsed.stream);
+      return;
+    }
+    this.#onControl(parsed.value);
+  }
+
+  #onHello(data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      this.#closeSession(CloseCode.PROTOCOL_ERROR, 'the first message must be a hello text frame');
+      return;
+    }
+    const parsed = parseClientMessage(data.toString('utf8'));
+    if (!parsed.ok) {
+      this.#closeSession(CloseCode.PROTOCOL_ERROR, `bad hello: ${parsed.message}`);
+      return;
+    }
+    const hello = parsed.value;
+    if (hello.type !== 'hello') {
+      this.#closeSession(CloseCode.PROTOCOL_ERROR, `the first message must be hello, got ${hello.type}`);
+      return;
+    }
+    if (hello.version !== PROTOCOL_VERSION) {
+      this.#closeSession(CloseCode.VERSION_MISMATCH, `protocol version ${hello.version} is not supported; this gateway speaks ${PROTOCOL_VERSION}`);
+      return;
+    }
+    if (!tokenAccepted(this.#runtime.config.tokens, hello.token)) {
+      this.log.info('hello refused: unknown token');
+      this.#closeSession(CloseCode.UNAUTHORIZED, 'the token is not accepted');
+      return;
+    }
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+    this.#authenticated = true;
+    this.log.debug('session authenticated');
+    this.send({
+      type: 'welcome',
+      version: PROTOCOL_VERSION,
+      session: this.id,
+      maxMessageBytes: this.#runtime.config.maxMessageBytes,
+    });
+  }
+
+  #onFrame(data: Buffer): void {
+    const decoded = decodeFrame(data);
+    if (!decoded.ok) {
+      this.#protocolError(decoded.code, decoded.message, decoded.stream);
+      return;
+    }
+    const frame = decoded.value;
+    switch (frame.kind) {
+      case 'data': {
+        const stream = this.#stream(frame.stream, 'data');
+        const problem = stream?.write(frame.payload);
+        if (problem !== undefined) this.#protocolError(problem.code, problem.message, frame.stream);
+        return;
+      }
+      case 'credit':
+        this.#stream(frame.stream, 'credit')?.addCredit(frame.bytes);
+        return;
+      case 'ack':
+        this.#protocolError('BAD_FRAME', 'ack frames travel from the gateway to the client only');
+        return;
+    }
+  }
+
+  #onControl(message: ClientMessage): void {
+    switch (message.type) {
+      case 'hello':
+        this.#protocolError('BAD_MESSAGE', 'type: this session already said hello');
+        return;
+      case 'open':
+        this.#open(message);
+        return;
+      case 'close':
+        this.#stream(message.stream, 'close')?.close();
+        return;
+      case 'abort':
+        this.#stream(message.stream, 'abort')?.abort();
+        return;
+      case 'set-option':
+        this.#stream(message.stream, 'set-option')?.setOption(message.option, message.value);
+        return;
+    }
+  }
+
+  #open(message: ClientMessage & { type: 'open' }): void {
+    if (message.stream <= this.#lastStreamId) {
+      this.#protocolError(
+        'STREAM_ID_REUSED',
+        `stream: ${message.stream} is not above ${this.#lastStreamId}, the last stream id this session used`,
+      );
+      return;
+    }
+    this.#lastStreamId = message.stream;
+    if (this.#streams.size >= this.#runtime.config.maxStreamsPerSession) {
+      this.send({
+        type: 'error',
+        stream: message.stream,
+        error: 'SocketResourceError',
+        message: `Out of resources: this session already has ${this.#streams.size} streams, the gateway's limit`,
+      });
+      return;
+    }
+    this.#streams.set(message.stream, new TcpStream(this, message));
+  }
+
+  /**
+   * The live stream with this id. A message for a stream that has already ended crossed our end
+   * on the wire and is dropped; a stream id that was never opened is a protocol error.
+   */
+  #stream(id: number, what: string): TcpStream | undefined {
+    const stream = this.#streams.get(id);
+    if (stream !== undefined || id <= this.#lastStreamId) return stream;
+    this.#protocolError('UNKNOWN_STREAM', `${what}: stream ${id} was never opened`);
+    return undefined;
+  }
+
+  /** Reports a bad message; a fault that names a live stream ends that stream only. */
+  #protocolError(code: ProtocolErrorCode, message: string, streamId?: number): void {
+    const stream = streamId === undefined ? undefined : this.#streams.get(streamId);
+    stream?.dispose();
+    this.log.debug({ code, stream: streamId }, `protocol error: ${message}`);
+    this.send(stream ? { type: 'protocol-error', stream: stream.id, code, message } : { type: 'protocol-error', code, message });
+  }
+
+  #closeSession(code: number, reason: string): void {
+    if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING) {
+      this.#ws.close(code, reason.length > 120 ? `${reason.slice(0, 117)}...` : reason);
+    }
+    this.#dispose();
+  }
+
+  #onClosed(code: number): void {
+    this.log.debug({ code }, 'session closed');
+    this.#dispose();
+  }
+
+  /** Closes every real socket of the session and clears its timers. */
+  #dispose(): void {
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+    if (this.#ackImmediate) clearImmediate(this.#ackImmediate);
+    this.#ackImmediate = undefined;
+    for (const stream of [...this.#streams.values()]) stream.dispose();
+    this.#streams.clear();
+    this.#blocked.clear();
+    this.#ackQueue.clear();
+    this.#runtime.sessions.delete(this);
+  }
+}

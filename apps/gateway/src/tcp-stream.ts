@@ -1,0 +1,352 @@
+import net from 'node:net';
+import type { Open, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
+import { type SocketFailure, socketFailure } from './errors.js';
+import type { EgressPolicy } from './policy.js';
+import { type ResolvedAddress, type Resolver, resolveHost } from './resolve.js';
+
+/** What a stream needs from the session that owns it. */
+export interface StreamHost {
+  readonly policy: EgressPolicy;
+  readonly resolver: Resolver;
+  readonly connectTimeoutMs: number;
+  readonly uploadWindowBytes: number;
+  send(message: ServerMessage): void;
+  sendData(stream: number, payload: Uint8Array): void;
+  /** Schedules this stream's written bytes to be acknowledged (coalesced per tick). */
+  queueAck(stream: TcpStream): void;
+  /** Flushes this stream's pending acknowledgement now. */
+  flushAck(stream: TcpStream): void;
+  /** False while the session's WebSocket send buffer is over its limit. */
+  canSend(): boolean;
+  /** Parks a stream until the WebSocket send buffer drains. */
+  block(stream: TcpStream): void;
+  /** The stream is gone; the session forgets it. */
+  released(stream: TcpStream): void;
+}
+
+export type StreamState = 'resolving' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+const next: Record<StreamState, readonly StreamState[]> = {
+  resolving: ['connecting', 'closed'],
+  connecting: ['connected', 'closed'],
+  connected: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+/** Options the gateway can apply to a real TCP socket; others read back as unsupported (`null`). */
+const TCP_OPTIONS: ReadonlySet<SocketOptionName> = new Set(['LowDelayOption', 'KeepAliveOption']);
+
+/**
+ * One client stream and its real TCP socket, with credit-based flow control both ways:
+ *
+ *   target --data--> [pending <= one chunk] --DATA within credit--> client
+ *   client --DATA within window--> socket.write --written--> ACK --> client
+ *
+ * The gateway holds at most one read chunk per stream beyond the client's credit (the socket is
+ * paused meanwhile, so TCP pushes back on the target) and at most the upload window of unwritten
+ * bytes; nothing buffers without bound.
+ */
+export class TcpStream {
+  readonly id: number;
+  readonly #host: StreamHost;
+  readonly #request: Open;
+  #state: StreamState = 'resolving';
+  #socket: net.Socket | undefined;
+  #connectTimer: NodeJS.Timeout | undefined;
+  readonly #options = new Map<SocketOptionName, number>();
+  #downloadCredit: number;
+  #pending: Buffer | undefined;
+  #remoteEnded = false;
+  #uploadUnacked = 0;
+  #ackDue = 0;
+
+  constructor(host: StreamHost, request: Open) {
+    this.#host = host;
+    this.#request = request;
+    this.id = request.stream;
+    this.#downloadCredit = request.window;
+    for (const [name, value] of Object.entries(request.options ?? {})) {
+      if (TCP_OPTIONS.has(name as SocketOptionName)) this.#options.set(name as SocketOptionName, value ? 1 : 0);
+    }
+    void this.#start();
+  }
+
+  get state(): StreamState {
+    return this.#state;
+  }
+
+  /** Bytes the gateway holds for this stream: read but not yet sent, and received but not yet written. */
+  get bufferedBytes(): number {
+    const socket = this.#socket;
+    return (this.#pending?.byteLength ?? 0) + (socket ? socket.writableLength + socket.readableLength : 0);
+  }
+
+  #setState(to: StreamState): void {
+    if (to === this.#state) return;
+    if (!next[this.#state].includes(to)) throw new Error(`bug: stream ${this.id} state ${this.#state} -> ${to}`);
+    this.#state = to;
+  }
+
+  async #start(): Promise<void> {
+    const { host, port, family } = this.#request;
+    let addresses: ResolvedAddress[];
+    try {
+      addresses = await resolveHost(host, family ?? 'any', this.#host.resolver);
+    } catch (error) {
+      if (this.#state === 'resolving') this.#fail(socketFailure(error));
+      return;
+    }
+    if (this.#state !== 'resolving') return;
+    const allowed = addresses.filter(({ address }) => this.#host.policy.allows(host, address, port) !== undefined);
+    if (allowed.length === 0) {
+      this.#fail({
+        error: 'SocketAccessError',
+        message: `Permission denied: no rule of the gateway's egress policy allows ${host} port ${port}`,
+      });
+      return;
+    }
+    this.#setState('connecting');
+    this.#host.send({ type: 'resolved', stream: this.id });
+    this.#attempt(allowed, 0, undefined);
+  }
+
+  /** Tries each allowed address in order, each with its own connect timer, as Qt does. */
+  #attempt(addresses: readonly ResolvedAddress[], index: number, last: SocketFailure | undefined): void {
+    const target = addresses[index];
+    if (this.#state !== 'connecting') return;
+    if (target === undefined) {
+      this.#fail(last ?? { error: 'ConnectionRefusedError', message: 'Connection refused' });
+      return;
+    }
+    const socket = net.connect({ host: target.address, port: this.#request.port, family: target.family });
+    this.#socket = socket;
+    this.#applyOptions(socket);
+    const failed = (failure: SocketFailure): void => {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.destroy();
+      this.#socket = undefined;
+      this.#attempt(addresses, index + 1, failure);
+    };
+    this.#connectTimer = setTimeout(
+      () => failed({ error: 'SocketTimeoutError', message: 'Connection timed out' }),
+      this.#host.connectTimeoutMs,
+    );
+    socket.once('error', (error) => failed(socketFailure(error, 'connect')));
+    socket.once('connect', () => {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+      socket.removeAllListeners('error');
+      this.#connected(socket);
+    });
+  }
+
+  #applyOptions(socket: net.Socket): void {
+    socket.setNoDelay(this.#options.get('LowDelayOption') === 1);
+    socket.setKeepAlive(this.#options.get('KeepAliveOption') === 1);
+  }
+
+  #connected(socket: net.Socket): void {
+    this.#setState('connected');
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onRemoteEnd());
+    socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
+    socket.on('close', () => this.#onSocketClose());
+    if (this.#downloadCredit === 0) socket.pause();
+    this.#host.send({
+      type: 'connected',
+      stream: this.id,
+      window: this.#host.uploadWindowBytes,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+      peerAddress: socket.remoteAddress ?? '',
+      peerPort: socket.remotePort ?? 0,
+      options: Object.fromEntries(TCP_OPTIONS_LIST.map((name) => [name, this.#options.get(name) ?? 0])),
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state !== 'connected') return;
+    const credit = this.#downloadCredit;
+    if (chunk.byteLength <= credit) {
+      this.#downloadCredit = credit - chunk.byteLength;
+      this.#host.sendData(this.id, chunk);
+    } else {
+      if (credit > 0) this.#host.sendData(this.id, chunk.subarray(0, credit));
+      this.#downloadCredit = 0;
+      this.#pending = chunk.subarray(credit);
+      this.#socket?.pause();
+    }
+    if (!this.#host.canSend()) {
+      this.#socket?.pause();
+      this.#host.block(this);
+    }
+  }
+
+  /** The client granted `bytes` more of download credit. */
+  addCredit(bytes: number): void {
+    if (this.#state !== 'connected' && this.#state !== 'resolving' && this.#state !== 'connecting') return;
+    this.#downloadCredit += bytes;
+    const pending = this.#pending;
+    if (pending !== undefined && this.#downloadCredit > 0) {
+      const n = Math.min(pending.byteLength, this.#downloadCredit);
+      this.#downloadCredit -= n;
+      this.#pending = n === pending.byteLength ? undefined : pending.subarray(n);
+      this.#host.sendData(this.id, n === pending.byteLength ? pending : pending.subarray(0, n));
+    }
+    if (this.#pending !== undefined) return;
+    if (this.#remoteEnded) this.#finishRemoteEnd();
+    else this.resume();
+  }
+
+  /** Reads again if credit, the session's send buffer and the state allow it. */
+  resume(): void {
+    const socket = this.#socket;
+    if (this.#state !== 'connected' || socket === undefined || this.#pending !== undefined) return;
+    if (this.#downloadCredit === 0) return;
+    if (!this.#host.canSend()) {
+      this.#host.block(this);
+      return;
+    }
+    socket.resume();
+  }
+
+  #onRemoteEnd(): void {
+    if (this.#state !== 'connected') return;
+    this.#remoteEnded = true;
+    if (this.#pending === undefined) this.#finishRemoteEnd();
+  }
+
+  #finishRemoteEnd(): void {
+    this.#host.flushAck(this);
+    this.#host.send({ type: 'end', stream: this.id });
+    this.#release();
+  }
+
+  /** The socket closed with no error event: after a FIN (handled by 'end') or while closing. */
+  #onSocketClose(): void {
+    if (this.#state === 'closed' || this.#remoteEnded) return;
+    if (this.#state === 'closing') {
+      this.#host.flushAck(this);
+      this.#host.send({ type: 'closed', stream: this.id });
+      this.#release();
+      return;
+    }
+    this.#onRemoteEnd();
+  }
+
+  #onSocketError(error: NodeJS.ErrnoException): void {
+    if (this.#state === 'closed') return;
+    // A reset seen while reading is Qt's remote close (buffered data stays readable); a failed
+    // write is its abort path (EPIPE).
+    if (error.code === 'ECONNRESET' && this.#state === 'connected') {
+      this.#socket?.removeAllListeners('data');
+      this.#onRemoteEnd();
+      return;
+    }
+    this.#fail(socketFailure(error, 'write'));
+  }
+
+  /** DATA from the client. Returns what was wrong when the client broke the protocol. */
+  write(payload: Uint8Array): { code: ProtocolErrorCode; message: string } | undefined {
+    if (this.#state !== 'connected') {
+      const when = this.#state === 'closing' ? 'after close' : 'before the stream is connected';
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data ${when}` };
+    }
+    const window = this.#host.uploadWindowBytes;
+    if (this.#uploadUnacked + payload.byteLength > window) {
+      return {
+        code: 'WINDOW_EXCEEDED',
+        message: `stream ${this.id}: data beyond the ${window}-byte send window (${this.#uploadUnacked} bytes not yet acknowledged)`,
+      };
+    }
+    if (payload.byteLength === 0) return undefined;
+    this.#uploadUnacked += payload.byteLength;
+    const length = payload.byteLength;
+    this.#socket?.write(payload, (error) => {
+      if (error || this.#state === 'closed') return;
+      this.#ackDue += length;
+      this.#host.queueAck(this);
+    });
+    return undefined;
+  }
+
+  /** Bytes written since the last acknowledgement; taking them returns them to the window. */
+  takeAck(): number {
+    const bytes = this.#ackDue;
+    this.#ackDue = 0;
+    this.#uploadUnacked -= bytes;
+    return bytes;
+  }
+
+  /** Qt's disconnectFromHost: stop reading, write what was sent, then close the socket. */
+  close(): void {
+    const socket = this.#socket;
+    if (this.#state !== 'connected' || socket === undefined) {
+      this.abort();
+      return;
+    }
+    this.#setState('closing');
+    this.#pending = undefined;
+    socket.pause();
+    socket.removeAllListeners('data');
+    socket.end(() => {
+      if (this.#state !== 'closing') return;
+      this.#host.flushAck(this);
+      this.#host.send({ type: 'closed', stream: this.id });
+      this.#release();
+    });
+  }
+
+  /** Qt's abort: drop pending output and close now. */
+  abort(): void {
+    if (this.#state === 'closed') return;
+    this.#host.send({ type: 'closed', stream: this.id });
+    this.#release();
+  }
+
+  /** Sets an option; answers with the effective value, or null when the gateway cannot set it. */
+  setOption(option: SocketOptionName, value: number): void {
+    let effective: number | null = null;
+    if (TCP_OPTIONS.has(option) && this.#state !== 'closing' && this.#state !== 'closed') {
+      effective = value ? 1 : 0;
+      this.#options.set(option, effective);
+      if (this.#socket) this.#applyOptions(this.#socket);
+    }
+    this.#host.send({ type: 'option', stream: this.id, option, value: effective });
+  }
+
+  #fail(failure: SocketFailure): void {
+    if (this.#state === 'closed') return;
+    this.#host.send({ type: 'error', stream: this.id, error: failure.error, message: failure.message });
+    this.#release();
+  }
+
+  /** Closes the real socket and forgets the stream, without telling the client. */
+  #release(): void {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#pending = undefined;
+    const socket = this.#socket;
+    if (socket) {
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('end');
+      socket.on('error', () => {});
+      socket.destroy();
+    }
+    this.#host.released(this);
+  }
+
+  /** Ends the stream silently because its session is gone. */
+  dispose(): void {
+    this.#release();
+  }
+}
+
+const TCP_OPTIONS_LIST = [...TCP_OPTIONS];

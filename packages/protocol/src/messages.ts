@@ -1,0 +1,153 @@
+import * as z from 'zod/mini';
+import { ProtocolErrorCode, SocketErrorName } from './codes.js';
+
+/** A stream id: chosen by the client, unsigned 32-bit, strictly increasing within a session. */
+export const StreamId = z.number().check(z.int(), z.gte(0), z.lte(0xffff_ffff));
+/** A byte count that fits the binary frames' unsigned 32-bit fields. */
+export const ByteCount = z.number().check(z.int(), z.gte(0), z.lte(0xffff_ffff));
+export const Port = z.number().check(z.int(), z.gte(0), z.lte(65535));
+/** A host name or IP literal (IPv6 without brackets). */
+export const Host = z.string().check(z.minLength(1), z.maxLength(253));
+
+/** Qt's `QAbstractSocket::SocketOption` names that travel on the wire. */
+export const SocketOptionName = z.enum([
+  'LowDelayOption',
+  'KeepAliveOption',
+  'MulticastTtlOption',
+  'MulticastLoopbackOption',
+  'TypeOfServiceOption',
+  'SendBufferSizeSocketOption',
+  'ReceiveBufferSizeSocketOption',
+  'PathMtuSocketOption',
+]);
+export type SocketOptionName = z.infer<typeof SocketOptionName>;
+
+/** Qt's `NetworkLayerProtocol` as a filter on resolved addresses. */
+export const AddressFamily = z.enum(['any', 'ipv4', 'ipv6']);
+export type AddressFamily = z.infer<typeof AddressFamily>;
+
+const OptionValues = z.partialRecord(SocketOptionName, z.number().check(z.int()));
+
+// ---- client -> gateway -------------------------------------------------------------------------
+
+/** First message of every session. */
+export const Hello = z.strictObject({
+  type: z.literal('hello'),
+  version: z.number().check(z.int(), z.gte(1)),
+  token: z.string().check(z.minLength(1), z.maxLength(8192)),
+});
+export type Hello = z.infer<typeof Hello>;
+
+/** Open a TCP stream: resolve `host`, check policy, connect. */
+export const Open = z.strictObject({
+  type: z.literal('open'),
+  stream: StreamId,
+  transport: z.literal('tcp'),
+  host: Host,
+  port: Port,
+  family: z.optional(AddressFamily),
+  /** Initial download credit in bytes: how much the gateway may send before more is granted. */
+  window: ByteCount,
+  /** Options set while connecting, applied as soon as the real socket exists. */
+  options: z.optional(OptionValues),
+});
+export type Open = z.infer<typeof Open>;
+
+/** Graceful close: write everything already sent on this stream, then close the real socket. */
+export const Close = z.strictObject({ type: z.literal('close'), stream: StreamId });
+export type Close = z.infer<typeof Close>;
+
+/** Immediate close: drop pending output, close the real socket now. */
+export const Abort = z.strictObject({ type: z.literal('abort'), stream: StreamId });
+export type Abort = z.infer<typeof Abort>;
+
+/** Set a socket option on the real socket; answered by `option`. */
+export const SetOption = z.strictObject({
+  type: z.literal('set-option'),
+  stream: StreamId,
+  option: SocketOptionName,
+  value: z.number().check(z.int()),
+});
+export type SetOption = z.infer<typeof SetOption>;
+
+export const ClientMessage = z.discriminatedUnion('type', [Hello, Open, Close, Abort, SetOption]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+// ---- gateway -> client -------------------------------------------------------------------------
+// Server messages accept unknown fields, so a newer gateway can add some without breaking older SDKs.
+
+/** Answer to a good `hello`. */
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  version: z.number().check(z.int()),
+  session: z.string(),
+  /** Largest WebSocket message the gateway accepts. */
+  maxMessageBytes: ByteCount,
+});
+export type Welcome = z.infer<typeof Welcome>;
+
+/** The name resolved and the policy passed: Qt's `hostFound`. */
+export const Resolved = z.object({ type: z.literal('resolved'), stream: StreamId });
+export type Resolved = z.infer<typeof Resolved>;
+
+/** The real socket is connected. */
+export const Connected = z.object({
+  type: z.literal('connected'),
+  stream: StreamId,
+  /** Initial upload credit in bytes; every `ack` returns its bytes to the window. */
+  window: ByteCount,
+  localAddress: z.string(),
+  localPort: Port,
+  peerAddress: z.string(),
+  peerPort: Port,
+  /** Effective option values on the real socket; an option that is absent is not supported. */
+  options: OptionValues,
+});
+export type Connected = z.infer<typeof Connected>;
+
+/** Effective value of an option after `set-option`; `null` when the gateway cannot set or read it. */
+export const OptionValue = z.object({
+  type: z.literal('option'),
+  stream: StreamId,
+  option: SocketOptionName,
+  value: z.nullable(z.number().check(z.int())),
+});
+export type OptionValue = z.infer<typeof OptionValue>;
+
+/** The peer closed or reset the connection; every byte it sent before was delivered first. The stream is gone. */
+export const End = z.object({ type: z.literal('end'), stream: StreamId });
+export type End = z.infer<typeof End>;
+
+/** A `close` or `abort` finished; for `close`, every byte sent was written first. The stream is gone. */
+export const Closed = z.object({ type: z.literal('closed'), stream: StreamId });
+export type Closed = z.infer<typeof Closed>;
+
+/** The stream failed with a Qt socket error and is gone. */
+export const StreamError = z.object({
+  type: z.literal('error'),
+  stream: StreamId,
+  error: SocketErrorName,
+  message: z.string(),
+});
+export type StreamError = z.infer<typeof StreamError>;
+
+/** A message the gateway received was wrong. With `stream`, that stream was aborted; without, the message was dropped. */
+export const ProtocolError = z.object({
+  type: z.literal('protocol-error'),
+  stream: z.optional(StreamId),
+  code: ProtocolErrorCode,
+  message: z.string(),
+});
+export type ProtocolError = z.infer<typeof ProtocolError>;
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  Welcome,
+  Resolved,
+  Connected,
+  OptionValue,
+  End,
+  Closed,
+  StreamError,
+  ProtocolError,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
