@@ -1,0 +1,1016 @@
+import type { ServerMessage, SocketErrorName, SocketOptionName } from '@socketgate/protocol';
+import { ByteQueue } from './byte-queue.js';
+import {
+  BindFlag,
+  NetworkLayerProtocol,
+  nameOf,
+  type OpenMode,
+  OpenModeFlag,
+  PauseMode,
+  SocketError,
+  SocketOption,
+  SocketState,
+  SocketType,
+} from './enums.js';
+import { Gateway, type StreamEndpoint } from './gateway.js';
+import { QHostAddress } from './host-address.js';
+import { type ReadonlySignal, Signal } from './signal.js';
+
+const { UnconnectedState, HostLookupState, ConnectingState, ConnectedState, BoundState, ClosingState } = SocketState;
+
+/** Qt's allowed state moves (QT-SOCKETS.md §2.1); `#setState` refuses any other. */
+const next: Record<SocketState, readonly SocketState[]> = {
+  [UnconnectedState]: [HostLookupState, BoundState],
+  [HostLookupState]: [ConnectingState, UnconnectedState],
+  [ConnectingState]: [ConnectedState, UnconnectedState],
+  [ConnectedState]: [ClosingState, UnconnectedState],
+  [BoundState]: [HostLookupState, ClosingState, UnconnectedState],
+  [SocketState.ListeningState]: [],
+  [ClosingState]: [UnconnectedState],
+};
+export const socketStateMoves: Readonly<Record<SocketState, readonly SocketState[]>> = next;
+
+/** Qt's default text for each error that has one fixed text. */
+const ERROR_TEXT: Partial<Record<SocketErrorName, string>> = {
+  ConnectionRefusedError: 'Connection refused',
+  RemoteHostClosedError: 'The remote host closed the connection',
+  HostNotFoundError: 'Host not found',
+  SocketAccessError: 'Permission denied',
+  SocketResourceError: 'Out of resources',
+  SocketTimeoutError: 'Socket operation timed out',
+  DatagramTooLargeError: 'Datagram was too large to send',
+  NetworkError: 'Network error',
+  OperationError: 'Trying to connect while connection is in progress',
+  UnsupportedSocketOperationError: 'Unsupported socket operation',
+};
+
+/** Maps a wire error name to Qt's SocketError; every name has a value (tested). */
+export function socketErrorFromName(name: SocketErrorName): SocketError {
+  return SocketError[name];
+}
+
+const OPTION_NAMES = Object.keys(SocketOption) as SocketOptionName[];
+const optionName = (option: SocketOption): SocketOptionName | undefined => OPTION_NAMES[option];
+
+const NEWLINE = 0x0a;
+const encoder = new TextEncoder();
+
+type WaitKind = 'connected' | 'readyRead' | 'bytesWritten' | 'disconnected';
+interface Waiter {
+  kind: WaitKind;
+  /** waitForDisconnected started before the connection was made: a failed connect is false. */
+  beforeConnected: boolean;
+  settle(result: boolean): void;
+}
+
+export interface SocketOptions {
+  /** The gateway session to use; `Gateway.default()` when omitted. */
+  gateway?: Gateway;
+}
+
+/**
+ * Qt's `QAbstractSocket` over a socketgate gateway: the states, signals, buffers and errors of
+ * QT-SOCKETS.md. Network errors never throw: they set `error()`/`errorString()` and emit
+ * `errorOccurred`. Misuse (a bad port, no gateway) throws a TypeError or RangeError.
+ */
+export class QAbstractSocket implements StreamEndpoint {
+  static readonly SocketType = SocketType;
+  static readonly SocketState = SocketState;
+  static readonly SocketError = SocketError;
+  static readonly SocketOption = SocketOption;
+  static readonly NetworkLayerProtocol = NetworkLayerProtocol;
+  static readonly BindFlag = BindFlag;
+  static readonly PauseMode = PauseMode;
+  static readonly OpenModeFlag = OpenModeFlag;
+
+  // ---- signals ------------------------------------------------------------------------------------
+  readonly #hostFound = new Signal<[]>();
+  readonly #connected = new Signal<[]>();
+  readonly #disconnected = new Signal<[]>();
+  readonly #stateChanged = new Signal<[SocketState]>();
+  readonly #errorOccurred = new Signal<[SocketError]>();
+  readonly #readyRead = new Signal<[]>();
+  readonly #channelReadyRead = new Signal<[number]>();
+  readonly #bytesWritten = new Signal<[number]>();
+  readonly #channelBytesWritten = new Signal<[number, number]>();
+  readonly #aboutToClose = new Signal<[]>();
+  readonly #readChannelFinished = new Signal<[]>();
+  readonly #proxyAuthenticationRequired = new Signal<[unknown, unknown]>();
+  readonly hostFound: ReadonlySignal<[]> = this.#hostFound;
+  readonly connected: ReadonlySignal<[]> = this.#connected;
+  readonly disconnected: ReadonlySignal<[]> = this.#disconnected;
+  readonly stateChanged: ReadonlySignal<[SocketState]> = this.#stateChanged;
+  readonly errorOccurred: ReadonlySignal<[SocketError]> = this.#errorOccurred;
+  readonly readyRead: ReadonlySignal<[]> = this.#readyRead;
+  readonly channelReadyRead: ReadonlySignal<[number]> = this.#channelReadyRead;
+  readonly bytesWritten: ReadonlySignal<[number]> = this.#bytesWritten;
+  readonly channelBytesWritten: ReadonlySignal<[number, number]> = this.#channelBytesWritten;
+  readonly aboutToClose: ReadonlySignal<[]> = this.#aboutToClose;
+  readonly readChannelFinished: ReadonlySignal<[]> = this.#readChannelFinished;
+  /** Never emitted: proxies are the gateway's business. */
+  readonly proxyAuthenticationRequired: ReadonlySignal<[unknown, unknown]> = this.#proxyAuthenticationRequired;
+
+  // ---- state --------------------------------------------------------------------------------------
+  readonly #type: SocketType;
+  readonly #gatewayOption: Gateway | undefined;
+  #gateway: Gateway | undefined;
+  #state: SocketState = UnconnectedState;
+  #openMode: OpenMode = OpenModeFlag.NotOpen;
+  #error: SocketError = SocketError.UnknownSocketError;
+  #errorString = '';
+  #peerName = '';
+  #peerAddress = new QHostAddress();
+  #peerPort = 0;
+  #localAddress = new QHostAddress();
+  #localPort = 0;
+  /** The gateway stream of the current connection, while the gateway holds it. */
+  #stream: number | undefined;
+  /** disconnectFromHost()/close() asked for while looking up or connecting. */
+  #closeWhenConnected = false;
+  #closeSent = false;
+  /** The current connection reached Connected (its data stays readable after it ends). */
+  #wasConnected = false;
+  readonly #options = new Map<SocketOption, number>();
+  #proxy: unknown = undefined;
+  #pauseMode: number = PauseMode.PauseNever;
+
+  // read side
+  readonly #readBuffer = new ByteQueue();
+  /** Received beyond `readBufferSize`: held back, invisible, until Qt would have read it. */
+  readonly #staged = new ByteQueue();
+  #readBufferSize = 0;
+  /** Qt stopped reading because the buffer reached `readBufferSize` (only a resume restarts it). */
+  #readPaused = false;
+  /** Credit granted to the gateway and not yet used. */
+  #outstanding = 0;
+  #grantScheduled = false;
+  /** The gateway reported the peer's close behind data still staged. */
+  #endPending = false;
+  #inReadyRead = false;
+  #transaction: Uint8Array[] | undefined;
+
+  // write side
+  readonly #writeBuffer = new ByteQueue();
+  /** Sent to the gateway, not yet acknowledged as written. */
+  #inFlight = 0;
+  #sendWindow = 0;
+  #pumpScheduled = false;
+  #inBytesWritten = false;
+
+  readonly #waiters = new Set<Waiter>();
+
+  constructor(socketType: SocketType, options: SocketOptions = {}) {
+    this.#type = socketType;
+    this.#gatewayOption = options.gateway;
+  }
+
+  // ---- identity and state -------------------------------------------------------------------------
+  socketType(): SocketType {
+    return this.#type;
+  }
+  state(): SocketState {
+    return this.#state;
+  }
+  error(): SocketError {
+    return this.#error;
+  }
+  errorString(): string {
+    return this.#errorString || 'Unknown error';
+  }
+  /** True while the socket can be used: open, or bound (Qt falls back to isOpen() after a disconnect). */
+  isValid(): boolean {
+    return this.isOpen() || this.#state === BoundState;
+  }
+  peerName(): string {
+    return this.#peerName;
+  }
+  peerAddress(): QHostAddress {
+    return new QHostAddress(this.#peerAddress);
+  }
+  peerPort(): number {
+    return this.#peerPort;
+  }
+  /** The gateway's end of the real connection. */
+  localAddress(): QHostAddress {
+    return new QHostAddress(this.#localAddress);
+  }
+  localPort(): number {
+    return this.#localPort;
+  }
+  /** An opaque positive id while connected, -1 otherwise (browsers have no descriptors). */
+  socketDescriptor(): number {
+    return (this.#state === ConnectedState || this.#state === ClosingState) && this.#stream !== undefined ? this.#stream : -1;
+  }
+  /** Unsupported: there are no native descriptors in a browser. Sets UnsupportedSocketOperationError. */
+  setSocketDescriptor(_descriptor: number, _state: SocketState = ConnectedState, _mode: OpenMode = OpenModeFlag.ReadWrite): boolean {
+    this.#setError('UnsupportedSocketOperationError', 'The socket descriptor is invalid');
+    return false;
+  }
+
+  // ---- QIODevice ----------------------------------------------------------------------------------
+  openMode(): OpenMode {
+    return this.#openMode;
+  }
+  isOpen(): boolean {
+    return this.#openMode !== OpenModeFlag.NotOpen;
+  }
+  isReadable(): boolean {
+    return (this.#openMode & OpenModeFlag.ReadOnly) !== 0;
+  }
+  isWritable(): boolean {
+    return (this.#openMode & OpenModeFlag.WriteOnly) !== 0;
+  }
+  isSequential(): boolean {
+    return true;
+  }
+  pos(): number {
+    return 0;
+  }
+  size(): number {
+    return this.bytesAvailable();
+  }
+  /** 1 while connected, and after a disconnect while buffered data stays readable; else 0. */
+  readChannelCount(): number {
+    const live = this.#state === ConnectedState || this.#state === ClosingState;
+    return this.isReadable() && (live || (this.#state === UnconnectedState && this.#wasConnected)) ? 1 : 0;
+  }
+  writeChannelCount(): number {
+    return (this.#state === ConnectedState || this.#state === ClosingState) && this.isWritable() ? 1 : 0;
+  }
+  currentReadChannel(): number {
+    return 0;
+  }
+  currentWriteChannel(): number {
+    return 0;
+  }
+
+  bytesAvailable(): number {
+    return this.#readBuffer.size;
+  }
+  bytesToWrite(): number {
+    return this.#writeBuffer.size + this.#inFlight;
+  }
+  atEnd(): boolean {
+    return !this.isOpen() || this.#readBuffer.size === 0;
+  }
+  canReadLine(): boolean {
+    return this.isOpen() && this.#readBuffer.indexOf(NEWLINE) >= 0;
+  }
+
+  readBufferSize(): number {
+    return this.#readBufferSize;
+  }
+
+  /**
+   * Qt's read buffer limit: 0 is unlimited. With a limit, the SDK grants the gateway only that much
+   * credit, so the gateway stops reading the real socket and TCP pushes back on the peer.
+   */
+  setReadBufferSize(size: number): void {
+    if (typeof size !== 'number' || Number.isNaN(size)) throw new TypeError('setReadBufferSize() takes a number of bytes (0 = unlimited)');
+    this.#readBufferSize = size;
+    if (size <= 0 || size > this.#readBuffer.size) this.#resumeReading();
+  }
+
+  #limit(): number {
+    return this.#readBufferSize > 0 ? this.#readBufferSize : Number.POSITIVE_INFINITY;
+  }
+
+  #checkReadable(what: string): boolean {
+    if (!this.isOpen()) {
+      this.#warn(`QIODevice::${what} (${this.#className()}): device not open`);
+      return false;
+    }
+    if (!this.isReadable()) {
+      this.#warn(`QIODevice::${what} (${this.#className()}): WriteOnly device`);
+      return false;
+    }
+    return true;
+  }
+
+  /** After a read: Qt reads the OS again when the buffer emptied, or when more was asked than it had. */
+  #afterRead(asked: number, had: number): void {
+    if (this.#readBuffer.size === 0 || asked > had) this.#resumeReading();
+    else this.#scheduleGrant();
+  }
+
+  #consume(max: number, what: string): Uint8Array | undefined {
+    if (!this.#checkReadable(what)) return undefined;
+    const had = this.#readBuffer.size;
+    const out = this.#readBuffer.read(max);
+    this.#transaction?.push(out);
+    this.#afterRead(max, had);
+    return out;
+  }
+
+  /** Reads up to `maxSize` bytes (all that is buffered when omitted). Empty when none or at end. */
+  read(maxSize = Number.POSITIVE_INFINITY): Uint8Array {
+    if (maxSize < 0) {
+      this.#warn(`QIODevice::read (${this.#className()}): Called with maxSize < 0`);
+      return new Uint8Array(0);
+    }
+    return this.#consume(maxSize, 'read') ?? new Uint8Array(0);
+  }
+
+  /**
+   * Qt's `read(char *data, qint64 maxSize)`: copies into `target`; returns the count, 0 when nothing
+   * is buffered on a live connection, -1 at end of stream or when the device is not open.
+   */
+  readInto(target: Uint8Array, maxSize = target.byteLength): number {
+    if (maxSize < 0) return -1;
+    if (!this.#checkReadable('read')) return -1;
+    if (this.#readBuffer.size === 0 && maxSize > 0) {
+      this.#afterRead(maxSize, 0);
+      return this.#state === ConnectedState ? 0 : -1;
+    }
+    const out = this.#consume(Math.min(maxSize, target.byteLength), 'read') ?? new Uint8Array(0);
+    target.set(out);
+    return out.byteLength;
+  }
+
+  readAll(): Uint8Array {
+    return this.#consume(Number.POSITIVE_INFINITY, 'readAll') ?? new Uint8Array(0);
+  }
+
+  /** Qt's QByteArray `readLine(maxSize = 0)`: a line with its `\n`, or what is buffered; 0 = no limit. */
+  readLine(maxSize = 0): Uint8Array {
+    if (!this.#checkReadable('readLine')) return new Uint8Array(0);
+    const limit = maxSize > 0 ? maxSize : this.#readBuffer.size;
+    const newline = this.#readBuffer.indexOf(NEWLINE, limit);
+    return this.#consume(newline >= 0 ? newline + 1 : limit, 'readLine') ?? new Uint8Array(0);
+  }
+
+  /**
+   * Qt's `readLine(char *data, qint64 maxSize)`: at most maxSize - 1 bytes, stopping after `\n`,
+   * then a NUL. Returns the count, 0 when nothing is buffered on a live connection, -1 at end.
+   */
+  readLineInto(target: Uint8Array, maxSize = target.byteLength): number {
+    if (maxSize < 2) {
+      this.#warn(`QIODevice::readLine (${this.#className()}): Called with maxSize < 2`);
+      return -1;
+    }
+    if (!this.#checkReadable('readLine')) return -1;
+    if (this.#readBuffer.size === 0) {
+      this.#afterRead(1, 0);
+      return this.#state === ConnectedState ? 0 : -1;
+    }
+    const room = Math.min(maxSize, target.byteLength) - 1;
+    const newline = this.#readBuffer.indexOf(NEWLINE, room);
+    const out = this.#consume(newline >= 0 ? newline + 1 : room, 'readLine') ?? new Uint8Array(0);
+    target.set(out);
+    if (out.byteLength < target.byteLength) target[out.byteLength] = 0;
+    return out.byteLength;
+  }
+
+  peek(maxSize: number): Uint8Array {
+    if (!this.#checkReadable('peek')) return new Uint8Array(0);
+    return this.#readBuffer.peek(maxSize);
+  }
+
+  /** Discards up to `maxSize` buffered bytes; -1 when there is nothing and the connection has ended. */
+  skip(maxSize: number): number {
+    if (!this.#checkReadable('skip')) return -1;
+    if (this.#readBuffer.size === 0 && this.#state !== ConnectedState) return -1;
+    const had = this.#readBuffer.size;
+    const skipped = this.#readBuffer.skip(maxSize);
+    this.#afterRead(maxSize, had);
+    return skipped;
+  }
+
+  /** One byte, or undefined where Qt's getChar returns false. */
+  getChar(): number | undefined {
+    if (!this.#checkReadable('getChar') || this.#readBuffer.size === 0) return undefined;
+    return this.#consume(1, 'getChar')?.[0];
+  }
+
+  /** Qt's putChar: writes one byte; true when it was accepted. */
+  putChar(char: number | string): boolean {
+    const byte = typeof char === 'string' ? char.charCodeAt(0) : char;
+    return this.write(Uint8Array.of(byte & 0xff)) === 1;
+  }
+
+  /** Pushes one byte back to the front of the read buffer. */
+  ungetChar(char: number | string): void {
+    if (this.#transaction) {
+      this.#warn(`QIODevice::ungetChar (${this.#className()}): Called while transaction is in progress`);
+      return;
+    }
+    if (!this.isOpen()) return;
+    const byte = typeof char === 'string' ? char.charCodeAt(0) : char;
+    this.#readBuffer.unshift(Uint8Array.of(byte & 0xff));
+  }
+
+  startTransaction(): void {
+    if (this.#transaction) {
+      this.#warn(`QIODevice::startTransaction (${this.#className()}): Called while transaction already in progress`);
+      return;
+    }
+    this.#transaction = [];
+  }
+  commitTransaction(): void {
+    this.#transaction = undefined;
+  }
+  /** Puts back everything read since startTransaction(). */
+  rollbackTransaction(): void {
+    const read = this.#transaction;
+    this.#transaction = undefined;
+    if (!read) return;
+    for (let i = read.length - 1; i >= 0; i--) this.#readBuffer.unshift(read[i] as Uint8Array);
+  }
+  isTransactionStarted(): boolean {
+    return this.#transaction !== undefined;
+  }
+
+  /**
+   * Appends to the write buffer; returns the byte count (never partial), 0 for nothing, -1 when the
+   * socket cannot write. Strings are sent as UTF-8. The bytes leave once control returns to the
+   * event loop, or on flush().
+   */
+  write(data: Uint8Array | ArrayBuffer | string): number {
+    if (!this.isOpen()) {
+      this.#warn(`QIODevice::write (${this.#className()}): device not open`);
+      return -1;
+    }
+    if (!this.isWritable()) {
+      this.#warn(`QIODevice::write (${this.#className()}): ReadOnly device`);
+      return -1;
+    }
+    if (this.#state === UnconnectedState || this.#state === BoundState) {
+      this.#setError('UnknownSocketError', 'Socket is not connected');
+      return -1;
+    }
+    const bytes =
+      typeof data === 'string'
+        ? encoder.encode(data)
+        : data instanceof ArrayBuffer
+          ? new Uint8Array(data.slice(0))
+          : ArrayBuffer.isView(data)
+            ? new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+            : undefined;
+    if (bytes === undefined) throw new TypeError('write() takes a Uint8Array, an ArrayBuffer or a string');
+    if (bytes.byteLength === 0) return 0;
+    this.#writeBuffer.push(bytes);
+    this.#schedulePump();
+    return bytes.byteLength;
+  }
+
+  /** Sends buffered output to the gateway now; true when anything was sent. */
+  flush(): boolean {
+    return this.#pump();
+  }
+
+  // ---- options ------------------------------------------------------------------------------------
+  /**
+   * Sets an option on the gateway's real socket. Like Qt, it only takes effect while a socket
+   * exists (connecting or connected); options the gateway cannot set read back as undefined.
+   */
+  setSocketOption(option: SocketOption, value: number | boolean): void {
+    const name = optionName(option);
+    if (name === undefined) throw new RangeError(`unknown socket option ${option}`);
+    if (this.#stream === undefined || (this.#state !== ConnectingState && this.#state !== ConnectedState)) return;
+    const number = typeof value === 'boolean' ? (value ? 1 : 0) : Math.trunc(value);
+    if (option === SocketOption.LowDelayOption || option === SocketOption.KeepAliveOption) {
+      this.#options.set(option, number ? 1 : 0);
+    }
+    this.#gateway?.sendMessage({ type: 'set-option', stream: this.#stream, option: name, value: number });
+  }
+
+  /** The option's value on the real socket, or undefined (Qt's invalid QVariant). */
+  socketOption(option: SocketOption): number | undefined {
+    if (this.#state !== ConnectingState && this.#state !== ConnectedState && this.#state !== ClosingState) return undefined;
+    return this.#options.get(option);
+  }
+
+  /** Stored only: the gateway decides how sockets leave (QT-SOCKETS.md §8.8). */
+  setProxy(proxy: unknown): void {
+    this.#proxy = proxy;
+  }
+  proxy(): unknown {
+    return this.#proxy;
+  }
+  pauseMode(): number {
+    return this.#pauseMode;
+  }
+  setPauseMode(mode: number): void {
+    this.#pauseMode = mode;
+  }
+  resume(): void {}
+
+  // ---- connection control -------------------------------------------------------------------------
+  /**
+   * Qt's connectToHost: looks the name up on the gateway, which checks its policy and connects.
+   * HostLookup, Connecting and hostFound are emitted before this returns for an IP literal.
+   */
+  connectToHost(
+    host: string | QHostAddress,
+    port: number,
+    openMode: OpenMode = OpenModeFlag.ReadWrite,
+    protocol: NetworkLayerProtocol = NetworkLayerProtocol.AnyIPProtocol,
+  ): void {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`connectToHost() needs a port from 0 to 65535, got ${String(port)}`);
+    }
+    const hostName = host instanceof QHostAddress ? host.toString() : host;
+    if (typeof hostName !== 'string') throw new TypeError('connectToHost() takes a host name string or a QHostAddress');
+    if (this.#state === HostLookupState || this.#state === ConnectingState || this.#state === ConnectedState || this.#state === ClosingState) {
+      this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${this.#peerName}"`);
+      this.#setError('OperationError', ERROR_TEXT.OperationError as string);
+      this.#errorOccurred.emit(this.#error);
+      return;
+    }
+    const gateway = this.#gatewayOption ?? Gateway.default();
+    if (gateway === null) {
+      throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
+    }
+    this.#gateway = gateway;
+    this.#resetConnection();
+    this.#readBuffer.clear();
+    this.#staged.clear();
+    this.#transaction = undefined;
+    this.#writeBuffer.clear();
+    this.#openMode = openMode & ~OpenModeFlag.Unbuffered;
+    this.#error = SocketError.UnknownSocketError;
+    this.#errorString = '';
+    this.#peerName = hostName;
+    this.#wasConnected = false;
+    this.#setState(HostLookupState);
+    if (this.state() !== HostLookupState) return;
+
+    const family = protocol === NetworkLayerProtocol.IPv4Protocol ? 'ipv4' : protocol === NetworkLayerProtocol.IPv6Protocol ? 'ipv6' : 'any';
+    const literal = QHostAddress.isAddress(hostName);
+    this.#outstanding = this.#initialWindow();
+    this.#stream = gateway.openStream(this, {
+      transport: 'tcp',
+      host: hostName.replace(/^\[(.*)\]$/, '$1'),
+      port,
+      family,
+      window: this.#outstanding,
+    });
+    if (literal) this.#hostWasFound();
+  }
+
+  #initialWindow(): number {
+    const size = this.#readBufferSize;
+    return size > 0 ? Math.min(size, 0xffff_ffff) : (this.#gateway?.receiveWindowBytes ?? 1024 * 1024);
+  }
+
+  #hostWasFound(): void {
+    if (this.#state !== HostLookupState) return;
+    this.#setState(ConnectingState);
+    if (this.state() === ConnectingState) this.#hostFound.emit();
+  }
+
+  /** Qt's graceful close: Closing until every buffered byte is written, then Unconnected. */
+  disconnectFromHost(): void {
+    switch (this.#state) {
+      case HostLookupState:
+      case ConnectingState:
+        this.#closeWhenConnected = true;
+        return;
+      case BoundState:
+        this.#setState(ClosingState);
+        this.#finishClose();
+        return;
+      case ConnectedState:
+        this.#setState(ClosingState);
+        if (this.state() !== ClosingState) return;
+        if (this.bytesToWrite() === 0) {
+          this.#sendClose();
+          this.#finishClose();
+        } else {
+          this.#pump();
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Qt's close(): aboutToClose, the device closes (read buffer dropped), then disconnectFromHost(). */
+  close(): void {
+    if (this.isOpen()) {
+      this.#aboutToClose.emit();
+      this.#openMode = OpenModeFlag.NotOpen;
+      this.#readBuffer.clear();
+      this.#staged.clear();
+      this.#transaction = undefined;
+      this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+    }
+    if (this.#state !== UnconnectedState) this.disconnectFromHost();
+  }
+
+  /** Qt's abort(): closes at once, dropping pending output. */
+  abort(): void {
+    this.#settleWaiters(false);
+    if (this.isOpen()) {
+      this.#aboutToClose.emit();
+      this.#openMode = OpenModeFlag.NotOpen;
+    }
+    this.#readBuffer.clear();
+    this.#staged.clear();
+    this.#writeBuffer.clear();
+    this.#transaction = undefined;
+    const stream = this.#stream;
+    if (stream !== undefined) {
+      this.#gateway?.sendMessage({ type: 'abort', stream });
+      this.#gateway?.releaseStream(stream);
+    }
+    const was = this.#state;
+    this.#resetConnection();
+    if (was === UnconnectedState) return;
+    this.#setState(UnconnectedState);
+    this.#readChannelFinished.emit();
+    if (was === ConnectedState || was === ClosingState) this.#disconnected.emit();
+  }
+
+  // ---- waits --------------------------------------------------------------------------------------
+  /** Qt's waitForConnected as a Promise: true once connected; on timeout the attempt is abandoned. */
+  waitForConnected(msecs = 30000): Promise<boolean> {
+    if (this.#state === ConnectedState) return Promise.resolve(true);
+    if (this.#state !== HostLookupState && this.#state !== ConnectingState) return Promise.resolve(false);
+    return this.#wait('connected', msecs);
+  }
+
+  /** Qt's waitForReadyRead as a Promise: true when new data arrives (not data already buffered). */
+  waitForReadyRead(msecs = 30000): Promise<boolean> {
+    if (this.#state === UnconnectedState || this.#state === ClosingState) return Promise.resolve(false);
+    return this.#wait('readyRead', msecs);
+  }
+
+  /** Qt's waitForBytesWritten as a Promise: true at the next acknowledgement of written bytes. */
+  waitForBytesWritten(msecs = 30000): Promise<boolean> {
+    if (this.#state === UnconnectedState) {
+      this.#warn('QAbstractSocket::waitForBytesWritten() is not allowed in UnconnectedState');
+      return Promise.resolve(false);
+    }
+    if (this.bytesToWrite() === 0) return Promise.resolve(false);
+    return this.#wait('bytesWritten', msecs);
+  }
+
+  /** Qt's waitForDisconnected as a Promise: true once the socket is Unconnected. */
+  waitForDisconnected(msecs = 30000): Promise<boolean> {
+    if (this.#state === UnconnectedState) {
+      this.#warn('QAbstractSocket::waitForDisconnected() is not allowed in UnconnectedState');
+      return Promise.resolve(false);
+    }
+    return this.#wait('disconnected', msecs);
+  }
+
+  #wait(kind: WaitKind, msecs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waiter: Waiter = {
+        kind,
+        beforeConnected: this.#state === HostLookupState || this.#state === ConnectingState,
+        settle: (result) => {
+          if (timer !== undefined) clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve(result);
+        },
+      };
+      this.#waiters.add(waiter);
+      if (msecs >= 0) timer = setTimeout(() => this.#waitTimedOut(waiter), msecs);
+    });
+  }
+
+  #waitTimedOut(waiter: Waiter): void {
+    if (!this.#waiters.has(waiter)) return;
+    waiter.settle(false);
+    if (this.#state === HostLookupState || this.#state === ConnectingState) {
+      // Qt abandons the attempt: Unconnected, SocketTimeoutError, and no errorOccurred.
+      this.#setError('SocketTimeoutError', 'Socket operation timed out');
+      this.#dropConnection();
+      this.#setState(UnconnectedState);
+      this.#settleWaiters(false);
+      return;
+    }
+    if (waiter.kind === 'connected') return;
+    this.#setError('SocketTimeoutError', 'Network operation timed out');
+    this.#errorOccurred.emit(this.#error);
+  }
+
+  #settleWaiters(result: boolean, which: (waiter: Waiter) => boolean = () => true): void {
+    for (const waiter of [...this.#waiters]) if (which(waiter)) waiter.settle(result);
+  }
+
+  // ---- from the gateway ---------------------------------------------------------------------------
+  /** @internal */
+  onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case 'resolved':
+        this.#hostWasFound();
+        return;
+      case 'connected':
+        this.#onConnected(message);
+        return;
+      case 'option':
+        if (message.value === null) this.#options.delete(SocketOption[message.option]);
+        else this.#options.set(SocketOption[message.option], message.value);
+        return;
+      case 'end':
+        this.#gateway?.releaseStream(message.stream);
+        this.#stream = undefined;
+        if (this.#state === ClosingState) this.#finishClose();
+        else if (this.#staged.size > 0) this.#endPending = true;
+        else this.#remoteClosed();
+        return;
+      case 'closed':
+        this.#gateway?.releaseStream(message.stream);
+        this.#stream = undefined;
+        if (this.#state === ClosingState) this.#finishClose();
+        return;
+      case 'error':
+        this.#gateway?.releaseStream(message.stream);
+        this.#stream = undefined;
+        this.#failed(message.error, message.message);
+        return;
+      case 'protocol-error':
+        if (message.stream === undefined) return;
+        this.#gateway?.releaseStream(message.stream);
+        this.#stream = undefined;
+        this.#failed('UnknownSocketError', `Protocol error: ${message.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onConnected(message: ServerMessage & { type: 'connected' }): void {
+    if (this.#state === HostLookupState) this.#hostWasFound();
+    if (this.#state !== ConnectingState) return;
+    this.#peerAddress = new QHostAddress(message.peerAddress);
+    this.#peerPort = message.peerPort;
+    this.#localAddress = new QHostAddress(message.localAddress);
+    this.#localPort = message.localPort;
+    this.#sendWindow = message.window;
+    for (const [name, value] of Object.entries(message.options)) {
+      if (value !== undefined) this.#options.set(SocketOption[name as SocketOptionName], value);
+    }
+    this.#wasConnected = true;
+    this.#setState(ConnectedState);
+    if (this.state() !== ConnectedState) return;
+    this.#connected.emit();
+    this.#settleWaiters(true, (waiter) => waiter.kind === 'connected');
+    if (this.state() !== ConnectedState) return;
+    this.#scheduleGrant();
+    if (this.#closeWhenConnected) {
+      this.#closeWhenConnected = false;
+      this.disconnectFromHost();
+    } else {
+      this.#schedulePump();
+    }
+  }
+
+  /** @internal */
+  onData(payload: Uint8Array): void {
+    if (this.#state !== ConnectedState) return;
+    this.#outstanding = Math.max(0, this.#outstanding - payload.byteLength);
+    if (!this.isReadable()) {
+      // WriteOnly: Qt reads and discards; keep the flow going.
+      this.#grant(payload.byteLength);
+      return;
+    }
+    this.#staged.push(payload);
+    if (!this.#readPaused) this.#fill();
+    this.#scheduleGrant();
+  }
+
+  /** Moves staged bytes into the visible buffer up to the limit; readyRead when any moved. */
+  #fill(): void {
+    const room = this.#limit() - this.#readBuffer.size;
+    const moved = room > 0 ? this.#staged.moveTo(this.#readBuffer, room) : 0;
+    if (this.#readBufferSize > 0 && this.#readBuffer.size >= this.#readBufferSize) this.#readPaused = true;
+    if (moved > 0) this.#emitReadyRead();
+    if (this.#endPending && this.#staged.size === 0 && this.#state === ConnectedState) {
+      this.#endPending = false;
+      this.#remoteClosed();
+    }
+  }
+
+  #emitReadyRead(): void {
+    this.#channelReadyRead.emit(0);
+    if (!this.#inReadyRead) {
+      this.#inReadyRead = true;
+      try {
+        this.#readyRead.emit();
+      } finally {
+        this.#inReadyRead = false;
+      }
+    }
+    this.#settleWaiters(true, (waiter) => waiter.kind === 'readyRead');
+  }
+
+  /** Qt re-enables reading: staged bytes become visible (asynchronously, as Qt's next read) and credit flows again. */
+  #resumeReading(): void {
+    if (!this.#readPaused && this.#staged.size === 0) {
+      this.#scheduleGrant();
+      return;
+    }
+    this.#readPaused = false;
+    queueMicrotask(() => {
+      if (this.#state !== ConnectedState || this.#readPaused) return;
+      this.#fill();
+      this.#scheduleGrant();
+    });
+  }
+
+  #scheduleGrant(): void {
+    if (this.#grantScheduled) return;
+    this.#grantScheduled = true;
+    queueMicrotask(() => {
+      this.#grantScheduled = false;
+      this.#grantCredit();
+    });
+  }
+
+  /** Grants the gateway what the buffer can take: up to the limit, or keeps the window full when unlimited. */
+  #grantCredit(): void {
+    if (this.#state !== ConnectedState || this.#stream === undefined || this.#readPaused) return;
+    if (this.#readBufferSize > 0) {
+      const room = this.#readBufferSize - this.#readBuffer.size - this.#staged.size - this.#outstanding;
+      if (room > 0) this.#grant(room);
+      return;
+    }
+    const window = this.#gateway?.receiveWindowBytes ?? 1024 * 1024;
+    const room = window - this.#outstanding - this.#staged.size;
+    if (room >= window / 2) this.#grant(room);
+  }
+
+  #grant(bytes: number): void {
+    if (this.#stream === undefined || bytes <= 0) return;
+    const n = Math.min(bytes, 0xffff_ffff);
+    this.#outstanding += n;
+    this.#gateway?.sendCredit(this.#stream, n);
+  }
+
+  /** @internal */
+  onAck(bytes: number): void {
+    this.#inFlight = Math.max(0, this.#inFlight - bytes);
+    this.#sendWindow += bytes;
+    this.#channelBytesWritten.emit(0, bytes);
+    if (!this.#inBytesWritten) {
+      this.#inBytesWritten = true;
+      try {
+        this.#bytesWritten.emit(bytes);
+      } finally {
+        this.#inBytesWritten = false;
+      }
+    }
+    this.#settleWaiters(true, (waiter) => waiter.kind === 'bytesWritten');
+    if (this.#state === ConnectedState || this.#state === ClosingState) this.#pump();
+  }
+
+  /** @internal */
+  onTransportLost(error: SocketErrorName, message: string): void {
+    this.#stream = undefined;
+    this.#failed(error, message);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+  #schedulePump(): void {
+    if (this.#pumpScheduled || (this.#state !== ConnectedState && this.#state !== ClosingState)) return;
+    this.#pumpScheduled = true;
+    setTimeout(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    }, 0);
+  }
+
+  /** Sends buffered output within the gateway's window; in Closing, asks for the close once all is sent. */
+  #pump(): boolean {
+    const stream = this.#stream;
+    const gateway = this.#gateway;
+    if ((this.#state !== ConnectedState && this.#state !== ClosingState) || stream === undefined || gateway === undefined) return false;
+    let sent = false;
+    while (this.#sendWindow > 0 && this.#writeBuffer.size > 0) {
+      const chunk = this.#writeBuffer.read(Math.min(this.#sendWindow, gateway.maxFrameBytes));
+      gateway.sendData(stream, chunk);
+      this.#sendWindow -= chunk.byteLength;
+      this.#inFlight += chunk.byteLength;
+      sent = true;
+    }
+    if (this.#state === ClosingState && this.#writeBuffer.size === 0) this.#sendClose();
+    return sent;
+  }
+
+  #sendClose(): void {
+    if (this.#closeSent || this.#stream === undefined) return;
+    this.#closeSent = true;
+    this.#gateway?.sendMessage({ type: 'close', stream: this.#stream });
+    if (this.bytesToWrite() === 0) {
+      // Nothing left to acknowledge: the close is complete from Qt's point of view.
+      this.#gateway?.releaseStream(this.#stream);
+      this.#stream = undefined;
+    }
+  }
+
+  /** Closing -> Unconnected, readChannelFinished, disconnected: Qt's end of a graceful close. */
+  #finishClose(): void {
+    if (this.#state !== ClosingState) return;
+    this.#dropConnection();
+    this.#setState(UnconnectedState);
+    this.#readChannelFinished.emit();
+    this.#disconnected.emit();
+    this.#settleWaiters(true, (waiter) => waiter.kind === 'disconnected');
+    this.#settleWaiters(false);
+  }
+
+  /** The peer closed (Qt §2.1 #10): errorOccurred while Connected, then Closing, Unconnected, ... */
+  #remoteClosed(): void {
+    if (this.#state !== ConnectedState) return;
+    this.#setError('RemoteHostClosedError', ERROR_TEXT.RemoteHostClosedError as string);
+    this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+    this.#errorOccurred.emit(this.#error);
+    if (this.#state !== ConnectedState) return; // the handler closed or aborted the socket
+    this.#writeBuffer.clear();
+    this.#inFlight = 0;
+    this.#setState(ClosingState);
+    this.#finishClose();
+  }
+
+  /** The gateway reported a stream error, or the session was lost. */
+  #failed(error: SocketErrorName, message: string): void {
+    const was = this.#state;
+    if (was === HostLookupState || was === ConnectingState) {
+      // Qt's failure order: stateChanged(Unconnected), then errorOccurred.
+      this.#setError(error, message);
+      this.#dropConnection();
+      this.#setState(UnconnectedState);
+      this.#errorOccurred.emit(this.#error);
+      this.#settleWaiters(false);
+      return;
+    }
+    if (was !== ConnectedState && was !== ClosingState) return;
+    if (error === 'RemoteHostClosedError') {
+      // A write failed (Qt §2.1 #17): errorOccurred, then the abort path.
+      this.#setError(error, message);
+      this.#errorOccurred.emit(this.#error);
+      if (this.#state === was) this.abort();
+      return;
+    }
+    // Any other loss while connected: buffered data stays readable, as after a remote close.
+    this.#setError(error, message);
+    this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+    this.#errorOccurred.emit(this.#error);
+    if (this.#state !== was) return;
+    this.#dropConnection();
+    this.#setState(UnconnectedState);
+    this.#readChannelFinished.emit();
+    this.#disconnected.emit();
+    this.#settleWaiters(false);
+  }
+
+  /** Forgets the gateway stream and the connection's transient values; buffers are the caller's call. */
+  #dropConnection(): void {
+    const stream = this.#stream;
+    if (stream !== undefined) {
+      this.#gateway?.sendMessage({ type: 'abort', stream });
+      this.#gateway?.releaseStream(stream);
+    }
+    this.#resetConnection();
+  }
+
+  #resetConnection(): void {
+    this.#stream = undefined;
+    this.#closeWhenConnected = false;
+    this.#closeSent = false;
+    this.#writeBuffer.clear();
+    this.#inFlight = 0;
+    this.#sendWindow = 0;
+    this.#outstanding = 0;
+    this.#readPaused = false;
+    this.#endPending = false;
+    this.#options.clear();
+    this.#peerAddress = new QHostAddress();
+    this.#peerPort = 0;
+    this.#localAddress = new QHostAddress();
+    this.#localPort = 0;
+  }
+
+  #setState(to: SocketState): void {
+    if (to === this.#state) return;
+    if (!next[this.#state].includes(to)) {
+      throw new Error(`bug: ${nameOf(SocketState, this.#state)} -> ${nameOf(SocketState, to)}`);
+    }
+    this.#state = to;
+    this.#stateChanged.emit(to);
+  }
+
+  #setError(name: SocketErrorName, text: string): void {
+    this.#error = socketErrorFromName(name);
+    this.#errorString = text;
+  }
+
+  #className(): string {
+    return this.#type === SocketType.UdpSocket ? 'QUdpSocket' : 'QTcpSocket';
+  }
+
+  #warn(message: string): void {
+    if (QAbstractSocket.warnings) console.warn(message);
+  }
+
+  /** Qt prints warnings for misuse (a read on a closed device, ...); set false to silence them. */
+  static warnings = true;
+}
+
+// PySide also exposes every enum value on the class itself: QAbstractSocket.ConnectedState.
+Object.assign(QAbstractSocket, SocketType, SocketState, SocketError, SocketOption, NetworkLayerProtocol, BindFlag, PauseMode);

@@ -1,0 +1,224 @@
+import {
+  CloseCode,
+  decodeFrame,
+  encodeCredit,
+  encodeData,
+  type Open,
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  SUBPROTOCOL,
+  type ServerMessage,
+  serializeMessage,
+  type SocketErrorName,
+} from '@socketgate/protocol';
+
+/** The part of the WebSocket API the SDK uses: the browser's, or the `ws` package's in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface GatewayOptions {
+  /** The credential sent in `hello`. */
+  token: string;
+  /** A WebSocket constructor; defaults to `globalThis.WebSocket` (pass the `ws` package's in Node). */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * Bytes the gateway may send ahead on a socket whose `readBufferSize()` is 0 (unlimited).
+   * Qt reads without limit; the SDK keeps this much in flight at most (default 1 MiB).
+   */
+  receiveWindowBytes?: number;
+  /** Largest DATA frame the SDK sends (default 64 KiB). */
+  maxFrameBytes?: number;
+}
+
+/** How a socket hears about its stream. */
+export interface StreamEndpoint {
+  onMessage(message: ServerMessage): void;
+  onData(payload: Uint8Array): void;
+  onAck(bytes: number): void;
+  /** The WebSocket went away; the stream is gone. */
+  onTransportLost(error: SocketErrorName, message: string): void;
+}
+
+type Phase = 'idle' | 'connecting' | 'open';
+
+let defaultGateway: Gateway | null = null;
+
+const CONNECTING = 0;
+const OPEN = 1;
+
+function closeError(code: number, reason: string): [SocketErrorName, string] {
+  const why = reason ? `: ${reason}` : '';
+  if (code === CloseCode.UNAUTHORIZED || code === CloseCode.FORBIDDEN) {
+    return ['SocketAccessError', `Permission denied (gateway closed the session with ${code}${why})`];
+  }
+  return ['NetworkError', `Network error (gateway session closed with ${code}${why})`];
+}
+
+/**
+ * A session with a socketgate gateway: one WebSocket that carries every socket created with it.
+ * The WebSocket opens when the first socket needs it and again after it was lost.
+ */
+export class Gateway {
+  readonly url: string;
+  readonly #token: string;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly receiveWindowBytes: number;
+  readonly maxFrameBytes: number;
+  #ws: WebSocketLike | undefined;
+  #phase: Phase = 'idle';
+  #queue: Array<string | Uint8Array> = [];
+  readonly #streams = new Map<number, StreamEndpoint>();
+  #nextStreamId = 1;
+  #sessionId: string | undefined;
+
+  constructor(url: string, options: GatewayOptions) {
+    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
+      throw new TypeError(`Gateway needs a ws:// or wss:// URL, got ${String(url)}`);
+    }
+    if (typeof options?.token !== 'string' || options.token.length === 0) {
+      throw new TypeError('Gateway needs { token }: the credential the gateway accepts');
+    }
+    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (Ctor === undefined) {
+      throw new TypeError('No WebSocket here: pass { WebSocket } (in Node, the ws package\'s WebSocket)');
+    }
+    this.url = url;
+    this.#token = options.token;
+    this.#WebSocket = Ctor;
+    this.receiveWindowBytes = options.receiveWindowBytes ?? 1024 * 1024;
+    this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024;
+  }
+
+  /** Sockets created without `{ gateway }` use this one. */
+  static setDefault(gateway: Gateway | null): void {
+    defaultGateway = gateway;
+  }
+
+  static default(): Gateway | null {
+    return defaultGateway;
+  }
+
+  /** The session id the gateway gave this session, once it said welcome. */
+  get sessionId(): string | undefined {
+    return this.#sessionId;
+  }
+
+  /** Number of streams open on this session. */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /** Registers a stream and asks the gateway to open it; returns the stream id. */
+  openStream(endpoint: StreamEndpoint, request: Omit<Open, 'type' | 'stream'>): number {
+    const stream = this.#nextStreamId;
+    this.#nextStreamId = stream >= 0xffff_ffff ? 1 : stream + 1;
+    this.#streams.set(stream, endpoint);
+    this.#ensureOpen();
+    this.sendMessage({ type: 'open', stream, ...request });
+    return stream;
+  }
+
+  /** Forgets a stream; later messages for it are dropped. */
+  releaseStream(stream: number): void {
+    this.#streams.delete(stream);
+  }
+
+  sendMessage(message: Parameters<typeof serializeMessage>[0]): void {
+    this.#send(serializeMessage(message));
+  }
+
+  sendData(stream: number, payload: Uint8Array): void {
+    this.#send(encodeData(stream, payload));
+  }
+
+  sendCredit(stream: number, bytes: number): void {
+    this.#send(encodeCredit(stream, bytes));
+  }
+
+  /** Closes the session; every socket on it ends with NetworkError. */
+  close(): void {
+    const ws = this.#ws;
+    if (ws && (ws.readyState === CONNECTING || ws.readyState === OPEN)) ws.close(CloseCode.NORMAL, 'client closed the session');
+    this.#lost('NetworkError', 'Network error (the gateway session was closed)');
+  }
+
+  #send(data: string | Uint8Array): void {
+    if (this.#phase === 'open' && this.#ws?.readyState === OPEN) this.#ws.send(data);
+    else this.#queue.push(data);
+  }
+
+  #ensureOpen(): void {
+    if (this.#phase !== 'idle') return;
+    this.#phase = 'connecting';
+    let ws: WebSocketLike;
+    try {
+      ws = new this.#WebSocket(this.url, SUBPROTOCOL);
+    } catch (error) {
+      this.#phase = 'idle';
+      queueMicrotask(() => this.#lost('NetworkError', `Network error (${(error as Error).message})`));
+      return;
+    }
+    this.#ws = ws;
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => ws.send(serializeMessage({ type: 'hello', version: PROTOCOL_VERSION, token: this.#token }));
+    ws.onmessage = (event) => {
+      if (ws === this.#ws) this.#onMessage(event.data);
+    };
+    ws.onclose = (event) => {
+      if (ws !== this.#ws) return;
+      const [error, message] = closeError(event.code, event.reason);
+      this.#lost(error, message);
+    };
+    ws.onerror = () => {};
+  }
+
+  #onMessage(data: unknown): void {
+    if (typeof data === 'string') {
+      const parsed = parseServerMessage(data);
+      if (!parsed.ok) return; // a newer gateway's message this SDK does not know
+      const message = parsed.value;
+      if (message.type === 'welcome') {
+        this.#sessionId = message.session;
+        this.#phase = 'open';
+        const queued = this.#queue;
+        this.#queue = [];
+        for (const item of queued) this.#ws?.send(item);
+        return;
+      }
+      if (message.type === 'protocol-error' && message.stream === undefined) return;
+      this.#streams.get(message.stream as number)?.onMessage(message);
+      return;
+    }
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    if (bytes === undefined) return;
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) return;
+    const frame = decoded.value;
+    const endpoint = this.#streams.get(frame.stream);
+    if (frame.kind === 'data') endpoint?.onData(frame.payload);
+    else if (frame.kind === 'ack') endpoint?.onAck(frame.bytes);
+  }
+
+  #lost(error: SocketErrorName, message: string): void {
+    const ws = this.#ws;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+    }
+    this.#ws = undefined;
+    this.#phase = 'idle';
+    this.#queue = [];
+    this.#sessionId = undefined;
+    const endpoints = [...this.#streams.values()];
+    this.#streams.clear();
+    for (const endpoint of endpoints) endpoint.onTransportLost(error, message);
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * @module @socketgate/sdk
+ * Qt's socket API (QAbstractSocket, QTcpSocket) for browsers, tunnelled through a socketgate gateway.
+ */
+export { QAbstractSocket, type SocketOptions, socketErrorFromName, socketStateMoves } from './abstract-socket.js';
+export {
+  BindFlag,
+  NetworkLayerProtocol,
+  nameOf,
+  type OpenMode,
+  OpenModeFlag,
+  PauseMode,
+  SocketError,
+  SocketOption,
+  SocketState,
+  SocketType,
+} from './enums.js';
+export { Gateway, type GatewayOptions, type WebSocketConstructor, type WebSocketLike } from './gateway.js';
+export { QHostAddress, SpecialAddress } from './host-address.js';
+export { type Connection, type ReadonlySignal, Signal, type Slot } from './signal.js';
+export { QTcpSocket } from './tcp-socket.js';

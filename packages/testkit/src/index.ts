@@ -1,0 +1,4 @@
+/** @module @socketgate/testkit Helpers for socketgate's tests: loopback servers, gateways, signal recorders. */
+export * from './gateway.js';
+export * from './servers.js';
+export * from './signals.js';

@@ -1,0 +1,15 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+// Tests run the TypeScript sources directly through the "@socketgate/source" export condition.
+export default defineConfig({
+  resolve: { conditions: ['@socketgate/source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['@socketgate/source', ...defaultServerConditions] } },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
