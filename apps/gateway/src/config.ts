@@ -23,9 +23,24 @@ export const GatewayConfig = z.strictObject({
     .describe('egress allow-list: CIDR[:ports] or host[:ports]; nothing else is reached'),
   connectTimeoutMs: z.int().min(1).max(600_000).default(30_000).describe('per-address connect timeout, as Qt'),
   helloTimeoutMs: z.int().min(1).max(600_000).default(5_000).describe('time a new session has to send hello'),
-  uploadWindowBytes: z.int().min(1024).max(256 * MiB).default(MiB).describe('unwritten bytes a stream may send ahead'),
-  maxMessageBytes: z.int().min(1024).max(64 * MiB).default(MiB).describe('largest WebSocket message accepted'),
-  sessionBufferBytes: z.int().min(64 * 1024).max(1024 * MiB).default(8 * MiB).describe('WebSocket send buffer per session before reading pauses'),
+  uploadWindowBytes: z
+    .int()
+    .min(1024)
+    .max(256 * MiB)
+    .default(MiB)
+    .describe('unwritten bytes a stream may send ahead'),
+  maxMessageBytes: z
+    .int()
+    .min(1024)
+    .max(64 * MiB)
+    .default(MiB)
+    .describe('largest WebSocket message accepted'),
+  sessionBufferBytes: z
+    .int()
+    .min(64 * 1024)
+    .max(1024 * MiB)
+    .default(8 * MiB)
+    .describe('WebSocket send buffer per session before reading pauses'),
   maxStreamsPerSession: z.int().min(1).max(1_000_000).default(4096).describe('streams one session may hold open'),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

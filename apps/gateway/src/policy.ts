@@ -25,10 +25,7 @@ function parseAddressRange(text: string, rule: string): [ipaddr.IPv4 | ipaddr.IP
   try {
     if (text.includes('/')) {
       const [address, bits] = ipaddr.parseCIDR(text);
-      return [address.kind() === 'ipv6' ? ipaddr.process(address.toString()) : address, bits] as [
-        ipaddr.IPv4 | ipaddr.IPv6,
-        number,
-      ];
+      return [address.kind() === 'ipv6' ? ipaddr.process(address.toString()) : address, bits] as [ipaddr.IPv4 | ipaddr.IPv6, number];
     }
     const address = ipaddr.process(text);
     return [address, address.kind() === 'ipv4' ? 32 : 128];

@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
-  CloseCode,
   type ClientMessage,
+  CloseCode,
   decodeFrame,
   encodeAck,
   encodeData,
@@ -187,7 +187,10 @@ export class Session implements StreamHost {
       return;
     }
     if (hello.version !== PROTOCOL_VERSION) {
-      this.#closeSession(CloseCode.VERSION_MISMATCH, `protocol version ${hello.version} is not supported; this gateway speaks ${PROTOCOL_VERSION}`);
+      this.#closeSession(
+        CloseCode.VERSION_MISMATCH,
+        `protocol version ${hello.version} is not supported; this gateway speaks ${PROTOCOL_VERSION}`,
+      );
       return;
     }
     if (!tokenAccepted(this.#runtime.config.tokens, hello.token)) {

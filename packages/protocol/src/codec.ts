@@ -174,9 +174,7 @@ export function describeIssue(issue: Issue, input: unknown): string {
 
 function streamOf(input: unknown): number | undefined {
   const stream = valueAt(input, ['stream']);
-  return typeof stream === 'number' && Number.isInteger(stream) && stream >= 0 && stream <= 0xffff_ffff
-    ? stream
-    : undefined;
+  return typeof stream === 'number' && Number.isInteger(stream) && stream >= 0 && stream <= 0xffff_ffff ? stream : undefined;
 }
 
 function parseWith<T>(schema: z.ZodMiniType<T>, text: string): Decoded<T> {

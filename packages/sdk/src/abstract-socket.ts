@@ -511,7 +511,12 @@ export class QAbstractSocket implements StreamEndpoint {
     }
     const hostName = host instanceof QHostAddress ? host.toString() : host;
     if (typeof hostName !== 'string') throw new TypeError('connectToHost() takes a host name string or a QHostAddress');
-    if (this.#state === HostLookupState || this.#state === ConnectingState || this.#state === ConnectedState || this.#state === ClosingState) {
+    if (
+      this.#state === HostLookupState ||
+      this.#state === ConnectingState ||
+      this.#state === ConnectedState ||
+      this.#state === ClosingState
+    ) {
       this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${this.#peerName}"`);
       this.#setError('OperationError', ERROR_TEXT.OperationError as string);
       this.#errorOccurred.emit(this.#error);
@@ -535,7 +540,8 @@ export class QAbstractSocket implements StreamEndpoint {
     this.#setState(HostLookupState);
     if (this.state() !== HostLookupState) return;
 
-    const family = protocol === NetworkLayerProtocol.IPv4Protocol ? 'ipv4' : protocol === NetworkLayerProtocol.IPv6Protocol ? 'ipv6' : 'any';
+    const family =
+      protocol === NetworkLayerProtocol.IPv4Protocol ? 'ipv4' : protocol === NetworkLayerProtocol.IPv6Protocol ? 'ipv6' : 'any';
     const literal = QHostAddress.isAddress(hostName);
     this.#outstanding = this.#initialWindow();
     this.#stream = gateway.openStream(this, {

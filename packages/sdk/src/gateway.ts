@@ -6,10 +6,10 @@ import {
   type Open,
   PROTOCOL_VERSION,
   parseServerMessage,
-  SUBPROTOCOL,
   type ServerMessage,
-  serializeMessage,
   type SocketErrorName,
+  SUBPROTOCOL,
+  serializeMessage,
 } from '@socketgate/protocol';
 
 /** The part of the WebSocket API the SDK uses: the browser's, or the `ws` package's in Node. */
@@ -89,7 +89,7 @@ export class Gateway {
     }
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (Ctor === undefined) {
-      throw new TypeError('No WebSocket here: pass { WebSocket } (in Node, the ws package\'s WebSocket)');
+      throw new TypeError("No WebSocket here: pass { WebSocket } (in Node, the ws package's WebSocket)");
     }
     this.url = url;
     this.#token = options.token;
@@ -198,7 +198,12 @@ export class Gateway {
       this.#streams.get(message.stream as number)?.onMessage(message);
       return;
     }
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    const bytes =
+      data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : ArrayBuffer.isView(data)
+          ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+          : undefined;
     if (bytes === undefined) return;
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return;

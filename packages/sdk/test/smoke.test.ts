@@ -17,5 +17,9 @@ it('connects to an echo server through the gateway and reads the echo', async ()
   expect(await socket.waitForReadyRead(5000)).toBe(true);
   expect(text(socket.readAll())).toBe('hello\n');
   socket.disconnectFromHost();
-  expect(log.slice(4)).toEqual(['connected', 'readyRead', 'stateChanged(ClosingState)', 'stateChanged(UnconnectedState)', 'readChannelFinished', 'disconnected'].slice(0));
+  expect(log.slice(4)).toEqual(
+    ['connected', 'readyRead', 'stateChanged(ClosingState)', 'stateChanged(UnconnectedState)', 'readChannelFinished', 'disconnected'].slice(
+      0,
+    ),
+  );
 });
