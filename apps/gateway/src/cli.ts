@@ -19,7 +19,8 @@ Options:
   --allow RULE         allow connections to CIDR[:ports] or host[:ports] (repeatable), for example
                        127.0.0.1/32:7007, [::1]:7007, localhost:7000-7100; nothing else is reached
   --config FILE        read settings from a JSON file (flags override it)
-  --demo               also start the demo echo service on 127.0.0.1:7007 and allow it
+  --demo               also start the demo echo service on loopback and allow it
+  --demo-port PORT     port of the demo echo service (default 7007, 0 for any free port)
   -h, --help           show this help
 `;
 
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       allow: { type: 'string', multiple: true },
       config: { type: 'string' },
       demo: { type: 'boolean', default: false },
+      'demo-port': { type: 'string', default: '7007' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
 
   const demos: DemoTarget[] = [];
   if (values.demo) {
-    const echo = await startEchoService('127.0.0.1', 7007);
+    const echo = await startEchoService('127.0.0.1', Number(values['demo-port']));
     demos.push(echo);
     settings.allow = [...((settings.allow as string[]) ?? []), `127.0.0.1/32:${echo.port}`, `localhost:${echo.port}`];
   }

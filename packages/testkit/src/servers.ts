@@ -70,7 +70,7 @@ const BLACKHOLE_WORKER = `
 const net = require('node:net');
 const { parentPort, workerData } = require('node:worker_threads');
 const server = net.createServer();
-server.listen({ host: '127.0.0.1', port: 0, backlog: 0 }, () => {
+server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
   parentPort.postMessage(server.address().port);
   // Block this thread's event loop so nothing is ever accepted: the kernel's accept queue fills
   // and later SYNs are dropped, so connects hang until they time out.
@@ -89,7 +89,7 @@ export async function startBlackhole(): Promise<{ port: number; close(): Promise
     worker.once('message', resolve);
     worker.once('error', reject);
   });
-  // Fill the accept queue (backlog 0 holds one or two completed connections on Linux).
+  // Fill the accept queue (a backlog of 1 holds two completed connections on Linux).
   const fillers: net.Socket[] = [];
   for (let i = 0; i < 4; i++) {
     const socket = net.connect({ host: '127.0.0.1', port });

@@ -1,0 +1,84 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
+import { startGateway, startServer, until } from '@socketgate/testkit';
+import { expect, it, onTestFinished } from 'vitest';
+
+const MiB = 1024 * 1024;
+const TOTAL = 64 * MiB;
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Random chunk sizes from 1 byte to 256 KiB that add up to `total`. */
+function randomChunks(total: number): number[] {
+  const sizes: number[] = [];
+  for (let left = total; left > 0; ) {
+    const size = Math.min(left, 1 + Math.floor(Math.random() ** 3 * 256 * 1024));
+    sizes.push(size);
+    left -= size;
+  }
+  return sizes;
+}
+
+it('carries 64 MiB up and 64 MiB down through the gateway intact (SHA-256)', async () => {
+  const upload = randomBytes(TOTAL);
+  const download = randomBytes(TOTAL);
+  const uploadHash = createHash('sha256');
+  let uploadReceived = 0;
+  let uploadDone!: () => void;
+  const uploadFinished = new Promise<void>((resolve) => {
+    uploadDone = resolve;
+  });
+  const server = await startServer((socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      uploadHash.update(chunk);
+      uploadReceived += chunk.byteLength;
+      if (uploadReceived === TOTAL) uploadDone();
+    });
+    // Send the download in random-sized writes, honouring back-pressure.
+    const sizes = randomChunks(TOTAL);
+    let offset = 0;
+    const pump = (): void => {
+      while (sizes.length > 0) {
+        const size = sizes.shift() as number;
+        const more = socket.write(download.subarray(offset, offset + size));
+        offset += size;
+        if (!more) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  const gw = await startGateway();
+  onTestFinished(() => gw.close());
+  onTestFinished(() => server.close());
+
+  const socket = new QTcpSocket({ gateway: gw.client() });
+  const downloadHash = createHash('sha256');
+  let downloaded = 0;
+  socket.readyRead.connect(() => {
+    const bytes = socket.readAll();
+    downloaded += bytes.byteLength;
+    downloadHash.update(bytes);
+  });
+  let acknowledged = 0;
+  socket.bytesWritten.connect((n) => {
+    acknowledged += n;
+  });
+  socket.connectToHost('127.0.0.1', server.port);
+  expect(await socket.waitForConnected(5000)).toBe(true);
+  let offset = 0;
+  for (const size of randomChunks(TOTAL)) {
+    expect(socket.write(upload.subarray(offset, offset + size))).toBe(size);
+    offset += size;
+  }
+  await uploadFinished;
+  await until(() => downloaded === TOTAL, 60_000, 'the whole download');
+  await until(() => acknowledged === TOTAL, 10_000, 'every byte acknowledged');
+  expect(uploadHash.digest('hex')).toBe(sha256(upload));
+  expect(downloadHash.digest('hex')).toBe(sha256(download));
+  expect(socket.bytesToWrite()).toBe(0);
+  socket.disconnectFromHost(); // nothing pending: Qt closes at once
+  expect(socket.state()).toBe(QAbstractSocket.UnconnectedState);
+});
