@@ -9,9 +9,8 @@ export interface SocketFailure {
 
 /**
  * Maps a Node.js socket or DNS error to Qt's SocketError name and text (QT-SOCKETS.md §4.3).
- * `phase` tells a write failure (Qt's abort path) from a failure while connecting or reading.
  */
-export function socketFailure(err: unknown, phase: 'connect' | 'read' | 'write' = 'connect'): SocketFailure {
+export function socketFailure(err: unknown): SocketFailure {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
   switch (code) {
     case 'ECONNREFUSED':
@@ -48,8 +47,7 @@ export function socketFailure(err: unknown, phase: 'connect' | 'read' | 'write' 
       return { error: 'UnsupportedSocketOperationError', message: 'Protocol type not supported' };
     default: {
       const text = (err as Error | undefined)?.message;
-      const fallback = phase === 'connect' ? 'Network error' : 'Network error';
-      return { error: 'NetworkError', message: text ? `${fallback}: ${text}` : fallback };
+      return { error: 'NetworkError', message: text ? `Network error: ${text}` : 'Network error' };
     }
   }
 }

@@ -135,7 +135,7 @@ export class TcpStream {
       () => failed({ error: 'SocketTimeoutError', message: 'Connection timed out' }),
       this.#host.connectTimeoutMs,
     );
-    socket.once('error', (error) => failed(socketFailure(error, 'connect')));
+    socket.once('error', (error) => failed(socketFailure(error)));
     socket.once('connect', () => {
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
@@ -247,7 +247,7 @@ export class TcpStream {
       this.#onRemoteEnd();
       return;
     }
-    this.#fail(socketFailure(error, 'write'));
+    this.#fail(socketFailure(error));
   }
 
   /** DATA from the client. Returns what was wrong when the client broke the protocol. */

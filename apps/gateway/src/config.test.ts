@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from './config.js';
+
+describe('parseConfig', () => {
+  it('fills every default', () => {
+    expect(parseConfig({})).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      tokens: [],
+      allow: [],
+      connectTimeoutMs: 30_000,
+      helloTimeoutMs: 5_000,
+      uploadWindowBytes: 1024 * 1024,
+      maxMessageBytes: 1024 * 1024,
+      sessionBufferBytes: 8 * 1024 * 1024,
+      maxStreamsPerSession: 4096,
+    });
+  });
+
+  it('names every bad field and why', () => {
+    expect(() => parseConfig({ port: 70000, tokens: ['short'], allow: ['127.0.0.1:99999'], bogus: 1 })).toThrow(
+      /GW_ERR_CONFIG_INVALID|Invalid gateway configuration/,
+    );
+    try {
+      parseConfig({ port: 70000, tokens: ['short'], allow: ['127.0.0.1:99999'], bogus: 1 });
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toMatch(/port: .*65535/);
+      expect(message).toMatch(/tokens\.0: tokens must be at least 8 characters/);
+      expect(message).toMatch(/allow\.0: Invalid --allow rule "127\.0\.0\.1:99999"/);
+      expect(message).toMatch(/bogus/);
+      expect((error as { code?: string }).code).toBe('GW_ERR_CONFIG_INVALID');
+    }
+  });
+});

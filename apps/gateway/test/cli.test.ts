@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Gateway, QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { text } from '@socketgate/testkit';
+import { expect, it, onTestFinished } from 'vitest';
+import { WebSocket } from 'ws';
+
+const BIN = fileURLToPath(new URL('../bin/socketgate.js', import.meta.url));
+
+function run(args: string[]): { child: ChildProcess; lines: string[]; line(pattern: RegExp): Promise<RegExpMatchArray> } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiting: Array<() => void> = [];
+  let partial = '';
+  const take = (chunk: Buffer) => {
+    partial += chunk.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    for (const wake of waiting.splice(0)) wake();
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  return {
+    child,
+    lines,
+    async line(pattern) {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const match = lines.map((line) => line.match(pattern)).find(Boolean);
+        if (match) return match;
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no line like ${pattern} in:\n${lines.join('\n')}`);
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+  };
+}
+
+it('starts like the quick start: prints its URL, a development token and the demo target, and serves it', async () => {
+  const gateway = run(['--port', '0', '--demo', '--demo-port', '0']);
+  onTestFinished(() => {
+    gateway.child.kill('SIGKILL');
+  });
+  const [, url = ''] = await gateway.line(/^socketgate listening on (ws:\/\/127\.0\.0\.1:\d+\/v1\/socket)$/);
+  const [, token = ''] = await gateway.line(/^development token: (\S+)$/);
+  const [, port = ''] = await gateway.line(/^demo echo service on 127\.0\.0\.1:(\d+)$/);
+  await gateway.line(new RegExp(`^egress allowed to: 127\\.0\\.0\\.1/32:${port}, localhost:${port}$`));
+
+  const session = new Gateway(url, { token, WebSocket: WebSocket as unknown as WebSocketConstructor });
+  onTestFinished(() => session.close());
+  const socket = new QTcpSocket({ gateway: session });
+  socket.connectToHost('localhost', Number(port));
+  expect(await socket.waitForConnected(10_000)).toBe(true);
+  socket.write('ping\n');
+  expect(await socket.waitForReadyRead(10_000)).toBe(true);
+  expect(text(socket.readAll())).toBe('ping\n');
+  socket.abort();
+
+  gateway.child.kill('SIGTERM');
+  const [code] = await once(gateway.child, 'exit');
+  expect(code).toBe(0);
+});
+
+it('refuses a bad setting with exit code 2 and a message naming it', async () => {
+  const gateway = run(['--port', '0', '--allow', '127.0.0.1:99999']);
+  onTestFinished(() => {
+    gateway.child.kill('SIGKILL');
+  });
+  const [code] = await once(gateway.child, 'exit');
+  expect(code).toBe(2);
+  expect(gateway.lines.join('\n')).toMatch(/allow\.0: Invalid --allow rule "127\.0\.0\.1:99999": "99999" is not a port/);
+});
+
+it('prints its help', async () => {
+  const gateway = run(['--help']);
+  const [code] = await once(gateway.child, 'exit');
+  expect(code).toBe(0);
+  expect(gateway.lines.join('\n')).toMatch(/--allow RULE/);
+});
