@@ -81,7 +81,7 @@ it('holds a flooding target back: the SDK keeps readBufferSize, the gateway a sm
   expect(socket.error()).toBe(QAbstractSocket.RemoteHostClosedError);
 });
 
-it('keeps a slow target\'s backlog in the SDK: bytesToWrite grows in the browser, not in the gateway', async () => {
+it("keeps a slow target's backlog in the SDK: bytesToWrite grows in the browser, not in the gateway", async () => {
   const TOTAL = 256 * MiB;
   let target: net.Socket | undefined;
   let received = 0;

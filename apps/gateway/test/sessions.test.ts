@@ -82,7 +82,11 @@ it('ends every socket with NetworkError when the WebSocket drops, closes their r
 
   relay.cut();
   expect(await Promise.all(waits)).toEqual([false, false]);
-  await until(() => [...connectedSockets, connecting].every((s) => s.state() === QAbstractSocket.UnconnectedState), 5000, 'all Unconnected');
+  await until(
+    () => [...connectedSockets, connecting].every((s) => s.state() === QAbstractSocket.UnconnectedState),
+    5000,
+    'all Unconnected',
+  );
   for (const log of logs) {
     expect(log).toEqual(['errorOccurred(NetworkError)', 'stateChanged(UnconnectedState)', 'readChannelFinished', 'disconnected']);
   }
