@@ -105,3 +105,24 @@ it('ends every socket with NetworkError when the WebSocket drops, closes their r
   expect(await again.waitForConnected(5000)).toBe(true);
   again.abort();
 });
+
+it('reports a refused credential on every socket as SocketAccessError naming the close code', async () => {
+  const echo = await startEchoServer();
+  const gw = await startGateway();
+  onTestFinished(() => gw.close());
+  onTestFinished(() => echo.close());
+  const gateway = gw.client({ token: 'not-the-token' });
+  const socket = new QTcpSocket({ gateway });
+  const log = recordSignals(socket);
+  socket.connectToHost('127.0.0.1', echo.port);
+  expect(await socket.waitForConnected(5000)).toBe(false);
+  expect(log).toEqual([
+    'stateChanged(HostLookupState)',
+    'stateChanged(ConnectingState)',
+    'hostFound',
+    'stateChanged(UnconnectedState)',
+    'errorOccurred(SocketAccessError)',
+  ]);
+  expect(socket.errorString()).toBe('Permission denied (gateway closed the session with 4401: the token is not accepted)');
+  expect(echo.sockets.size).toBe(0);
+});

@@ -73,7 +73,7 @@ export interface SocketOptions {
  * QT-SOCKETS.md. Network errors never throw: they set `error()`/`errorString()` and emit
  * `errorOccurred`. Misuse (a bad port, no gateway) throws a TypeError or RangeError.
  */
-export class QAbstractSocket implements StreamEndpoint {
+class QAbstractSocketBase implements StreamEndpoint {
   static readonly SocketType = SocketType;
   static readonly SocketState = SocketState;
   static readonly SocketError = SocketError;
@@ -1018,5 +1018,25 @@ export class QAbstractSocket implements StreamEndpoint {
   static warnings = true;
 }
 
-// PySide also exposes every enum value on the class itself: QAbstractSocket.ConnectedState.
-Object.assign(QAbstractSocket, SocketType, SocketState, SocketError, SocketOption, NetworkLayerProtocol, BindFlag, PauseMode);
+type EnumValues = typeof SocketType &
+  typeof SocketState &
+  typeof SocketError &
+  typeof SocketOption &
+  typeof NetworkLayerProtocol &
+  typeof BindFlag &
+  typeof PauseMode;
+
+/**
+ * Qt's `QAbstractSocket`. PySide also exposes every enum value on the class itself, so both
+ * `QAbstractSocket.SocketState.ConnectedState` and `QAbstractSocket.ConnectedState` work.
+ */
+export const QAbstractSocket = Object.assign(QAbstractSocketBase, {
+  ...SocketType,
+  ...SocketState,
+  ...SocketError,
+  ...SocketOption,
+  ...NetworkLayerProtocol,
+  ...BindFlag,
+  ...PauseMode,
+}) as typeof QAbstractSocketBase & EnumValues;
+export type QAbstractSocket = QAbstractSocketBase;
