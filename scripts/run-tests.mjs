@@ -5,8 +5,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 mkdirSync('.test-results', { recursive: true });
 const report = '.test-results/vitest.json';
 const run = spawnSync(
-  'pnpm',
-  ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  process.execPath,
+  ['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
   { stdio: 'inherit' },
 );
 let passed = 0;
