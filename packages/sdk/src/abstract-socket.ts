@@ -197,6 +197,23 @@ class QAbstractSocketBase implements StreamEndpoint {
   localPort(): number {
     return this.#localPort;
   }
+  /** Qt's protected setters: they change only the cached value, for subclasses. */
+  protected setLocalPort(port: number): void {
+    this.#localPort = port;
+  }
+  protected setLocalAddress(address: QHostAddress): void {
+    this.#localAddress = new QHostAddress(address);
+  }
+  protected setPeerPort(port: number): void {
+    this.#peerPort = port;
+  }
+  protected setPeerAddress(address: QHostAddress): void {
+    this.#peerAddress = new QHostAddress(address);
+  }
+  protected setPeerName(name: string): void {
+    this.#peerName = name;
+  }
+
   /** An opaque positive id while connected, -1 otherwise (browsers have no descriptors). */
   socketDescriptor(): number {
     return (this.#state === ConnectedState || this.#state === ClosingState) && this.#stream !== undefined ? this.#stream : -1;
