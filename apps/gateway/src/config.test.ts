@@ -14,6 +14,10 @@ describe('parseConfig', () => {
       maxMessageBytes: 1024 * 1024,
       sessionBufferBytes: 8 * 1024 * 1024,
       maxStreamsPerSession: 4096,
+      maxDatagramBytes: 65507,
+      udpQueueBytes: 256 * 1024,
+      udpInbound: 'replies',
+      allowMulticast: false,
     });
   });
 

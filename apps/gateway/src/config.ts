@@ -42,6 +42,18 @@ export const GatewayConfig = z.strictObject({
     .default(8 * MiB)
     .describe('WebSocket send buffer per session before reading pauses'),
   maxStreamsPerSession: z.int().min(1).max(1_000_000).default(4096).describe('streams one session may hold open'),
+  maxDatagramBytes: z.int().min(1).max(65527).default(65507).describe('largest UDP payload sent (65507 fits IPv4)'),
+  udpQueueBytes: z
+    .int()
+    .min(0)
+    .max(64 * MiB)
+    .default(256 * 1024)
+    .describe('datagrams held per UDP socket for a client out of credit; more are dropped'),
+  udpInbound: z
+    .enum(['replies', 'any'])
+    .default('replies')
+    .describe('deliver datagrams only from peers the socket has sent to, or from any'),
+  allowMulticast: z.boolean().default(false).describe('let UDP sockets join multicast groups'),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;

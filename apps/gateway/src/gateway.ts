@@ -3,7 +3,7 @@ import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
 import { EgressPolicy } from './policy.js';
-import { type Resolver, systemResolver } from './resolve.js';
+import { NameCache, type Resolver, systemResolver } from './resolve.js';
 import { type GatewayRuntime, Session } from './session.js';
 
 export interface GatewayOptions extends GatewayConfigInput {
@@ -39,6 +39,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Fasti
     config,
     policy: new EgressPolicy(config.allow),
     resolver,
+    names: new NameCache(resolver),
     sessions: new Set(),
     log: app.log,
   };

@@ -48,3 +48,38 @@ export async function resolveHost(host: string, family: AddressFamily, resolver:
   if (usable.length === 0) throw notFound(host);
   return usable;
 }
+
+/**
+ * Remembers resolved names for a short, bounded time, so that a UDP socket sending many datagrams to
+ * one name does not ask DNS for each (entries live `ttlMs`; at most `maxEntries` names).
+ */
+export class NameCache {
+  readonly #entries = new Map<string, { expires: number; addresses: ResolvedAddress[] }>();
+  readonly #resolver: Resolver;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+
+  constructor(resolver: Resolver, ttlMs = 30_000, maxEntries = 1024) {
+    this.#resolver = resolver;
+    this.#ttlMs = ttlMs;
+    this.#maxEntries = maxEntries;
+  }
+
+  /** The cached answer, if fresh; IP literals and RFC 6761 names need no cache. */
+  peek(host: string, family: AddressFamily): ResolvedAddress[] | undefined {
+    const entry = this.#entries.get(`${family}|${host.toLowerCase()}`);
+    if (entry === undefined || entry.expires < Date.now()) return undefined;
+    return entry.addresses;
+  }
+
+  async resolve(host: string, family: AddressFamily): Promise<ResolvedAddress[]> {
+    const cached = this.peek(host, family);
+    if (cached) return cached;
+    const addresses = await resolveHost(host, family, this.#resolver);
+    const key = `${family}|${host.toLowerCase()}`;
+    this.#entries.delete(key);
+    this.#entries.set(key, { expires: Date.now() + this.#ttlMs, addresses });
+    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+    return addresses;
+  }
+}

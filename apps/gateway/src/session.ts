@@ -5,6 +5,7 @@ import {
   decodeFrame,
   encodeAck,
   encodeData,
+  encodeDatagram,
   PROTOCOL_VERSION,
   type ProtocolErrorCode,
   parseClientMessage,
@@ -15,14 +16,17 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from './config.js';
 import type { EgressPolicy } from './policy.js';
-import type { Resolver } from './resolve.js';
-import { type StreamHost, TcpStream } from './tcp-stream.js';
+import type { NameCache, Resolver } from './resolve.js';
+import type { Stream, StreamHost } from './stream.js';
+import { TcpStream } from './tcp-stream.js';
+import { UdpStream } from './udp-stream.js';
 
 /** What sessions share: the gateway's settings and its registry of live sessions. */
 export interface GatewayRuntime {
   readonly config: GatewayConfig;
   readonly policy: EgressPolicy;
   readonly resolver: Resolver;
+  readonly names: NameCache;
   readonly sessions: Set<Session>;
   readonly log: FastifyBaseLogger;
 }
@@ -56,11 +60,11 @@ export class Session implements StreamHost {
   readonly log: FastifyBaseLogger;
   #authenticated = false;
   #helloTimer: NodeJS.Timeout | undefined;
-  readonly #streams = new Map<number, TcpStream>();
+  readonly #streams = new Map<number, Stream>();
   #lastStreamId = -1;
-  readonly #ackQueue = new Set<TcpStream>();
+  readonly #ackQueue = new Set<Stream>();
   #ackImmediate: NodeJS.Immediate | undefined;
-  readonly #blocked = new Set<TcpStream>();
+  readonly #blocked = new Set<Stream>();
   readonly #onSent = (): void => this.#unblock();
 
   constructor(ws: WebSocket, runtime: GatewayRuntime) {
@@ -90,6 +94,21 @@ export class Session implements StreamHost {
   get uploadWindowBytes(): number {
     return this.#runtime.config.uploadWindowBytes;
   }
+  get names(): NameCache {
+    return this.#runtime.names;
+  }
+  get maxDatagramBytes(): number {
+    return this.#runtime.config.maxDatagramBytes;
+  }
+  get udpQueueBytes(): number {
+    return this.#runtime.config.udpQueueBytes;
+  }
+  get udpInbound(): 'replies' | 'any' {
+    return this.#runtime.config.udpInbound;
+  }
+  get allowMulticast(): boolean {
+    return this.#runtime.config.allowMulticast;
+  }
 
   send(message: ServerMessage): void {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(serializeMessage(message));
@@ -99,12 +118,16 @@ export class Session implements StreamHost {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeData(stream, payload), this.#onSent);
   }
 
-  queueAck(stream: TcpStream): void {
+  sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeDatagram(stream, host, port, payload), this.#onSent);
+  }
+
+  queueAck(stream: Stream): void {
     this.#ackQueue.add(stream);
     this.#ackImmediate ??= setImmediate(() => this.#flushAcks());
   }
 
-  flushAck(stream: TcpStream): void {
+  flushAck(stream: Stream): void {
     this.#ackQueue.delete(stream);
     const bytes = stream.takeAck();
     if (bytes > 0 && this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeAck(stream.id, bytes));
@@ -119,7 +142,7 @@ export class Session implements StreamHost {
     return this.#ws.bufferedAmount < this.#runtime.config.sessionBufferBytes;
   }
 
-  block(stream: TcpStream): void {
+  block(stream: Stream): void {
     this.#blocked.add(stream);
   }
 
@@ -130,14 +153,14 @@ export class Session implements StreamHost {
     for (const stream of streams) stream.resume();
   }
 
-  released(stream: TcpStream): void {
+  released(stream: Stream): void {
     this.#streams.delete(stream.id);
     this.#blocked.delete(stream);
     this.#ackQueue.delete(stream);
   }
 
   // ---- introspection ------------------------------------------------------------------------------
-  get streams(): ReadonlyMap<number, TcpStream> {
+  get streams(): ReadonlyMap<number, Stream> {
     return this.#streams;
   }
 
@@ -224,6 +247,11 @@ export class Session implements StreamHost {
         if (problem !== undefined) this.#protocolError(problem.code, problem.message, frame.stream);
         return;
       }
+      case 'datagram': {
+        const problem = this.#stream(frame.stream, 'datagram')?.datagram(frame.host, frame.port, frame.payload);
+        if (problem !== undefined) this.#protocolError(problem.code, problem.message, frame.stream);
+        return;
+      }
       case 'credit':
         this.#stream(frame.stream, 'credit')?.addCredit(frame.bytes);
         return;
@@ -239,8 +267,16 @@ export class Session implements StreamHost {
         this.#protocolError('BAD_MESSAGE', 'type: this session already said hello');
         return;
       case 'open':
+      case 'bind':
         this.#open(message);
         return;
+      case 'connect':
+      case 'multicast': {
+        const stream = this.#stream(message.stream, message.type);
+        const problem = message.type === 'connect' ? stream?.connect(message) : stream?.multicast(message);
+        if (problem !== undefined) this.#protocolError(problem.code, problem.message, message.stream);
+        return;
+      }
       case 'close':
         this.#stream(message.stream, 'close')?.close();
         return;
@@ -253,7 +289,7 @@ export class Session implements StreamHost {
     }
   }
 
-  #open(message: ClientMessage & { type: 'open' }): void {
+  #open(message: ClientMessage & { type: 'open' | 'bind' }): void {
     if (message.stream <= this.#lastStreamId) {
       this.#protocolError(
         'STREAM_ID_REUSED',
@@ -271,14 +307,15 @@ export class Session implements StreamHost {
       });
       return;
     }
-    this.#streams.set(message.stream, new TcpStream(this, message));
+    const stream = message.type === 'open' && message.transport === 'tcp' ? new TcpStream(this, message) : new UdpStream(this, message);
+    this.#streams.set(message.stream, stream);
   }
 
   /**
    * The live stream with this id. A message for a stream that has already ended crossed our end
    * on the wire and is dropped; a stream id that was never opened is a protocol error.
    */
-  #stream(id: number, what: string): TcpStream | undefined {
+  #stream(id: number, what: string): Stream | undefined {
     const stream = this.#streams.get(id);
     if (stream !== undefined || id <= this.#lastStreamId) return stream;
     this.#protocolError('UNKNOWN_STREAM', `${what}: stream ${id} was never opened`);

@@ -1,28 +1,8 @@
 import net from 'node:net';
-import type { Open, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
+import type { Open, SocketOptionName } from '@socketgate/protocol';
 import { type SocketFailure, socketFailure } from './errors.js';
-import type { EgressPolicy } from './policy.js';
-import { type ResolvedAddress, type Resolver, resolveHost } from './resolve.js';
-
-/** What a stream needs from the session that owns it. */
-export interface StreamHost {
-  readonly policy: EgressPolicy;
-  readonly resolver: Resolver;
-  readonly connectTimeoutMs: number;
-  readonly uploadWindowBytes: number;
-  send(message: ServerMessage): void;
-  sendData(stream: number, payload: Uint8Array): void;
-  /** Schedules this stream's written bytes to be acknowledged (coalesced per tick). */
-  queueAck(stream: TcpStream): void;
-  /** Flushes this stream's pending acknowledgement now. */
-  flushAck(stream: TcpStream): void;
-  /** False while the session's WebSocket send buffer is over its limit. */
-  canSend(): boolean;
-  /** Parks a stream until the WebSocket send buffer drains. */
-  block(stream: TcpStream): void;
-  /** The stream is gone; the session forgets it. */
-  released(stream: TcpStream): void;
-}
+import { type ResolvedAddress, resolveHost } from './resolve.js';
+import { type Stream, type StreamHost, unsupported, type Violation } from './stream.js';
 
 export type StreamState = 'resolving' | 'connecting' | 'connected' | 'closing' | 'closed';
 
@@ -47,7 +27,7 @@ const TCP_OPTIONS: ReadonlySet<SocketOptionName> = new Set(['LowDelayOption', 'K
  * paused meanwhile, so TCP pushes back on the target) and at most the upload window of unwritten
  * bytes; nothing buffers without bound.
  */
-export class TcpStream {
+export class TcpStream implements Stream {
   readonly id: number;
   readonly #host: StreamHost;
   readonly #request: Open;
@@ -251,7 +231,7 @@ export class TcpStream {
   }
 
   /** DATA from the client. Returns what was wrong when the client broke the protocol. */
-  write(payload: Uint8Array): { code: ProtocolErrorCode; message: string } | undefined {
+  write(payload: Uint8Array): Violation | undefined {
     if (this.#state !== 'connected') {
       const when = this.#state === 'closing' ? 'after close' : 'before the stream is connected';
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data ${when}` };
@@ -272,6 +252,18 @@ export class TcpStream {
       this.#host.queueAck(this);
     });
     return undefined;
+  }
+
+  datagram(): Violation {
+    return unsupported(this.id, 'datagrams travel on UDP streams only');
+  }
+
+  connect(): Violation {
+    return unsupported(this.id, 'connect is for bound UDP streams; a TCP stream connects with open');
+  }
+
+  multicast(): Violation {
+    return unsupported(this.id, 'multicast is for UDP streams only');
   }
 
   /** Bytes written since the last acknowledgement; taking them returns them to the window. */

@@ -6,6 +6,7 @@ import {
   encodeAck,
   encodeCredit,
   encodeData,
+  encodeDatagram,
   encodeFrame,
   type Frame,
   parseClientMessage,
@@ -14,7 +15,11 @@ import {
 import { ClientMessage, ServerMessage } from './messages.js';
 
 interface FrameVectors {
-  valid: Array<{ name: string; frame: string; message: { kind: Frame['kind']; stream: number; payloadHex?: string; bytes?: number } }>;
+  valid: Array<{
+    name: string;
+    frame: string;
+    message: { kind: Frame['kind']; stream: number; payloadHex?: string; bytes?: number; host?: string; port?: number };
+  }>;
   invalid: Array<{ name: string; frame: string; error: string; messageIncludes: string }>;
 }
 interface MessageSide {
@@ -27,10 +32,12 @@ const messages = load<{ client: MessageSide; server: MessageSide }>('messages.js
 
 const fromHex = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
-const meaning = (vector: FrameVectors['valid'][number]): Frame =>
-  vector.message.kind === 'data'
-    ? { kind: 'data', stream: vector.message.stream, payload: fromHex(vector.message.payloadHex ?? '') }
-    : { kind: vector.message.kind, stream: vector.message.stream, bytes: vector.message.bytes ?? 0 };
+function meaning(vector: FrameVectors['valid'][number]): Frame {
+  const { kind, stream, payloadHex = '', bytes = 0, host = '', port = 0 } = vector.message;
+  if (kind === 'data') return { kind, stream, payload: fromHex(payloadHex) };
+  if (kind === 'datagram') return { kind, stream, host, port, payload: fromHex(payloadHex) };
+  return { kind, stream, bytes };
+}
 
 describe('binary frame vectors', () => {
   it.each(frames.valid.map((v) => [v.name, v] as const))('round-trips %s', (_name, vector) => {
@@ -61,6 +68,12 @@ describe('binary codec', () => {
     expect(decoded.value.payload[0]).toBe(42);
   });
 
+  it('refuses datagram addresses and ports that do not fit the header with a RangeError', () => {
+    expect(() => encodeDatagram(1, 'x'.repeat(256), 1, new Uint8Array())).toThrow(/at most 255 printable ASCII characters/);
+    expect(() => encodeDatagram(1, 'bad host', 1, new Uint8Array())).toThrow(RangeError);
+    expect(() => encodeDatagram(1, 'a', 65536, new Uint8Array())).toThrow(/port must be from 0 to 65535, got 65536/);
+  });
+
   it('refuses counts and stream ids that do not fit the header with a RangeError', () => {
     expect(() => encodeCredit(1, 0)).toThrow(RangeError);
     expect(() => encodeAck(1, 2 ** 32)).toThrow(/byte count must be an integer from 1 to 4294967295, got 4294967296/);
@@ -71,8 +84,16 @@ describe('binary codec', () => {
 
   it('round-trips random frames (property)', () => {
     const stream = fc.integer({ min: 0, max: 0xffff_ffff });
+    const host = fc.stringMatching(/^[\x21-\x7e]{0,255}$/);
     const frame = fc.oneof(
       fc.record({ kind: fc.constant('data' as const), stream, payload: fc.uint8Array({ maxLength: 512 }) }),
+      fc.record({
+        kind: fc.constant('datagram' as const),
+        stream,
+        host,
+        port: fc.integer({ min: 0, max: 65535 }),
+        payload: fc.uint8Array({ maxLength: 512 }),
+      }),
       fc.record({ kind: fc.constantFrom('credit' as const, 'ack' as const), stream, bytes: fc.integer({ min: 1, max: 0xffff_ffff }) }),
     );
     fc.assert(

@@ -11,6 +11,11 @@
  *   kind 0x01 DATA    body = payload bytes (may be empty)      both directions
  *   kind 0x02 CREDIT  body = u32 bytes the gateway may send     client -> gateway
  *   kind 0x03 ACK     body = u32 bytes written to the socket   gateway -> client
+ *   kind 0x04 DATAGRAM body = u16 port, u8 address length,      both directions
+ *                      the address (ASCII), then the payload
+ *
+ * A DATAGRAM from the client names its destination (a host name or IP literal; empty with port 0
+ * for a connected socket's peer); one from the gateway names the sender's IP address and port.
  *
  * Decoders never throw: at a boundary, hostile input is normal.
  */
@@ -18,11 +23,13 @@ import type * as z from 'zod/mini';
 import type { ProtocolErrorCode } from './codes.js';
 import { ClientMessage, ServerMessage } from './messages.js';
 
-export const FrameKind = { DATA: 0x01, CREDIT: 0x02, ACK: 0x03 } as const;
+export const FrameKind = { DATA: 0x01, CREDIT: 0x02, ACK: 0x03, DATAGRAM: 0x04 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export const HEADER_BYTES = 5;
 const COUNT_FRAME_BYTES = HEADER_BYTES + 4;
+/** Header of a DATAGRAM frame before its address: kind, stream, port, address length. */
+export const DATAGRAM_HEADER_BYTES = HEADER_BYTES + 3;
 
 export interface DataFrame {
   kind: 'data';
@@ -40,7 +47,16 @@ export interface AckFrame {
   stream: number;
   bytes: number;
 }
-export type Frame = DataFrame | CreditFrame | AckFrame;
+export interface DatagramFrame {
+  kind: 'datagram';
+  stream: number;
+  /** Destination (client to gateway) or sender (gateway to client); `''` for a connected peer. */
+  host: string;
+  port: number;
+  /** A view into the received message, not a copy. */
+  payload: Uint8Array;
+}
+export type Frame = DataFrame | CreditFrame | AckFrame | DatagramFrame;
 
 export interface DecodeFailure {
   ok: false;
@@ -83,6 +99,20 @@ export const encodeCredit = (stream: number, bytes: number): Uint8Array => encod
 /** ACK frame: the gateway wrote `bytes` more of `stream` to the real socket. */
 export const encodeAck = (stream: number, bytes: number): Uint8Array => encodeCount(FrameKind.ACK, stream, bytes);
 
+/** DATAGRAM frame: one datagram, never split or merged. */
+export function encodeDatagram(stream: number, host: string, port: number, payload: Uint8Array): Uint8Array {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be from 0 to 65535, got ${port}`);
+  if (host.length > 255 || !/^[\x21-\x7e]*$/.test(host)) {
+    throw new RangeError(`datagram address must be at most 255 printable ASCII characters, got ${JSON.stringify(host.slice(0, 40))}`);
+  }
+  const { bytes, view } = header(FrameKind.DATAGRAM, stream, 3 + host.length + payload.byteLength);
+  view.setUint16(HEADER_BYTES, port);
+  view.setUint8(HEADER_BYTES + 2, host.length);
+  for (let i = 0; i < host.length; i++) bytes[DATAGRAM_HEADER_BYTES + i] = host.charCodeAt(i);
+  bytes.set(payload, DATAGRAM_HEADER_BYTES + host.length);
+  return bytes;
+}
+
 export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.kind) {
     case 'data':
@@ -91,6 +121,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return encodeCredit(frame.stream, frame.bytes);
     case 'ack':
       return encodeAck(frame.stream, frame.bytes);
+    case 'datagram':
+      return encodeDatagram(frame.stream, frame.host, frame.port, frame.payload);
   }
 }
 
@@ -117,6 +149,22 @@ export function decodeFrame(bytes: Uint8Array): Decoded<Frame> {
       const count = view.getUint32(HEADER_BYTES);
       if (count === 0) return badFrame(`${name} frame must carry at least 1 byte`, stream);
       return { ok: true, value: { kind: name, stream, bytes: count } };
+    }
+    case FrameKind.DATAGRAM: {
+      if (bytes.byteLength < DATAGRAM_HEADER_BYTES) {
+        return badFrame(`datagram frame of ${bytes.byteLength} bytes is shorter than its ${DATAGRAM_HEADER_BYTES}-byte header`, stream);
+      }
+      const port = view.getUint16(HEADER_BYTES);
+      const length = view.getUint8(HEADER_BYTES + 2);
+      const end = DATAGRAM_HEADER_BYTES + length;
+      if (end > bytes.byteLength) return badFrame(`datagram address of ${length} bytes runs past the end of the frame`, stream);
+      let host = '';
+      for (let i = DATAGRAM_HEADER_BYTES; i < end; i++) {
+        const code = bytes[i] as number;
+        if (code < 0x21 || code > 0x7e) return badFrame('datagram address is not printable ASCII', stream);
+        host += String.fromCharCode(code);
+      }
+      return { ok: true, value: { kind: 'datagram', stream, host, port, payload: bytes.subarray(end) } };
     }
     default:
       return badFrame(`unknown binary frame kind 0x${kind.toString(16).padStart(2, '0')}`, stream);

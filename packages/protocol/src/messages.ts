@@ -38,11 +38,14 @@ export const Hello = z.strictObject({
 });
 export type Hello = z.infer<typeof Hello>;
 
-/** Open a TCP stream: resolve `host`, check policy, connect. */
+export const Transport = z.enum(['tcp', 'udp']);
+export type Transport = z.infer<typeof Transport>;
+
+/** Open a stream: resolve `host`, check policy, connect (a UDP stream binds to any address first). */
 export const Open = z.strictObject({
   type: z.literal('open'),
   stream: StreamId,
-  transport: z.literal('tcp'),
+  transport: Transport,
   host: Host,
   port: Port,
   family: z.optional(AddressFamily),
@@ -70,7 +73,42 @@ export const SetOption = z.strictObject({
 });
 export type SetOption = z.infer<typeof SetOption>;
 
-export const ClientMessage = z.discriminatedUnion('type', [Hello, Open, Close, Abort, SetOption]);
+/** Qt's BindMode flags: ShareAddress 0x1, DontShareAddress 0x2, ReuseAddressHint 0x4. */
+export const BindFlags = z.number().check(z.int(), z.gte(0), z.lte(0x7));
+
+/** Open a UDP stream bound to a local address of the gateway (`""` for any) and port (0 for any). */
+export const Bind = z.strictObject({
+  type: z.literal('bind'),
+  stream: StreamId,
+  transport: z.literal('udp'),
+  address: z.string().check(z.maxLength(64)),
+  port: Port,
+  flags: z.optional(BindFlags),
+  /** Initial download credit in bytes, as for `open`. */
+  window: ByteCount,
+});
+export type Bind = z.infer<typeof Bind>;
+
+/** Connect a bound UDP stream to one peer (Qt's connectToHost on a bound QUdpSocket). */
+export const Connect = z.strictObject({
+  type: z.literal('connect'),
+  stream: StreamId,
+  host: Host,
+  port: Port,
+  family: z.optional(AddressFamily),
+});
+export type Connect = z.infer<typeof Connect>;
+
+/** Join or leave a multicast group on a bound UDP stream. */
+export const Multicast = z.strictObject({
+  type: z.literal('multicast'),
+  stream: StreamId,
+  action: z.enum(['join', 'leave']),
+  group: z.string().check(z.minLength(1), z.maxLength(64)),
+});
+export type Multicast = z.infer<typeof Multicast>;
+
+export const ClientMessage = z.discriminatedUnion('type', [Hello, Open, Bind, Connect, Multicast, Close, Abort, SetOption]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 // ---- gateway -> client -------------------------------------------------------------------------
@@ -104,6 +142,31 @@ export const Connected = z.object({
   options: OptionValues,
 });
 export type Connected = z.infer<typeof Connected>;
+
+/** The UDP stream is bound. */
+export const Bound = z.object({
+  type: z.literal('bound'),
+  stream: StreamId,
+  localAddress: z.string(),
+  localPort: Port,
+  /** Upload credit in bytes; every `ack` returns its bytes to the window. */
+  window: ByteCount,
+  /** Largest datagram payload the gateway sends. */
+  maxDatagramBytes: ByteCount,
+});
+export type Bound = z.infer<typeof Bound>;
+
+/**
+ * One operation of a UDP stream failed (a datagram refused or unsendable, a multicast change);
+ * the stream goes on.
+ */
+export const DatagramError = z.object({
+  type: z.literal('datagram-error'),
+  stream: StreamId,
+  error: SocketErrorName,
+  message: z.string(),
+});
+export type DatagramError = z.infer<typeof DatagramError>;
 
 /** Effective value of an option after `set-option`; `null` when the gateway cannot set or read it. */
 export const OptionValue = z.object({
@@ -142,6 +205,8 @@ export type ProtocolError = z.infer<typeof ProtocolError>;
 
 export const ServerMessage = z.discriminatedUnion('type', [
   Welcome,
+  Bound,
+  DatagramError,
   Resolved,
   Connected,
   OptionValue,

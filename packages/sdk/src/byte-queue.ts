@@ -66,10 +66,11 @@ export class ByteQueue {
     return out;
   }
 
-  /** Removes up to `max` bytes; returns how many. */
+  /** Removes up to `max` bytes; returns how many (0 for a negative `max`). */
   skip(max: number): number {
-    let left = Math.min(max, this.#size);
-    const skipped = left;
+    const skipped = Math.min(max, this.#size);
+    if (!(skipped > 0)) return 0; // negative or NaN must not grow #size
+    let left = skipped;
     while (left > 0) {
       const first = this.#chunks[0] as Uint8Array;
       const inFirst = first.byteLength - this.#head;
@@ -87,6 +88,8 @@ export class ByteQueue {
 
   /** Index of the first `byte` within the first `limit` bytes, or -1. */
   indexOf(byte: number, limit = this.#size): number {
+    // A negative end would make subarray count from the back of a chunk.
+    if (!(limit > 0)) return -1;
     let seen = 0;
     let offset = this.#head;
     for (const chunk of this.#chunks) {

@@ -24,6 +24,8 @@ export interface ReadonlySignal<A extends unknown[]> {
 interface Entry<A extends unknown[]> {
   slot: Slot<A>;
   live: boolean;
+  /** Stops listening to the connect-time AbortSignal, so a long-lived one does not collect listeners. */
+  unlisten?: () => void;
 }
 
 export class Signal<A extends unknown[]> implements ReadonlySignal<A> {
@@ -40,16 +42,20 @@ export class Signal<A extends unknown[]> implements ReadonlySignal<A> {
       return connection;
     }
     this.#entries = [...this.#entries, entry];
-    abort?.addEventListener('abort', () => this.#remove(entry), { once: true });
+    if (abort) {
+      const onAbort = () => this.#remove(entry);
+      abort.addEventListener('abort', onAbort, { once: true });
+      entry.unlisten = () => abort.removeEventListener('abort', onAbort);
+    }
     return connection;
   }
 
   disconnect(slot?: Slot<A>): boolean {
     if (slot === undefined) {
-      const had = this.#entries.length > 0;
-      for (const entry of this.#entries) entry.live = false;
+      const entries = this.#entries;
       this.#entries = [];
-      return had;
+      for (const entry of entries) this.#retire(entry);
+      return entries.length > 0;
     }
     const entry = this.#entries.find((candidate) => candidate.slot === slot);
     if (entry === undefined) return false;
@@ -58,8 +64,13 @@ export class Signal<A extends unknown[]> implements ReadonlySignal<A> {
   }
 
   #remove(entry: Entry<A>): void {
-    entry.live = false;
+    this.#retire(entry);
     this.#entries = this.#entries.filter((candidate) => candidate !== entry);
+  }
+
+  #retire(entry: Entry<A>): void {
+    entry.live = false;
+    entry.unlisten?.();
   }
 
   emit(...args: A): void {

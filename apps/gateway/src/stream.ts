@@ -1,0 +1,64 @@
+import type { Connect, Multicast, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
+import type { EgressPolicy } from './policy.js';
+import type { NameCache, Resolver } from './resolve.js';
+
+/** A protocol violation by the client, reported as `protocol-error`. */
+export interface Violation {
+  code: ProtocolErrorCode;
+  message: string;
+}
+
+/** What every stream (TCP or UDP) offers its session. */
+export interface Stream {
+  readonly id: number;
+  readonly state: string;
+  /** Bytes the gateway holds for this stream. */
+  readonly bufferedBytes: number;
+  addCredit(bytes: number): void;
+  /** Reads or sends again after the session's send buffer drained. */
+  resume(): void;
+  /** A DATA frame from the client. */
+  write(payload: Uint8Array): Violation | undefined;
+  /** A DATAGRAM frame from the client. */
+  datagram(host: string, port: number, payload: Uint8Array): Violation | undefined;
+  connect(message: Connect): Violation | undefined;
+  multicast(message: Multicast): Violation | undefined;
+  close(): void;
+  abort(): void;
+  setOption(option: SocketOptionName, value: number): void;
+  /** Bytes written since the last acknowledgement; taking them returns them to the window. */
+  takeAck(): number;
+  /** Ends the stream silently because its session is gone. */
+  dispose(): void;
+}
+
+/** What a stream needs from the session that owns it. */
+export interface StreamHost {
+  readonly policy: EgressPolicy;
+  readonly resolver: Resolver;
+  readonly names: NameCache;
+  readonly connectTimeoutMs: number;
+  readonly uploadWindowBytes: number;
+  readonly maxDatagramBytes: number;
+  readonly udpQueueBytes: number;
+  readonly udpInbound: 'replies' | 'any';
+  readonly allowMulticast: boolean;
+  send(message: ServerMessage): void;
+  sendData(stream: number, payload: Uint8Array): void;
+  sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void;
+  /** Schedules this stream's written bytes to be acknowledged (coalesced per tick). */
+  queueAck(stream: Stream): void;
+  /** Flushes this stream's pending acknowledgement now. */
+  flushAck(stream: Stream): void;
+  /** False while the session's WebSocket send buffer is over its limit. */
+  canSend(): boolean;
+  /** Parks a stream until the WebSocket send buffer drains. */
+  block(stream: Stream): void;
+  /** The stream is gone; the session forgets it. */
+  released(stream: Stream): void;
+}
+
+export const unsupported = (stream: number, what: string): Violation => ({
+  code: 'UNSUPPORTED',
+  message: `stream ${stream}: ${what}`,
+});

@@ -1,0 +1,442 @@
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import type { AddressFamily, Bind, Connect, Multicast, Open, SocketOptionName } from '@socketgate/protocol';
+import { type SocketFailure, socketFailure } from './errors.js';
+import type { ResolvedAddress } from './resolve.js';
+import type { Stream, StreamHost, Violation } from './stream.js';
+
+export type UdpState = 'binding' | 'bound' | 'resolving' | 'connecting' | 'connected' | 'closed';
+
+const next: Record<UdpState, readonly UdpState[]> = {
+  binding: ['bound', 'closed'],
+  bound: ['resolving', 'closed'],
+  resolving: ['connecting', 'closed'],
+  connecting: ['connected', 'closed'],
+  connected: ['closed'],
+  closed: [],
+};
+
+/** Remembered peers per stream, for delivering replies only from hosts the socket has sent to. */
+const MAX_PEERS = 4096;
+/** Datagrams held for a client that has no credit, besides the byte bound. */
+const MAX_QUEUED_DATAGRAMS = 1024;
+
+const ShareAddress = 0x1;
+const ReuseAddressHint = 0x4;
+
+interface Outgoing {
+  host: string;
+  port: number;
+  payload: Uint8Array;
+}
+interface Incoming {
+  host: string;
+  port: number;
+  payload: Buffer;
+}
+
+/** Qt's view of an address: IPv4-mapped IPv6 is the IPv4 address it carries. */
+const plain = (address: string): string => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address);
+
+/** What one datagram costs against a window: its size, and at least 1 so empty ones count too. */
+export const datagramCost = (bytes: number): number => Math.max(1, bytes);
+
+function bindFailure(error: unknown): SocketFailure {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return { error: 'AddressInUseError', message: 'The bound address is already in use' };
+    case 'EADDRNOTAVAIL':
+    case 'EINVAL':
+      return { error: 'SocketAddressNotAvailableError', message: 'The address is not available' };
+    case 'EACCES':
+    case 'EPERM':
+      return { error: 'SocketAccessError', message: 'The address is protected' };
+    default:
+      return socketFailure(error);
+  }
+}
+
+/**
+ * One client UDP socket and its real `dgram` socket. Every destination of every datagram passes
+ * the egress policy; datagrams for a client without credit wait in a bounded queue and are dropped
+ * beyond it, as an OS drops them; replies come only from peers the socket has sent to, unless the
+ * gateway accepts any.
+ */
+export class UdpStream implements Stream {
+  readonly id: number;
+  readonly #host: StreamHost;
+  #state: UdpState = 'binding';
+  #socket: dgram.Socket | undefined;
+  #family: 4 | 6 = 6;
+  #credit: number;
+  readonly #queue: Incoming[] = [];
+  #queueBytes = 0;
+  readonly #peers = new Set<string>();
+  readonly #sends: Outgoing[] = [];
+  #sendsBytes = 0;
+  #sending = false;
+  #unacked = 0;
+  #ackDue = 0;
+  readonly #options = new Map<SocketOptionName, number>();
+  /** Datagrams dropped because the client's queue was full. */
+  dropped = 0;
+  /** Datagrams dropped because they came from a host the socket never sent to. */
+  refused = 0;
+
+  constructor(host: StreamHost, request: Bind | Open) {
+    this.#host = host;
+    this.id = request.stream;
+    this.#credit = request.window;
+    if (request.type === 'bind') {
+      this.#bind(request.address, request.port, request.flags ?? 0, undefined);
+    } else {
+      const wanted = request.family === 'ipv4' || isIP(request.host) === 4 ? '0.0.0.0' : '';
+      this.#bind(wanted, 0, 0, {
+        type: 'connect',
+        stream: request.stream,
+        host: request.host,
+        port: request.port,
+        family: request.family ?? 'any',
+      });
+    }
+  }
+
+  get state(): UdpState {
+    return this.#state;
+  }
+
+  get bufferedBytes(): number {
+    return this.#queueBytes + this.#sendsBytes;
+  }
+
+  #setState(to: UdpState): void {
+    if (to === this.#state) return;
+    if (!next[this.#state].includes(to)) throw new Error(`bug: UDP stream ${this.id} state ${this.#state} -> ${to}`);
+    this.#state = to;
+  }
+
+  #bind(address: string, port: number, flags: number, then: Connect | undefined): void {
+    if (port !== 0 && port < 1024) {
+      this.#fail({ error: 'SocketAccessError', message: 'The address is protected' });
+      return;
+    }
+    const literal = address === '' ? 6 : isIP(address);
+    if (literal === 0) {
+      this.#fail({ error: 'SocketAddressNotAvailableError', message: 'The address is not available' });
+      return;
+    }
+    this.#family = literal === 4 ? 4 : 6;
+    const reuseAddr = (flags & (ShareAddress | ReuseAddressHint)) !== 0;
+    const socket =
+      this.#family === 4
+        ? dgram.createSocket({ type: 'udp4', reuseAddr })
+        : dgram.createSocket({ type: 'udp6', reuseAddr, ipv6Only: address !== '' });
+    this.#socket = socket;
+    socket.once('error', (error) => this.#fail(bindFailure(error)));
+    socket.bind({ address: address === '' ? '::' : address, port, exclusive: true }, () => {
+      socket.removeAllListeners('error');
+      socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
+      socket.on('message', (payload, from) => this.#onMessage(payload, from));
+      this.#setState('bound');
+      const local = socket.address();
+      this.#host.send({
+        type: 'bound',
+        stream: this.id,
+        localAddress: plain(local.address),
+        localPort: local.port,
+        window: this.#host.uploadWindowBytes,
+        maxDatagramBytes: this.#host.maxDatagramBytes,
+      });
+      if (then) this.connect(then);
+    });
+  }
+
+  connect(message: Connect): Violation | undefined {
+    if (this.#state !== 'bound')
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: connect needs a bound UDP stream, this one is ${this.#state}` };
+    this.#setState('resolving');
+    void this.#resolve(message.host, message.port, message.family ?? 'any').then((target) => {
+      if (this.#state !== 'resolving') return;
+      if ('error' in target) {
+        this.#fail(target);
+        return;
+      }
+      this.#setState('connecting');
+      this.#host.send({ type: 'resolved', stream: this.id });
+      this.#socket?.connect(message.port, this.#native(target.address), () => {
+        if (this.#state !== 'connecting') return;
+        this.#setState('connected');
+        const socket = this.#socket as dgram.Socket;
+        const local = socket.address();
+        const remote = socket.remoteAddress();
+        this.#host.send({
+          type: 'connected',
+          stream: this.id,
+          window: this.#host.uploadWindowBytes,
+          localAddress: plain(local.address),
+          localPort: local.port,
+          peerAddress: plain(remote.address),
+          peerPort: remote.port,
+          options: Object.fromEntries(this.#options),
+        });
+      });
+    });
+    return undefined;
+  }
+
+  /** Resolves and checks a destination; the first address the policy allows, in the socket's family. */
+  async #resolve(host: string, port: number, family: AddressFamily): Promise<ResolvedAddress | SocketFailure> {
+    let addresses: ResolvedAddress[];
+    try {
+      addresses = await this.#host.names.resolve(host, family);
+    } catch (error) {
+      return socketFailure(error);
+    }
+    const usable = addresses.filter(({ family: f }) => this.#family === 6 || f === 4);
+    const allowed = usable.find(({ address }) => this.#host.policy.allows(host, address, port) !== undefined);
+    if (allowed) return allowed;
+    return usable.length === 0
+      ? { error: 'HostNotFoundError', message: 'Host not found' }
+      : { error: 'SocketAccessError', message: `Permission denied: no rule of the gateway's egress policy allows ${host} port ${port}` };
+  }
+
+  /** The address as this socket's family needs it (IPv4 on a dual-stack socket is IPv4-mapped). */
+  #native(address: string): string {
+    return this.#family === 6 && isIP(address) === 4 ? `::ffff:${address}` : address;
+  }
+
+  datagram(host: string, port: number, payload: Uint8Array): Violation | undefined {
+    if (this.#state === 'binding' || this.#state === 'closed')
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: datagram before the socket is bound` };
+    const cost = datagramCost(payload.byteLength);
+    if (this.#unacked + cost > this.#host.uploadWindowBytes) {
+      return {
+        code: 'WINDOW_EXCEEDED',
+        message: `stream ${this.id}: datagram beyond the ${this.#host.uploadWindowBytes}-byte send window (${this.#unacked} bytes not yet acknowledged)`,
+      };
+    }
+    if (host === '' && this.#state !== 'connected') {
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: a datagram without a destination needs a connected socket` };
+    }
+    this.#unacked += cost;
+    this.#sends.push({ host, port, payload });
+    this.#sendsBytes += payload.byteLength;
+    void this.#pumpSends();
+    return undefined;
+  }
+
+  /** Sends queued datagrams in order; a name to resolve holds the ones behind it. */
+  async #pumpSends(): Promise<void> {
+    if (this.#sending) return;
+    this.#sending = true;
+    try {
+      while (this.#sends.length > 0 && this.#state !== 'closed') {
+        const item = this.#sends.shift() as Outgoing;
+        this.#sendsBytes -= item.payload.byteLength;
+        await this.#sendOne(item);
+      }
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  async #sendOne({ host, port, payload }: Outgoing): Promise<void> {
+    const cost = datagramCost(payload.byteLength);
+    const done = (failure?: SocketFailure): void => {
+      this.#ackDue += cost;
+      this.#host.queueAck(this);
+      if (failure && this.#state !== 'closed') this.#host.send({ type: 'datagram-error', stream: this.id, ...failure });
+    };
+    const limit = this.#family === 4 ? 65507 : 65527;
+    if (payload.byteLength > Math.min(limit, this.#host.maxDatagramBytes)) {
+      done({ error: 'DatagramTooLargeError', message: 'Datagram was too large to send' });
+      return;
+    }
+    const socket = this.#socket as dgram.Socket;
+    if (host === '') {
+      socket.send(payload, (error) => done(error ? this.#sendFailure(error) : undefined));
+      return;
+    }
+    const target = await this.#resolve(host, port, 'any');
+    if (this.#state === 'closed') return;
+    if ('error' in target) {
+      done(target);
+      return;
+    }
+    if (this.#peers.size >= MAX_PEERS) this.#peers.delete(this.#peers.values().next().value as string);
+    this.#peers.add(`${target.address}|${port}`);
+    try {
+      socket.send(payload, port, this.#native(target.address), (error) => done(error ? this.#sendFailure(error) : undefined));
+    } catch (error) {
+      done(this.#sendFailure(error as Error));
+    }
+  }
+
+  #sendFailure(error: Error): SocketFailure {
+    return (error as NodeJS.ErrnoException).code === 'EMSGSIZE'
+      ? { error: 'DatagramTooLargeError', message: 'Datagram was too large to send' }
+      : { error: 'NetworkError', message: 'Unable to send a message' };
+  }
+
+  #onMessage(payload: Buffer, from: dgram.RemoteInfo): void {
+    if (this.#state === 'closed' || this.#state === 'binding') return;
+    const host = plain(from.address);
+    if (this.#state !== 'connected' && this.#host.udpInbound === 'replies' && !this.#peers.has(`${host}|${from.port}`)) {
+      this.refused++;
+      return;
+    }
+    const cost = datagramCost(payload.byteLength);
+    if (this.#queue.length === 0 && this.#credit >= cost && this.#host.canSend()) {
+      this.#credit -= cost;
+      this.#host.sendDatagram(this.id, host, from.port, payload);
+      return;
+    }
+    if (this.#queueBytes + payload.byteLength > this.#host.udpQueueBytes || this.#queue.length >= MAX_QUEUED_DATAGRAMS) {
+      this.dropped++;
+      return;
+    }
+    this.#queue.push({ host, port: from.port, payload });
+    this.#queueBytes += payload.byteLength;
+    if (!this.#host.canSend()) this.#host.block(this);
+  }
+
+  addCredit(bytes: number): void {
+    if (this.#state === 'closed') return;
+    this.#credit += bytes;
+    this.resume();
+  }
+
+  resume(): void {
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0] as Incoming;
+      const cost = datagramCost(head.payload.byteLength);
+      if (this.#credit < cost) return;
+      if (!this.#host.canSend()) {
+        this.#host.block(this);
+        return;
+      }
+      this.#queue.shift();
+      this.#queueBytes -= head.payload.byteLength;
+      this.#credit -= cost;
+      this.#host.sendDatagram(this.id, head.host, head.port, head.payload);
+    }
+  }
+
+  #onSocketError(error: NodeJS.ErrnoException): void {
+    if (this.#state === 'closed') return;
+    // A connected socket learns of an ICMP port-unreachable as ECONNREFUSED; the socket goes on.
+    const failure: SocketFailure =
+      error.code === 'ECONNREFUSED'
+        ? { error: 'ConnectionRefusedError', message: 'Connection refused' }
+        : { error: 'NetworkError', message: 'Unable to receive a message' };
+    this.#host.send({ type: 'datagram-error', stream: this.id, ...failure });
+  }
+
+  write(): Violation {
+    return { code: 'UNSUPPORTED', message: `stream ${this.id}: a UDP stream takes DATAGRAM frames, not DATA` };
+  }
+
+  multicast(message: Multicast): Violation | undefined {
+    const socket = this.#socket;
+    if (socket === undefined || this.#state === 'binding' || this.#state === 'closed') {
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: multicast needs a bound socket` };
+    }
+    if (!this.#host.allowMulticast) {
+      this.#host.send({
+        type: 'datagram-error',
+        stream: this.id,
+        error: 'SocketAccessError',
+        message: "Permission denied: the gateway's policy does not allow multicast",
+      });
+      return undefined;
+    }
+    try {
+      if (message.action === 'join') socket.addMembership(message.group);
+      else socket.dropMembership(message.group);
+    } catch (error) {
+      this.#host.send({ type: 'datagram-error', stream: this.id, ...bindFailure(error) });
+    }
+    return undefined;
+  }
+
+  setOption(option: SocketOptionName, value: number): void {
+    const socket = this.#socket;
+    let effective: number | null = null;
+    if (socket !== undefined && this.#state !== 'binding' && this.#state !== 'closed') {
+      try {
+        switch (option) {
+          case 'MulticastTtlOption':
+            effective = Math.min(255, Math.max(0, value));
+            socket.setMulticastTTL(effective);
+            break;
+          case 'MulticastLoopbackOption':
+            effective = value ? 1 : 0;
+            socket.setMulticastLoopback(effective === 1);
+            break;
+          case 'SendBufferSizeSocketOption':
+            socket.setSendBufferSize(Math.max(1, value));
+            effective = socket.getSendBufferSize();
+            break;
+          case 'ReceiveBufferSizeSocketOption':
+            socket.setRecvBufferSize(Math.max(1, value));
+            effective = socket.getRecvBufferSize();
+            break;
+          default:
+            effective = null;
+        }
+      } catch {
+        effective = null;
+      }
+      if (effective === null) this.#options.delete(option);
+      else this.#options.set(option, effective);
+    }
+    this.#host.send({ type: 'option', stream: this.id, option, value: effective });
+  }
+
+  takeAck(): number {
+    const bytes = this.#ackDue;
+    this.#ackDue = 0;
+    this.#unacked -= bytes;
+    return bytes;
+  }
+
+  close(): void {
+    this.abort();
+  }
+
+  abort(): void {
+    if (this.#state === 'closed') return;
+    this.#host.send({ type: 'closed', stream: this.id });
+    this.#release();
+  }
+
+  #fail(failure: SocketFailure): void {
+    if (this.#state === 'closed') return;
+    this.#host.send({ type: 'error', stream: this.id, ...failure });
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    this.#queue.length = 0;
+    this.#queueBytes = 0;
+    this.#sends.length = 0;
+    this.#sendsBytes = 0;
+    const socket = this.#socket;
+    if (socket) {
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#host.released(this);
+  }
+
+  dispose(): void {
+    this.#release();
+  }
+}
