@@ -28,7 +28,7 @@ export const GatewayConfig = z.strictObject({
     .min(1024)
     .max(256 * MiB)
     .default(MiB)
-    .describe('unwritten bytes a stream may send ahead'),
+    .describe('unwritten bytes a stream may send ahead (at least 128 KiB, two full datagrams)'),
   maxMessageBytes: z
     .int()
     .min(1024)

@@ -148,6 +148,7 @@ export class UdpStream implements Stream {
         maxDatagramBytes: this.#host.maxDatagramBytes,
       });
       if (then) this.connect(then);
+      void this.#pumpSends();
     });
   }
 
@@ -206,8 +207,7 @@ export class UdpStream implements Stream {
   }
 
   datagram(host: string, port: number, payload: Uint8Array): Violation | undefined {
-    if (this.#state === 'binding' || this.#state === 'closed')
-      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: datagram before the socket is bound` };
+    if (this.#state === 'closed') return { code: 'NOT_CONNECTED', message: `stream ${this.id}: datagram after close` };
     const cost = datagramCost(payload.byteLength);
     if (this.#unacked + cost > this.#host.uploadWindowBytes) {
       return {
@@ -227,7 +227,7 @@ export class UdpStream implements Stream {
 
   /** Sends queued datagrams in order; a name to resolve holds the ones behind it. */
   async #pumpSends(): Promise<void> {
-    if (this.#sending) return;
+    if (this.#sending || this.#state === 'binding') return; // sent once bound
     this.#sending = true;
     try {
       while (this.#sends.length > 0 && this.#state !== 'closed') {

@@ -100,12 +100,12 @@ describe('stream protocol', () => {
   });
 
   it('ends only the offending stream for data beyond the window or before connect', async () => {
-    const { echo, session } = await setup({ uploadWindowBytes: 1024 });
+    const { echo, session } = await setup({ uploadWindowBytes: 128 * 1024 });
     session.send(open(1, echo.port));
     session.send(open(2, echo.port));
     await session.message('connected', (m) => m.stream === 1);
     await session.message('connected', (m) => m.stream === 2);
-    session.sendBinary(encodeData(1, new Uint8Array(2048)));
+    session.sendBinary(encodeData(1, new Uint8Array(200 * 1024)));
     expect(await session.message('protocol-error')).toMatchObject({ stream: 1, code: 'WINDOW_EXCEEDED' });
     session.send({ type: 'open', stream: 3, transport: 'tcp', host: 'nosuchhost.invalid', port: 1, window: 1 });
     session.sendBinary(encodeData(3, new Uint8Array(1)));

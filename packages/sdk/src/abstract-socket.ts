@@ -53,7 +53,27 @@ const OPTION_NAMES = Object.keys(SocketOption) as SocketOptionName[];
 const optionName = (option: SocketOption): SocketOptionName | undefined => OPTION_NAMES[option];
 
 const NEWLINE = 0x0a;
+
+/** A private copy of what the caller passed (strings as UTF-8), or undefined for anything else. */
+function toBytes(data: unknown): Uint8Array | undefined {
+  if (typeof data === 'string') return encoder.encode(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  return undefined;
+}
 const encoder = new TextEncoder();
+
+/** A datagram as the gateway delivered it. */
+export interface ReceivedDatagram {
+  data: Uint8Array;
+  host: string;
+  port: number;
+}
+
+/** What one datagram costs against a flow-control window: its size, at least 1. */
+const datagramCost = (bytes: number): number => Math.max(1, bytes);
+/** The upload window a UDP socket assumes until the gateway names its own (the gateway's minimum). */
+const ASSUMED_DATAGRAM_WINDOW = 128 * 1024;
 
 type WaitKind = 'connected' | 'readyRead' | 'bytesWritten' | 'disconnected';
 interface Waiter {
@@ -159,6 +179,16 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   readonly #waiters = new Set<Waiter>();
 
+  // UDP
+  readonly #datagrams: ReceivedDatagram[] = [];
+  /** Window cost of the datagrams held. */
+  #datagramCost = 0;
+  /** readyRead was emitted for the pending datagrams and no datagram was read since. */
+  #datagramNotified = false;
+  /** bind() was asked of the gateway and not answered yet. */
+  #bindPending = false;
+  #maxDatagramBytes = 65507;
+
   constructor(socketType: SocketType, options: SocketOptions = {}) {
     this.#type = socketType;
     this.#gatewayOption = options.gateway;
@@ -261,7 +291,9 @@ class QAbstractSocketBase implements StreamEndpoint {
     return 0;
   }
 
+  /** Buffered bytes; for UDP, the size of the next datagram (0 when none). */
   bytesAvailable(): number {
+    if (this.#type === SocketType.UdpSocket) return this.#datagrams[0]?.data.byteLength ?? 0;
     return this.#readBuffer.size;
   }
   bytesToWrite(): number {
@@ -325,6 +357,8 @@ class QAbstractSocketBase implements StreamEndpoint {
       this.#warn(`QIODevice::read (${this.#className()}): Called with maxSize < 0`);
       return new Uint8Array(0);
     }
+    if (this.#type === SocketType.UdpSocket)
+      return this.#checkReadable('read') ? (this.#nextDatagram(maxSize)?.data ?? new Uint8Array(0)) : new Uint8Array(0);
     return this.#consume(maxSize, 'read') ?? new Uint8Array(0);
   }
 
@@ -335,6 +369,13 @@ class QAbstractSocketBase implements StreamEndpoint {
   readInto(target: Uint8Array, maxSize = target.byteLength): number {
     if (maxSize < 0) return -1;
     if (!this.#checkReadable('read')) return -1;
+    if (this.#type === SocketType.UdpSocket) {
+      // One datagram per read; what does not fit is dropped, as Qt's connected UDP read does.
+      const datagram = this.#nextDatagram(Math.min(maxSize, target.byteLength));
+      if (datagram === undefined) return this.#state === ConnectedState ? 0 : -1;
+      target.set(datagram.data);
+      return datagram.data.byteLength;
+    }
     if (this.#readBuffer.size === 0 && maxSize > 0) {
       this.#afterRead(maxSize, 0);
       return this.#state === ConnectedState ? 0 : -1;
@@ -345,6 +386,13 @@ class QAbstractSocketBase implements StreamEndpoint {
   }
 
   readAll(): Uint8Array {
+    if (this.#type === SocketType.UdpSocket) {
+      // Not datagram-aware, as in Qt: every pending datagram, boundaries lost.
+      if (!this.#checkReadable('readAll')) return new Uint8Array(0);
+      const all = new ByteQueue();
+      for (let datagram = this.#nextDatagram(); datagram; datagram = this.#nextDatagram()) all.push(datagram.data);
+      return all.read(all.size);
+    }
     return this.#consume(Number.POSITIVE_INFINITY, 'readAll') ?? new Uint8Array(0);
   }
 
@@ -395,6 +443,7 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   /** One byte, or undefined where Qt's getChar returns false. */
   getChar(): number | undefined {
+    if (this.#type === SocketType.UdpSocket) return this.#checkReadable('getChar') ? this.#nextDatagram(1)?.data[0] : undefined;
     if (!this.#checkReadable('getChar') || this.#readBuffer.size === 0) return undefined;
     return this.#consume(1, 'getChar')?.[0];
   }
@@ -455,15 +504,16 @@ class QAbstractSocketBase implements StreamEndpoint {
       this.#setError('UnknownSocketError', 'Socket is not connected');
       return -1;
     }
-    const bytes =
-      typeof data === 'string'
-        ? encoder.encode(data)
-        : data instanceof ArrayBuffer
-          ? new Uint8Array(data.slice(0))
-          : ArrayBuffer.isView(data)
-            ? new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
-            : undefined;
+    const bytes = toBytes(data);
     if (bytes === undefined) throw new TypeError('write() takes a Uint8Array, an ArrayBuffer or a string');
+    if (this.#type === SocketType.UdpSocket) {
+      // One datagram to the connected peer; Qt sets a failure's error without emitting it.
+      if (this.#state !== ConnectedState) {
+        this.#setError('UnknownSocketError', 'Socket is not connected');
+        return -1;
+      }
+      return this.#sendDatagramChecked(bytes, '', 0, false);
+    }
     if (bytes.byteLength === 0) return 0;
     this.#writeBuffer.push(bytes);
     this.#schedulePump();
@@ -483,18 +533,24 @@ class QAbstractSocketBase implements StreamEndpoint {
   setSocketOption(option: SocketOption, value: number | boolean): void {
     const name = optionName(option);
     if (name === undefined) throw new RangeError(`unknown socket option ${option}`);
-    if (this.#stream === undefined || (this.#state !== ConnectingState && this.#state !== ConnectedState)) return;
+    const live = this.#state === ConnectingState || this.#state === ConnectedState || this.#state === BoundState;
+    if (this.#stream === undefined || !live) return;
     const number = typeof value === 'boolean' ? (value ? 1 : 0) : Math.trunc(value);
-    if (option === SocketOption.LowDelayOption || option === SocketOption.KeepAliveOption) {
+    // The values Qt reads back at once; the gateway's answer confirms or clears them.
+    if (this.#type === SocketType.TcpSocket && (option === SocketOption.LowDelayOption || option === SocketOption.KeepAliveOption)) {
       this.#options.set(option, number ? 1 : 0);
     }
+    if (this.#type === SocketType.UdpSocket && option === SocketOption.MulticastTtlOption)
+      this.#options.set(option, Math.min(255, Math.max(0, number)));
+    if (this.#type === SocketType.UdpSocket && option === SocketOption.MulticastLoopbackOption) this.#options.set(option, number ? 1 : 0);
     this.#gateway?.sendMessage({ type: 'set-option', stream: this.#stream, option: name, value: number });
   }
 
   /** The option's value on the real socket, or undefined (Qt's invalid QVariant). */
   socketOption(option: SocketOption): number | undefined {
-    if (this.#state !== ConnectingState && this.#state !== ConnectedState && this.#state !== ClosingState) return undefined;
-    return this.#options.get(option);
+    const live =
+      this.#state === ConnectingState || this.#state === ConnectedState || this.#state === ClosingState || this.#state === BoundState;
+    return live ? this.#options.get(option) : undefined;
   }
 
   /** Stored only: the gateway decides how sockets leave (QT-SOCKETS.md §8.8). */
@@ -543,13 +599,15 @@ class QAbstractSocketBase implements StreamEndpoint {
     if (gateway === null) {
       throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
     }
+    const udp = this.#type === SocketType.UdpSocket;
+    const boundStream = udp && this.#state === BoundState ? this.#stream : undefined;
     this.#gateway = gateway;
-    this.#resetConnection();
+    if (boundStream === undefined) this.#resetConnection();
     this.#readBuffer.clear();
     this.#staged.clear();
     this.#transaction = undefined;
     this.#writeBuffer.clear();
-    this.#openMode = openMode & ~OpenModeFlag.Unbuffered;
+    this.#openMode = udp ? openMode | OpenModeFlag.Unbuffered : openMode & ~OpenModeFlag.Unbuffered;
     this.#error = SocketError.UnknownSocketError;
     this.#errorString = '';
     this.#peerName = hostName;
@@ -560,19 +618,18 @@ class QAbstractSocketBase implements StreamEndpoint {
     const family =
       protocol === NetworkLayerProtocol.IPv4Protocol ? 'ipv4' : protocol === NetworkLayerProtocol.IPv6Protocol ? 'ipv6' : 'any';
     const literal = QHostAddress.isAddress(hostName);
-    this.#outstanding = this.#initialWindow();
-    this.#stream = gateway.openStream(this, {
-      transport: 'tcp',
-      host: hostName.replace(/^\[(.*)\]$/, '$1'),
-      port,
-      family,
-      window: this.#outstanding,
-    });
+    const target = hostName.replace(/^\[(.*)\]$/, '$1');
+    if (boundStream !== undefined) {
+      gateway.sendMessage({ type: 'connect', stream: boundStream, host: target, port, family });
+    } else {
+      this.#outstanding = this.#initialWindow();
+      this.#stream = gateway.openStream(this, { transport: udp ? 'udp' : 'tcp', host: target, port, family, window: this.#outstanding });
+    }
     if (literal) this.#hostWasFound();
   }
 
   #initialWindow(): number {
-    const size = this.#readBufferSize;
+    const size = this.#type === SocketType.UdpSocket ? 0 : this.#readBufferSize;
     return size > 0 ? Math.min(size, 0xffff_ffff) : (this.#gateway?.receiveWindowBytes ?? 1024 * 1024);
   }
 
@@ -722,6 +779,13 @@ class QAbstractSocketBase implements StreamEndpoint {
       case 'resolved':
         this.#hostWasFound();
         return;
+      case 'bound':
+        this.#onBound(message);
+        return;
+      case 'datagram-error':
+        this.#setError(message.error, message.message);
+        this.#errorOccurred.emit(this.#error);
+        return;
       case 'connected':
         this.#onConnected(message);
         return;
@@ -744,6 +808,13 @@ class QAbstractSocketBase implements StreamEndpoint {
       case 'error':
         this.#gateway?.releaseStream(message.stream);
         this.#stream = undefined;
+        if (this.#bindPending) {
+          // Qt's failed bind: errorOccurred, state unchanged.
+          this.#bindPending = false;
+          this.#setError(message.error, message.message);
+          this.#errorOccurred.emit(this.#error);
+          return;
+        }
         this.#failed(message.error, message.message);
         return;
       case 'protocol-error':
@@ -765,6 +836,7 @@ class QAbstractSocketBase implements StreamEndpoint {
     this.#localAddress = new QHostAddress(message.localAddress);
     this.#localPort = message.localPort;
     this.#sendWindow = message.window;
+    this.#datagramWindow = message.window;
     for (const [name, value] of Object.entries(message.options)) {
       if (value !== undefined) this.#options.set(SocketOption[name as SocketOptionName], value);
     }
@@ -781,6 +853,47 @@ class QAbstractSocketBase implements StreamEndpoint {
     } else {
       this.#schedulePump();
     }
+  }
+
+  #onBound(message: ServerMessage & { type: 'bound' }): void {
+    this.#localAddress = new QHostAddress(message.localAddress);
+    this.#localPort = message.localPort;
+    this.#datagramWindow = message.window;
+    this.#maxDatagramBytes = message.maxDatagramBytes;
+    if (!this.#bindPending) return; // the implicit bind of a connecting socket
+    this.#bindPending = false;
+    if (this.#state === UnconnectedState) this.#setState(BoundState);
+    this.#scheduleGrant();
+  }
+
+  /** @internal */
+  onDatagram(host: string, port: number, payload: Uint8Array): void {
+    if (this.#state !== BoundState && this.#state !== ConnectedState) return;
+    const cost = datagramCost(payload.byteLength);
+    this.#outstanding = Math.max(0, this.#outstanding - cost);
+    this.#datagrams.push({ data: payload, host, port });
+    this.#datagramCost += cost;
+    this.#notifyDatagrams();
+  }
+
+  /** Qt's UDP readyRead: once for pending datagrams, again only after one was read. */
+  #notifyDatagrams(): void {
+    if (this.#datagramNotified || this.#datagrams.length === 0) return;
+    this.#datagramNotified = true;
+    this.#emitReadyRead();
+  }
+
+  /** Takes the next datagram, truncated to `maxSize` (the rest is lost, as in Qt). */
+  #nextDatagram(maxSize = Number.POSITIVE_INFINITY): ReceivedDatagram | undefined {
+    const datagram = this.#datagrams.shift();
+    if (datagram === undefined) return undefined;
+    this.#datagramCost -= datagramCost(datagram.data.byteLength);
+    this.#datagramNotified = false;
+    if (this.#datagrams.length > 0) {
+      setTimeout(() => this.#notifyDatagrams(), 0);
+    }
+    this.#scheduleGrant();
+    return maxSize < datagram.data.byteLength ? { ...datagram, data: datagram.data.subarray(0, Math.max(0, maxSize)) } : datagram;
   }
 
   /** @internal */
@@ -847,6 +960,13 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   /** Grants the gateway what the buffer can take: up to the limit, or keeps the window full when unlimited. */
   #grantCredit(): void {
+    if (this.#type === SocketType.UdpSocket) {
+      if ((this.#state !== BoundState && this.#state !== ConnectedState) || this.#stream === undefined) return;
+      const window = this.#gateway?.receiveWindowBytes ?? 1024 * 1024;
+      const room = window - this.#outstanding - this.#datagramCost;
+      if (room >= window / 2) this.#grant(room);
+      return;
+    }
     if (this.#state !== ConnectedState || this.#stream === undefined || this.#readPaused) return;
     if (this.#readBufferSize > 0) {
       const room = this.#readBufferSize - this.#readBuffer.size - this.#staged.size - this.#outstanding;
@@ -867,6 +987,11 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   /** @internal */
   onAck(bytes: number): void {
+    if (this.#type === SocketType.UdpSocket) {
+      // UDP's bytesWritten was emitted when the datagram was sent; the ack only frees the window.
+      this.#datagramsInFlight = Math.max(0, this.#datagramsInFlight - bytes);
+      return;
+    }
     this.#inFlight = Math.max(0, this.#inFlight - bytes);
     this.#sendWindow += bytes;
     this.#channelBytesWritten.emit(0, bytes);
@@ -886,6 +1011,115 @@ class QAbstractSocketBase implements StreamEndpoint {
   onTransportLost(error: SocketErrorName, message: string): void {
     this.#stream = undefined;
     this.#failed(error, message);
+  }
+
+  // ---- UDP, for QUdpSocket -------------------------------------------------------------------------
+  #datagramWindow = ASSUMED_DATAGRAM_WINDOW;
+  #datagramsInFlight = 0;
+
+  /**
+   * Binds a UDP socket on the gateway host. Returns true when the request is on its way; BoundState
+   * follows when the gateway has bound (a failure is errorOccurred, the state unchanged).
+   */
+  protected bindSocket(address: string, port: number, mode: number): boolean {
+    if (this.#type !== SocketType.UdpSocket) {
+      this.#setError(
+        'UnsupportedSocketOperationError',
+        'Unsupported socket operation: bind() before connectToHost() is not available for TCP sockets',
+      );
+      this.#errorOccurred.emit(this.#error);
+      return false;
+    }
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new RangeError(`bind() needs a port from 0 to 65535, got ${String(port)}`);
+    if (this.#state !== UnconnectedState || this.#bindPending) {
+      this.#warn('QAbstractSocket::bind() called when already bound');
+      this.#setError('UnknownSocketError', 'Unknown error');
+      this.#errorOccurred.emit(this.#error);
+      return false;
+    }
+    const gateway = this.#gatewayOption ?? Gateway.default();
+    if (gateway === null) throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
+    this.#gateway = gateway;
+    this.#resetConnection();
+    this.#bindPending = true;
+    this.#outstanding = gateway.receiveWindowBytes;
+    this.#stream = gateway.bindStream(this, { address, port, flags: mode & 0x7, window: this.#outstanding });
+    return true;
+  }
+
+  /**
+   * Sends one datagram (UDP): to `host`:`port`, or to the connected peer when `host` is empty.
+   * Returns its size, or -1 with error() set; `emitErrors` follows Qt (writeDatagram emits, write does not).
+   */
+  #sendDatagramChecked(bytes: Uint8Array, host: string, port: number, emitErrors: boolean): number {
+    const fail = (name: SocketErrorName, text: string): number => {
+      this.#setError(name, text);
+      if (emitErrors) this.#errorOccurred.emit(this.#error);
+      return -1;
+    };
+    if (bytes.byteLength > this.#maxDatagramBytes) return fail('DatagramTooLargeError', ERROR_TEXT.DatagramTooLargeError as string);
+    const cost = datagramCost(bytes.byteLength);
+    if (this.#datagramsInFlight + cost > this.#datagramWindow) return fail('TemporaryError', 'Unable to send a datagram');
+    if (this.#stream === undefined && host !== '') {
+      // Qt binds an unbound socket to any address before its first datagram.
+      if (!this.bindSocket('', 0, 0)) return -1;
+    }
+    const stream = this.#stream;
+    if (stream === undefined) return fail('UnknownSocketError', 'Socket is not connected');
+    this.#datagramsInFlight += cost;
+    this.#gateway?.sendDatagram(stream, host, port, bytes);
+    this.#channelBytesWritten.emit(0, bytes.byteLength);
+    this.#bytesWritten.emit(bytes.byteLength);
+    return bytes.byteLength;
+  }
+
+  /** Qt's writeDatagram: one datagram to `host` (a name or an address) and `port`. */
+  protected sendDatagram(data: Uint8Array | ArrayBuffer | string, host: string, port: number): number {
+    const bytes = toBytes(data);
+    if (bytes === undefined) throw new TypeError('writeDatagram() takes a Uint8Array, an ArrayBuffer or a string');
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new RangeError(`writeDatagram() needs a port from 0 to 65535, got ${String(port)}`);
+    if (host === '' && this.#state !== ConnectedState) {
+      this.#setError('UnknownSocketError', 'Socket is not connected');
+      this.#errorOccurred.emit(this.#error);
+      return -1;
+    }
+    return this.#sendDatagramChecked(bytes, host, port, true);
+  }
+
+  /** The next datagram without taking it. */
+  protected peekDatagram(): ReceivedDatagram | undefined {
+    return this.#datagrams[0];
+  }
+
+  /** Takes the next datagram; with none pending, Qt's TemporaryError. */
+  protected takeDatagram(maxSize: number, caller: string): ReceivedDatagram | undefined {
+    if (!this.#datagramReady(caller)) return undefined;
+    const datagram = this.#nextDatagram(maxSize < 0 ? Number.POSITIVE_INFINITY : maxSize);
+    if (datagram === undefined) {
+      this.#setError('TemporaryError', 'No datagram available for reading');
+      this.#errorOccurred.emit(this.#error);
+    }
+    return datagram;
+  }
+
+  /** Qt's check for the datagram calls: bound or connected, else a warning. */
+  #datagramReady(caller: string): boolean {
+    if (this.#state === BoundState || this.#state === ConnectedState) return true;
+    this.#warn(`QUdpSocket::${caller}() called on a QUdpSocket when not in QUdpSocket::BoundState`);
+    return false;
+  }
+
+  protected changeMulticast(action: 'join' | 'leave', group: QHostAddress | string, caller: string): boolean {
+    if (this.#state !== BoundState || this.#stream === undefined) {
+      this.#warn(`QUdpSocket::${caller}() called on a QUdpSocket when not in QUdpSocket::BoundState`);
+      return false;
+    }
+    const text = group.toString();
+    if (!QHostAddress.isAddress(text)) return false;
+    this.#gateway?.sendMessage({ type: 'multicast', stream: this.#stream, action, group: text });
+    return true;
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -994,6 +1228,12 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   #resetConnection(): void {
     this.#stream = undefined;
+    this.#bindPending = false;
+    this.#datagrams.length = 0;
+    this.#datagramCost = 0;
+    this.#datagramNotified = false;
+    this.#datagramsInFlight = 0;
+    this.#datagramWindow = ASSUMED_DATAGRAM_WINDOW;
     this.#closeWhenConnected = false;
     this.#closeSent = false;
     this.#writeBuffer.clear();

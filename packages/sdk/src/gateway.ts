@@ -1,8 +1,10 @@
 import {
+  type Bind,
   CloseCode,
   decodeFrame,
   encodeCredit,
   encodeData,
+  encodeDatagram,
   type Open,
   PROTOCOL_VERSION,
   parseServerMessage,
@@ -44,6 +46,7 @@ export interface StreamEndpoint {
   onMessage(message: ServerMessage): void;
   onData(payload: Uint8Array): void;
   onAck(bytes: number): void;
+  onDatagram(host: string, port: number, payload: Uint8Array): void;
   /** The WebSocket went away; the stream is gone. */
   onTransportLost(error: SocketErrorName, message: string): void;
 }
@@ -119,11 +122,23 @@ export class Gateway {
 
   /** Registers a stream and asks the gateway to open it; returns the stream id. */
   openStream(endpoint: StreamEndpoint, request: Omit<Open, 'type' | 'stream'>): number {
+    const stream = this.#register(endpoint);
+    this.sendMessage({ type: 'open', stream, ...request });
+    return stream;
+  }
+
+  /** Registers a UDP stream and asks the gateway to bind it; returns the stream id. */
+  bindStream(endpoint: StreamEndpoint, request: Omit<Bind, 'type' | 'stream' | 'transport'>): number {
+    const stream = this.#register(endpoint);
+    this.sendMessage({ type: 'bind', stream, transport: 'udp', ...request });
+    return stream;
+  }
+
+  #register(endpoint: StreamEndpoint): number {
     const stream = this.#nextStreamId;
     this.#nextStreamId = stream >= 0xffff_ffff ? 1 : stream + 1;
     this.#streams.set(stream, endpoint);
     this.#ensureOpen();
-    this.sendMessage({ type: 'open', stream, ...request });
     return stream;
   }
 
@@ -138,6 +153,10 @@ export class Gateway {
 
   sendData(stream: number, payload: Uint8Array): void {
     this.#send(encodeData(stream, payload));
+  }
+
+  sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {
+    this.#send(encodeDatagram(stream, host, port, payload));
   }
 
   sendCredit(stream: number, bytes: number): void {
@@ -211,6 +230,7 @@ export class Gateway {
     const endpoint = this.#streams.get(frame.stream);
     if (frame.kind === 'data') endpoint?.onData(frame.payload);
     else if (frame.kind === 'ack') endpoint?.onAck(frame.bytes);
+    else if (frame.kind === 'datagram') endpoint?.onDatagram(frame.host, frame.port, frame.payload);
   }
 
   #lost(error: SocketErrorName, message: string): void {

@@ -146,18 +146,23 @@ export class QHostAddress {
     this.clear();
     switch (special) {
       case SpecialAddress.Broadcast:
-        return this.#setIPv4(0xffffffff);
+        this.#setIPv4(0xffffffff);
+        break;
       case SpecialAddress.LocalHost:
-        return this.#setIPv4(0x7f000001);
+        this.#setIPv4(0x7f000001);
+        break;
       case SpecialAddress.AnyIPv4:
-        return this.#setIPv4(0);
+        this.#setIPv4(0);
+        break;
       case SpecialAddress.LocalHostIPv6:
-        return this.#setIPv6([0, 0, 0, 0, 0, 0, 0, 1], '');
+        this.#setIPv6([0, 0, 0, 0, 0, 0, 0, 1], '');
+        break;
       case SpecialAddress.AnyIPv6:
-        return this.#setIPv6(ZERO_GROUPS, '');
+        this.#setIPv6(ZERO_GROUPS, '');
+        break;
       case SpecialAddress.Any:
         this.#protocol = AnyIPProtocol;
-        return;
+        break;
     }
   }
 

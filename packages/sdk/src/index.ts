@@ -1,8 +1,8 @@
 /**
  * @module @socketgate/sdk
- * Qt's socket API (QAbstractSocket, QTcpSocket) for browsers, tunnelled through a socketgate gateway.
+ * Qt's socket API (QAbstractSocket, QTcpSocket, QUdpSocket) for browsers, tunnelled through a socketgate gateway.
  */
-export { QAbstractSocket, type SocketOptions, socketErrorFromName, socketStateMoves } from './abstract-socket.js';
+export { QAbstractSocket, type ReceivedDatagram, type SocketOptions, socketErrorFromName, socketStateMoves } from './abstract-socket.js';
 export {
   BindFlag,
   NetworkLayerProtocol,
@@ -17,5 +17,7 @@ export {
 } from './enums.js';
 export { Gateway, type GatewayOptions, type WebSocketConstructor, type WebSocketLike } from './gateway.js';
 export { QHostAddress, SpecialAddress } from './host-address.js';
+export { QNetworkDatagram } from './network-datagram.js';
 export { type Connection, type ReadonlySignal, Signal, type Slot } from './signal.js';
 export { QTcpSocket } from './tcp-socket.js';
+export { QUdpSocket } from './udp-socket.js';

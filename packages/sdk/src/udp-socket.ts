@@ -1,0 +1,93 @@
+import { QAbstractSocket, type SocketOptions } from './abstract-socket.js';
+import { type BindFlag, SocketType } from './enums.js';
+import { QHostAddress } from './host-address.js';
+import { QNetworkDatagram } from './network-datagram.js';
+
+/**
+ * Qt's `QUdpSocket`: datagrams through the gateway's real UDP socket. `bind()` reaches BoundState
+ * when the gateway has bound (asynchronously); `writeDatagram()` binds to any address first, as Qt.
+ */
+export class QUdpSocket extends QAbstractSocket {
+  #multicastInterface: unknown = undefined;
+
+  constructor(options: SocketOptions = {}) {
+    super(SocketType.UdpSocket, options);
+  }
+
+  /**
+   * Qt's bind. `bind(port?, mode?)` binds any address; `bind(address, port?, mode?)` a given one
+   * (a QHostAddress, its text, or `new QHostAddress(QHostAddress.LocalHost)` for a special address).
+   * True when the request went to the gateway; BoundState follows, or errorOccurred.
+   */
+  bind(address?: QHostAddress | string | number, port?: number, mode?: BindFlag | number): boolean {
+    if (typeof address === 'number' || address === undefined) return this.bindSocket('', address ?? 0, port ?? 0);
+    const text = address.toString();
+    if (text !== '' && !QHostAddress.isAddress(text)) throw new TypeError(`bind() takes an IP address, got ${JSON.stringify(text)}`);
+    const any = address instanceof QHostAddress && address.protocol() === QAbstractSocket.AnyIPProtocol;
+    return this.bindSocket(any ? '' : new QHostAddress(text).toString(), port ?? 0, mode ?? 0);
+  }
+
+  /** Sends one datagram to `address` (a QHostAddress, an address or a host name) and `port`; its size, or -1. */
+  writeDatagram(data: Uint8Array | ArrayBuffer | string, address: QHostAddress | string, port: number): number;
+  /** Sends a QNetworkDatagram to its destination, or to the connected peer when it has none. */
+  writeDatagram(datagram: QNetworkDatagram): number;
+  writeDatagram(data: Uint8Array | ArrayBuffer | string | QNetworkDatagram, address?: QHostAddress | string, port?: number): number {
+    if (data instanceof QNetworkDatagram) {
+      const destination = data.destinationAddress();
+      return destination.isNull()
+        ? this.sendDatagram(data.data(), '', 0)
+        : this.sendDatagram(data.data(), destination.toString(), data.destinationPort());
+    }
+    if (address === undefined || port === undefined) throw new TypeError('writeDatagram() needs data, an address and a port');
+    return this.sendDatagram(data, address.toString(), port);
+  }
+
+  hasPendingDatagrams(): boolean {
+    return this.peekDatagram() !== undefined;
+  }
+
+  /** Size of the next datagram, 0 for an empty one, -1 when none is pending. */
+  pendingDatagramSize(): number {
+    return this.peekDatagram()?.data.byteLength ?? -1;
+  }
+
+  /**
+   * Qt's readDatagram as PySide returns it: `[data, senderAddress, senderPort]`. At most `maxSize`
+   * bytes (the rest of the datagram is lost); with nothing pending, empty data and TemporaryError.
+   */
+  readDatagram(maxSize = Number.POSITIVE_INFINITY): [Uint8Array, QHostAddress, number] {
+    const datagram = this.takeDatagram(maxSize, 'readDatagram');
+    if (datagram === undefined) return [new Uint8Array(0), new QHostAddress(), 0];
+    return [datagram.data, new QHostAddress(datagram.host), datagram.port];
+  }
+
+  /** The next datagram with its sender and destination; `maxSize` -1 takes it whole. Invalid when none. */
+  receiveDatagram(maxSize = -1): QNetworkDatagram {
+    const datagram = this.takeDatagram(maxSize, 'receiveDatagram');
+    const result = new QNetworkDatagram();
+    if (datagram === undefined) return result;
+    result.setData(datagram.data);
+    result.setSender(datagram.host, datagram.port);
+    const local = this.localAddress();
+    const any = local.toString() === '::' || local.toString() === '0.0.0.0';
+    result.setDestination(any ? new QHostAddress() : local, this.localPort());
+    return result;
+  }
+
+  /** Joins a multicast group on the gateway host, where its policy allows multicast. */
+  joinMulticastGroup(group: QHostAddress | string, _iface?: unknown): boolean {
+    return this.changeMulticast('join', group, 'joinMulticastGroup');
+  }
+
+  leaveMulticastGroup(group: QHostAddress | string, _iface?: unknown): boolean {
+    return this.changeMulticast('leave', group, 'leaveMulticastGroup');
+  }
+
+  /** Stored only: interfaces are the gateway host's. */
+  multicastInterface(): unknown {
+    return this.#multicastInterface;
+  }
+  setMulticastInterface(iface: unknown): void {
+    this.#multicastInterface = iface;
+  }
+}
