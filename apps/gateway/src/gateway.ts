@@ -18,7 +18,7 @@ export interface GatewayHandle {
   readonly config: GatewayConfig;
   readonly sessions: ReadonlySet<Session>;
   /** Live counts and the bytes the gateway holds in buffers, for tests and operators. */
-  stats(): { sessions: number; streams: number; bufferedBytes: number };
+  stats(): { sessions: number; streams: number; bufferedBytes: number; droppedDatagrams: number; refusedDatagrams: number };
 }
 
 declare module 'fastify' {
@@ -42,6 +42,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Fasti
     names: new NameCache(resolver),
     sessions: new Set(),
     log: app.log,
+    datagrams: { dropped: 0, refused: 0 },
   };
   app.decorate('socketgate', {
     config,
@@ -53,7 +54,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Fasti
         streams += session.streams.size;
         bufferedBytes += session.bufferedBytes;
       }
-      return { sessions: runtime.sessions.size, streams, bufferedBytes };
+      return {
+        sessions: runtime.sessions.size,
+        streams,
+        bufferedBytes,
+        droppedDatagrams: runtime.datagrams.dropped,
+        refusedDatagrams: runtime.datagrams.refused,
+      };
     },
   } satisfies GatewayHandle);
 

@@ -29,6 +29,8 @@ export interface GatewayRuntime {
   readonly names: NameCache;
   readonly sessions: Set<Session>;
   readonly log: FastifyBaseLogger;
+  /** Datagrams not delivered since the gateway started. */
+  readonly datagrams: { dropped: number; refused: number };
 }
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
@@ -151,6 +153,10 @@ export class Session implements StreamHost {
     const streams = [...this.#blocked];
     this.#blocked.clear();
     for (const stream of streams) stream.resume();
+  }
+
+  countDatagram(outcome: 'dropped' | 'refused'): void {
+    this.#runtime.datagrams[outcome]++;
   }
 
   released(stream: Stream): void {

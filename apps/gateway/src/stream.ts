@@ -56,6 +56,8 @@ export interface StreamHost {
   block(stream: Stream): void;
   /** The stream is gone; the session forgets it. */
   released(stream: Stream): void;
+  /** Counts a datagram the gateway did not deliver: the client's queue was full, or a stranger sent it. */
+  countDatagram(outcome: 'dropped' | 'refused'): void;
 }
 
 export const unsupported = (stream: number, what: string): Violation => ({

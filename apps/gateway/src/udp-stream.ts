@@ -283,6 +283,7 @@ export class UdpStream implements Stream {
     const host = plain(from.address);
     if (this.#state !== 'connected' && this.#host.udpInbound === 'replies' && !this.#peers.has(`${host}|${from.port}`)) {
       this.refused++;
+      this.#host.countDatagram('refused');
       return;
     }
     const cost = datagramCost(payload.byteLength);
@@ -293,6 +294,7 @@ export class UdpStream implements Stream {
     }
     if (this.#queueBytes + payload.byteLength > this.#host.udpQueueBytes || this.#queue.length >= MAX_QUEUED_DATAGRAMS) {
       this.dropped++;
+      this.#host.countDatagram('dropped');
       return;
     }
     this.#queue.push({ host, port: from.port, payload });

@@ -712,7 +712,9 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   /** Qt's waitForReadyRead as a Promise: true when new data arrives (not data already buffered). */
   waitForReadyRead(msecs = 30000): Promise<boolean> {
-    if (this.#state === UnconnectedState || this.#state === ClosingState) return Promise.resolve(false);
+    // A UDP socket whose bind the gateway has not confirmed yet is, for Qt, already bound.
+    const binding = this.#state === UnconnectedState && this.#bindPending;
+    if ((this.#state === UnconnectedState && !binding) || this.#state === ClosingState) return Promise.resolve(false);
     return this.#wait('readyRead', msecs);
   }
 
@@ -813,6 +815,7 @@ class QAbstractSocketBase implements StreamEndpoint {
           this.#bindPending = false;
           this.#setError(message.error, message.message);
           this.#errorOccurred.emit(this.#error);
+          this.#settleWaiters(false);
           return;
         }
         this.#failed(message.error, message.message);

@@ -4,3 +4,4 @@ export * from './imap-server.js';
 export * from './raw-session.js';
 export * from './servers.js';
 export * from './signals.js';
+export * from './udp.js';
