@@ -166,4 +166,38 @@ describe('UDP through the gateway', () => {
     await until(() => gw.app.socketgate.stats().refusedDatagrams === 1, 5000, 'the stranger refused');
     expect(socket.hasPendingDatagrams()).toBe(false);
   });
+
+  it("reports Qt's errors by name: unresolvable names, an ICMP port-unreachable when connected, a non-local bind", async () => {
+    const gw = await gateway();
+    const socket = gw.udp();
+    socket.writeDatagram('x', 'nosuchhost.invalid', 53);
+    await nextSignal(socket.errorOccurred);
+    expect([socket.error(), socket.errorString()]).toEqual([QAbstractSocket.HostNotFoundError, 'Host not found']);
+
+    const closed = await startUdpServer();
+    const port = closed.port;
+    await closed.close();
+    const connected = gw.udp();
+    connected.connectToHost('127.0.0.1', port);
+    expect(await connected.waitForConnected(5000)).toBe(true);
+    connected.write('anyone?');
+    await nextSignal(connected.errorOccurred);
+    expect([connected.error(), connected.errorString()]).toEqual([QAbstractSocket.ConnectionRefusedError, 'Connection refused']);
+    expect(connected.state()).toBe(QAbstractSocket.ConnectedState);
+
+    const nonLocal = gw.udp();
+    expect(nonLocal.bind('198.51.100.1', 0)).toBe(true);
+    await nextSignal(nonLocal.errorOccurred);
+    expect([nonLocal.error(), nonLocal.errorString()]).toEqual([
+      QAbstractSocket.SocketAddressNotAvailableError,
+      'The address is not available',
+    ]);
+    expect(nonLocal.state()).toBe(QAbstractSocket.UnconnectedState);
+    expect(nonLocal.localPort()).toBe(0);
+
+    const privileged = gw.udp();
+    expect(privileged.bind('127.0.0.1', 53)).toBe(true);
+    await nextSignal(privileged.errorOccurred);
+    expect([privileged.error(), privileged.errorString()]).toEqual([QAbstractSocket.SocketAccessError, 'The address is protected']);
+  });
 });
