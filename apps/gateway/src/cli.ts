@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   if (values.demo) {
     const echo = await startEchoService('127.0.0.1', Number(values['demo-port']));
     demos.push(echo);
-    settings.allow = [...((settings.allow as string[]) ?? []), `127.0.0.1/32:${echo.port}`, `localhost:${echo.port}`];
+    settings.allow = [...((settings.allow as string[]) ?? []), `127.0.0.1/32:${echo.port}`];
   }
   let devToken: string | undefined;
   if (!Array.isArray(settings.tokens) || settings.tokens.length === 0) {

@@ -8,6 +8,7 @@ describe('parseConfig', () => {
       port: 8080,
       tokens: [],
       allow: [],
+      allowPorts: [],
       connectTimeoutMs: 30_000,
       helloTimeoutMs: 5_000,
       uploadWindowBytes: 1024 * 1024,

@@ -21,6 +21,10 @@ export const GatewayConfig = z.strictObject({
     )
     .default([])
     .describe('egress allow-list: CIDR[:ports] or host[:ports]; nothing else is reached'),
+  allowPorts: z
+    .array(z.int().min(0).max(65535))
+    .default([])
+    .describe("ports of the Fetch standard's bad-port list (25, 22, 6667, …) to allow anyway"),
   connectTimeoutMs: z.int().min(1).max(600_000).default(30_000).describe('per-address connect timeout, as Qt'),
   helloTimeoutMs: z.int().min(1).max(600_000).default(5_000).describe('time a new session has to send hello'),
   uploadWindowBytes: z

@@ -37,7 +37,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Fasti
   const app = Fastify({ logger });
   const runtime: GatewayRuntime = {
     config,
-    policy: new EgressPolicy(config.allow),
+    policy: new EgressPolicy(config.allow, { allowPorts: config.allowPorts }),
     resolver,
     names: new NameCache(resolver),
     sessions: new Set(),

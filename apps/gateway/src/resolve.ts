@@ -1,6 +1,7 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { AddressFamily } from '@socketgate/protocol';
+import ipaddr from 'ipaddr.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -27,7 +28,9 @@ function notFound(hostname: string): NodeJS.ErrnoException {
  * and `localhost` is the loopback addresses.
  */
 export async function resolveHost(host: string, family: AddressFamily, resolver: Resolver): Promise<ResolvedAddress[]> {
-  const literal = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  // Every IPv4 spelling (127.1, 0x7f.0.0.1, 2130706433, …) is an address, never a name to look up.
+  const literal = isIP(bare) === 0 && ipaddr.IPv4.isValid(bare) ? ipaddr.IPv4.parse(bare).toString() : bare;
   const version = isIP(literal);
   let found: ResolvedAddress[];
   if (version !== 0) {

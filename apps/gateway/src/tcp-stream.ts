@@ -78,12 +78,11 @@ export class TcpStream implements Stream {
       return;
     }
     if (this.#state !== 'resolving') return;
-    const allowed = addresses.filter(({ address }) => this.#host.policy.allows(host, address, port) !== undefined);
+    const verdicts = addresses.map((entry) => ({ entry, verdict: this.#host.policy.check(host, entry.address, port) }));
+    const allowed = verdicts.filter(({ verdict }) => verdict.allowed).map(({ entry }) => entry);
     if (allowed.length === 0) {
-      this.#fail({
-        error: 'SocketAccessError',
-        message: `Permission denied: no rule of the gateway's egress policy allows ${host} port ${port}`,
-      });
+      const refusal = verdicts.map(({ verdict }) => verdict).find((verdict) => !verdict.allowed);
+      this.#fail({ error: 'SocketAccessError', message: `Permission denied: ${refusal && !refusal.allowed ? refusal.reason : 'refused'}` });
       return;
     }
     this.#setState('connecting');

@@ -194,11 +194,15 @@ export class UdpStream implements Stream {
       return socketFailure(error);
     }
     const usable = addresses.filter(({ family: f }) => this.#family === 6 || f === 4);
-    const allowed = usable.find(({ address }) => this.#host.policy.allows(host, address, port) !== undefined);
-    if (allowed) return allowed;
+    let refusal = '';
+    for (const entry of usable) {
+      const verdict = this.#host.policy.check(host, entry.address, port);
+      if (verdict.allowed) return entry;
+      refusal ||= verdict.reason;
+    }
     return usable.length === 0
       ? { error: 'HostNotFoundError', message: 'Host not found' }
-      : { error: 'SocketAccessError', message: `Permission denied: no rule of the gateway's egress policy allows ${host} port ${port}` };
+      : { error: 'SocketAccessError', message: `Permission denied: ${refusal}` };
   }
 
   /** The address as this socket's family needs it (IPv4 on a dual-stack socket is IPv4-mapped). */
