@@ -9,6 +9,7 @@ describe('parseConfig', () => {
       tokens: [],
       allow: [],
       allowPorts: [],
+      dnsServers: [],
       connectTimeoutMs: 30_000,
       helloTimeoutMs: 5_000,
       uploadWindowBytes: 1024 * 1024,

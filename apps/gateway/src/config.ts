@@ -25,6 +25,10 @@ export const GatewayConfig = z.strictObject({
     .array(z.int().min(0).max(65535))
     .default([])
     .describe("ports of the Fetch standard's bad-port list (25, 22, 6667, …) to allow anyway"),
+  dnsServers: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('DNS servers (host or host:port) the gateway asks instead of the system resolver'),
   connectTimeoutMs: z.int().min(1).max(600_000).default(30_000).describe('per-address connect timeout, as Qt'),
   helloTimeoutMs: z.int().min(1).max(600_000).default(5_000).describe('time a new session has to send hello'),
   uploadWindowBytes: z

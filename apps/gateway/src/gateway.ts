@@ -3,7 +3,7 @@ import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
 import { EgressPolicy } from './policy.js';
-import { NameCache, type Resolver, systemResolver } from './resolve.js';
+import { dnsServerResolver, NameCache, type Resolver, systemResolver } from './resolve.js';
 import { type GatewayRuntime, Session } from './session.js';
 
 export interface GatewayOptions extends GatewayConfigInput {
@@ -32,8 +32,9 @@ declare module 'fastify' {
  * at `/v1/socket`. Call `listen()` on it, or `inject()` in tests.
  */
 export async function createGateway(options: GatewayOptions = {}): Promise<FastifyInstance> {
-  const { logger = false, resolver = systemResolver, ...settings } = options;
+  const { logger = false, resolver: givenResolver, ...settings } = options;
   const config = parseConfig(settings);
+  const resolver = givenResolver ?? (config.dnsServers.length > 0 ? dnsServerResolver(config.dnsServers) : systemResolver);
   const app = Fastify({ logger });
   const runtime: GatewayRuntime = {
     config,

@@ -80,7 +80,7 @@ describe('EgressPolicy', () => {
     expect(narrow.allows('fd00::1', 'fd00::1', 8080)?.text).toBe('[fd00::/8]');
   });
 
-  it('refuses the Fetch standard\'s bad ports unless the operator opens them', () => {
+  it("refuses the Fetch standard's bad ports unless the operator opens them", () => {
     expect(BAD_PORTS.has(25)).toBe(true);
     const open = new EgressPolicy(['198.51.100.0/24']);
     expect(open.check('198.51.100.1', '198.51.100.1', 25)).toEqual({

@@ -167,19 +167,30 @@ export class EgressPolicy {
     const ip = normalizeAddress(address);
     if (ip === undefined) return { allowed: false, reason: `${address} is not an address the gateway connects to (zone ids are refused)` };
     if (BAD_PORTS.has(port) && !this.#allowPorts.has(port)) {
-      return { allowed: false, reason: `port ${port} is one browsers block (the Fetch standard's bad ports); the gateway refuses it by default` };
+      return {
+        allowed: false,
+        reason: `port ${port} is one browsers block (the Fetch standard's bad ports); the gateway refuses it by default`,
+      };
     }
     const name = requestedHost.toLowerCase().replace(/\.$/, '');
     const byName = normalizeAddress(name) === undefined && !name.includes(':') ? name : undefined;
     const special = specialRange(ip);
     const rule = this.rules.find((candidate) => {
       if (!portAllowed(candidate.ports, port)) return false;
-      if (special !== undefined) return this.#opensSpecial.has(candidate) && candidate.kind === 'cidr' && ip.kind() === candidate.range[0].kind() && ip.match(candidate.range);
+      if (special !== undefined)
+        return (
+          this.#opensSpecial.has(candidate) &&
+          candidate.kind === 'cidr' &&
+          ip.kind() === candidate.range[0].kind() &&
+          ip.match(candidate.range)
+        );
       if (candidate.kind === 'host') return byName !== undefined && hostMatches(candidate.pattern, byName);
       return ip.kind() === candidate.range[0].kind() && ip.match(candidate.range);
     });
     if (rule) return { allowed: true, rule };
-    const opened = [...this.#opensSpecial].some((candidate) => candidate.kind === 'cidr' && ip.kind() === candidate.range[0].kind() && ip.match(candidate.range));
+    const opened = [...this.#opensSpecial].some(
+      (candidate) => candidate.kind === 'cidr' && ip.kind() === candidate.range[0].kind() && ip.match(candidate.range),
+    );
     if (special !== undefined && !opened) {
       return { allowed: false, reason: `${requestedHost} is a special-purpose address (${special}), which the default policy refuses` };
     }

@@ -16,6 +16,24 @@ export const systemResolver: Resolver = async (hostname) => {
   return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
 };
 
+/**
+ * A resolver that asks the given DNS servers (`host` or `host:port`), A and AAAA, with a timeout,
+ * instead of the system's resolver.
+ */
+export function dnsServerResolver(servers: readonly string[], timeoutMs = 2000): Resolver {
+  const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
+  resolver.setServers([...servers]);
+  return async (hostname) => {
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+    const found: ResolvedAddress[] = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+    ];
+    if (found.length === 0) throw v4.status === 'rejected' ? v4.reason : notFound(hostname);
+    return found;
+  };
+}
+
 function notFound(hostname: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${hostname} does not resolve`);
   error.code = 'ENOTFOUND';
