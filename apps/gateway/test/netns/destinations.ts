@@ -28,8 +28,9 @@ const listeners = await Promise.all(
       }),
   ),
 );
-const P = (listeners[0]?.address() as net.AddressInfo).port;
-const P6 = (listeners[1]?.address() as net.AddressInfo).port;
+const [v4Listener, v6Listener] = listeners as [net.Server, net.Server];
+const P = (v4Listener.address() as net.AddressInfo).port;
+const P6 = (v6Listener.address() as net.AddressInfo).port;
 const allowedServer = await new Promise<net.Server>((resolve) => {
   const server = net.createServer((socket) => socket.end());
   server.listen({ host: '127.0.0.1', port: 0 }, () => resolve(server));
