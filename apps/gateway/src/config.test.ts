@@ -20,6 +20,28 @@ describe('parseConfig', () => {
       udpQueueBytes: 256 * 1024,
       udpInbound: 'replies',
       allowMulticast: false,
+      origins: [],
+      maxSessionsPerCredential: 64,
+      maxSessionsPerAddress: 256,
+      maxOpensPerSecond: 200,
+      maxProtocolErrorsPerSecond: 100,
+      maxControlMessagesPerSecond: 2000,
+      streamIdleTimeoutMs: 300_000,
+      sessionIdleTimeoutMs: 600_000,
+    });
+  });
+
+  it('checks the JWT settings: one key, and algorithms that fit it', () => {
+    expect(() => parseConfig({ jwt: { algorithms: ['HS256'], audience: 'gw' } })).toThrow(
+      /jwt: give exactly one of secret, publicKeyFile or jwksFile/,
+    );
+    expect(() => parseConfig({ jwt: { secret: 'x'.repeat(32), algorithms: ['ES256'], audience: 'gw' } })).toThrow(
+      /jwt\.algorithms: HS\* algorithms go with a secret/,
+    );
+    expect(() => parseConfig({ jwt: { secret: 'short', algorithms: ['HS256'], audience: 'gw' } })).toThrow(/at least 32 characters/);
+    expect(parseConfig({ jwt: { secret: 'x'.repeat(32), algorithms: ['HS256'], audience: 'gw' } }).jwt).toMatchObject({
+      clockToleranceSec: 5,
+      requireJti: false,
     });
   });
 

@@ -9,6 +9,34 @@ export const GatewayConfig = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
   port: z.int().min(0).max(65535).default(8080).describe('port to listen on; 0 picks a free port'),
   tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]).describe('static tokens accepted in hello'),
+  jwt: z
+    .strictObject({
+      secret: z.string().min(32, 'an HS256 secret must be at least 32 characters').optional(),
+      publicKeyFile: z.string().min(1).optional().describe('PEM (SPKI) public key for RS256, ES256 or EdDSA'),
+      jwksFile: z.string().min(1).optional().describe('a JWKS JSON file of public keys'),
+      algorithms: z.array(z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'])).min(1),
+      issuer: z.string().min(1).optional(),
+      audience: z.string().min(1),
+      clockToleranceSec: z.int().min(0).max(300).default(5),
+      maxTokenAgeSec: z.int().min(1).optional().describe('refuse tokens issued longer ago than this'),
+      requireJti: z.boolean().default(false).describe('require single-use tickets (a jti claim, remembered until expiry)'),
+      replayCacheSize: z.int().min(1).max(10_000_000).default(100_000),
+    })
+    .refine((jwt) => [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((key) => key !== undefined).length === 1, {
+      message: 'give exactly one of secret, publicKeyFile or jwksFile',
+    })
+    .refine((jwt) => (jwt.secret === undefined) === jwt.algorithms.every((alg) => !alg.startsWith('HS')), {
+      message: 'HS* algorithms go with a secret, the others with a public key',
+      path: ['algorithms'],
+    })
+    .optional()
+    .describe('signed tokens (JWT) accepted in hello, checked with pinned algorithms'),
+  origins: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      "Origin headers accepted from browsers (exact, e.g. https://app.example.org, or '*'); requests without Origin are not browsers",
+    ),
   allow: z
     .array(
       z.string().superRefine((rule, ctx) => {
@@ -33,7 +61,7 @@ export const GatewayConfig = z.strictObject({
   helloTimeoutMs: z.int().min(1).max(600_000).default(5_000).describe('time a new session has to send hello'),
   uploadWindowBytes: z
     .int()
-    .min(1024)
+    .min(128 * 1024)
     .max(256 * MiB)
     .default(MiB)
     .describe('unwritten bytes a stream may send ahead (at least 128 KiB, two full datagrams)'),
@@ -50,6 +78,21 @@ export const GatewayConfig = z.strictObject({
     .default(8 * MiB)
     .describe('WebSocket send buffer per session before reading pauses'),
   maxStreamsPerSession: z.int().min(1).max(1_000_000).default(4096).describe('streams one session may hold open'),
+  maxSessionsPerCredential: z.int().min(1).default(64).describe('sessions open at once with one token or JWT subject'),
+  maxSessionsPerAddress: z.int().min(1).default(256).describe('sessions open at once from one client address'),
+  maxOpensPerSecond: z.int().min(1).default(200).describe('new streams one session may open per second (bursts of twice that)'),
+  maxProtocolErrorsPerSecond: z
+    .int()
+    .min(1)
+    .default(100)
+    .describe('bad messages one session may send per second (bursts of twice that) before it is closed with 4429'),
+  maxControlMessagesPerSecond: z
+    .int()
+    .min(1)
+    .default(2000)
+    .describe('control messages one session may send per second (bursts of twice that)'),
+  streamIdleTimeoutMs: z.int().min(0).default(300_000).describe('close a stream with no traffic either way for this long; 0 never'),
+  sessionIdleTimeoutMs: z.int().min(0).default(600_000).describe('close a session with no streams and no messages for this long; 0 never'),
   maxDatagramBytes: z.int().min(1).max(65527).default(65507).describe('largest UDP payload sent (65507 fits IPv4)'),
   udpQueueBytes: z
     .int()

@@ -1,6 +1,7 @@
 import websocket from '@fastify/websocket';
 import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Authenticator } from './auth.js';
 import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
 import { EgressPolicy } from './policy.js';
 import { dnsServerResolver, NameCache, type Resolver, systemResolver } from './resolve.js';
@@ -44,6 +45,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Fasti
     sessions: new Set(),
     log: app.log,
     datagrams: { dropped: 0, refused: 0 },
+    authenticator: new Authenticator(config),
+    sessionsPerCredential: new Map(),
+    sessionsPerAddress: new Map(),
   };
   app.decorate('socketgate', {
     config,
@@ -72,13 +76,32 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Fasti
       handleProtocols: (protocols: Set<string>) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     },
   });
-  app.get(ENDPOINT_PATH, { websocket: true }, (socket) => {
-    if (socket.protocol !== SUBPROTOCOL) {
-      socket.close(CloseCode.PROTOCOL_ERROR, `the ${SUBPROTOCOL} subprotocol is required`);
-      return;
-    }
-    new Session(socket, runtime);
-  });
+  app.get(
+    ENDPOINT_PATH,
+    {
+      websocket: true,
+      // Refused before the upgrade: a browser page from a foreign origin (cross-site WebSocket
+      // hijacking), and a client address over its session limit.
+      preValidation: async (request, reply) => {
+        const origin = request.headers.origin;
+        if (origin !== undefined && !config.origins.includes('*') && !config.origins.includes(origin)) {
+          app.log.info({ origin }, 'refused a WebSocket from a foreign origin');
+          return reply.code(403).send({ error: 'Forbidden', message: `origin ${origin} is not allowed` });
+        }
+        if ((runtime.sessionsPerAddress.get(request.ip) ?? 0) >= config.maxSessionsPerAddress) {
+          return reply.code(429).send({ error: 'Too Many Requests', message: 'too many sessions from this address' });
+        }
+        return undefined;
+      },
+    },
+    (socket, request) => {
+      if (socket.protocol !== SUBPROTOCOL) {
+        socket.close(CloseCode.PROTOCOL_ERROR, `the ${SUBPROTOCOL} subprotocol is required`);
+        return;
+      }
+      new Session(socket, runtime, request.ip);
+    },
+  );
   app.addHook('preClose', async () => {
     for (const session of [...runtime.sessions]) session.close(CloseCode.GOING_AWAY, 'the gateway is shutting down');
   });

@@ -136,6 +136,24 @@ export function normalizeAddress(address: string): Address | undefined {
 
 export type Verdict = { allowed: true; rule: AllowRule } | { allowed: false; reason: string };
 
+/** Anything that decides whether a destination may be reached. */
+export interface DestinationPolicy {
+  check(requestedHost: string, address: string, port: number): Verdict;
+}
+
+/** A destination must pass the gateway's policy and, where the credential names destinations, the credential's. */
+export function bothPolicies(gateway: DestinationPolicy, credential: DestinationPolicy | undefined): DestinationPolicy {
+  if (credential === undefined) return gateway;
+  return {
+    check(requestedHost, address, port) {
+      const first = gateway.check(requestedHost, address, port);
+      if (!first.allowed) return first;
+      const second = credential.check(requestedHost, address, port);
+      return second.allowed ? first : { allowed: false, reason: `the credential does not allow ${requestedHost} port ${port}` };
+    },
+  };
+}
+
 export interface PolicyOptions {
   /** Ports of the Fetch "bad port" list that this gateway allows anyway. */
   allowPorts?: readonly number[];
@@ -148,7 +166,7 @@ export interface PolicyOptions {
  * (`0.0.0.0/0`, `::/0`, `*`) and host rules never open them. Browser "bad ports" are refused
  * unless the operator opens them.
  */
-export class EgressPolicy {
+export class EgressPolicy implements DestinationPolicy {
   readonly rules: readonly AllowRule[];
   readonly #allowPorts: ReadonlySet<number>;
   readonly #opensSpecial: ReadonlySet<AllowRule>;

@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   type ClientMessage,
   CloseCode,
@@ -14,8 +14,9 @@ import {
 } from '@socketgate/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import { AuthError, type Authenticator, type Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
-import type { EgressPolicy } from './policy.js';
+import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
 import type { Stream, StreamHost } from './stream.js';
 import { TcpStream } from './tcp-stream.js';
@@ -31,17 +32,41 @@ export interface GatewayRuntime {
   readonly log: FastifyBaseLogger;
   /** Datagrams not delivered since the gateway started. */
   readonly datagrams: { dropped: number; refused: number };
+  readonly authenticator: Authenticator;
+  /** Open sessions per credential key and per client address, for their limits. */
+  readonly sessionsPerCredential: Map<string, number>;
+  readonly sessionsPerAddress: Map<string, number>;
 }
 
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+/** A token bucket: `rate` per second, bursts of twice that. */
+class Bucket {
+  #tokens: number;
+  #at = Date.now();
+  readonly #rate: number;
 
-/** Compares a presented token with the configured ones in constant time. */
-function tokenAccepted(tokens: readonly string[], presented: string): boolean {
-  const wanted = digest(presented);
-  let accepted = false;
-  for (const token of tokens) accepted = timingSafeEqual(digest(token), wanted) || accepted;
-  return accepted;
+  constructor(rate: number) {
+    this.#rate = rate;
+    this.#tokens = rate * 2;
+  }
+
+  take(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(this.#rate * 2, this.#tokens + ((now - this.#at) / 1000) * this.#rate);
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
 }
+
+const count = (map: Map<string, number>, key: string, by: number): void => {
+  const next = (map.get(key) ?? 0) + by;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+};
+
+/** Messages a client may send while its credential is being checked, before `welcome`. */
+const MAX_EARLY_MESSAGES = 64;
 
 /**
  * One client WebSocket: the `hello` handshake, then many streams multiplexed on it.
@@ -68,12 +93,32 @@ export class Session implements StreamHost {
   #ackImmediate: NodeJS.Immediate | undefined;
   readonly #blocked = new Set<Stream>();
   readonly #onSent = (): void => this.#unblock();
+  /** The client's address, for the per-address limit. */
+  readonly address: string;
+  #principal: Principal | undefined;
+  #policy: DestinationPolicy;
+  /** Messages that arrived while the credential was being checked, handled in order after it. */
+  #early: Array<[Buffer, boolean]> | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #lastMessageAt = Date.now();
+  readonly #activity = new Map<Stream, number>();
+  readonly #opens: Bucket;
+  readonly #controls: Bucket;
+  readonly #errors: Bucket;
+  #disposed = false;
 
-  constructor(ws: WebSocket, runtime: GatewayRuntime) {
+  constructor(ws: WebSocket, runtime: GatewayRuntime, address: string) {
     this.#ws = ws;
     this.#runtime = runtime;
+    this.address = address;
+    this.#policy = runtime.policy;
+    this.#opens = new Bucket(runtime.config.maxOpensPerSecond);
+    this.#controls = new Bucket(runtime.config.maxControlMessagesPerSecond);
+    this.#errors = new Bucket(runtime.config.maxProtocolErrorsPerSecond);
     this.log = runtime.log.child({ session: this.id });
     runtime.sessions.add(this);
+    count(runtime.sessionsPerAddress, address, 1);
     this.#helloTimer = setTimeout(
       () => this.#closeSession(CloseCode.HELLO_TIMEOUT, `no hello within ${runtime.config.helloTimeoutMs} ms`),
       runtime.config.helloTimeoutMs,
@@ -84,8 +129,12 @@ export class Session implements StreamHost {
   }
 
   // ---- StreamHost ---------------------------------------------------------------------------------
-  get policy(): EgressPolicy {
-    return this.#runtime.policy;
+  get policy(): DestinationPolicy {
+    return this.#policy;
+  }
+  /** Who the session belongs to, once its hello was accepted. */
+  get principal(): Principal | undefined {
+    return this.#principal;
   }
   get resolver(): Resolver {
     return this.#runtime.resolver;
@@ -109,7 +158,7 @@ export class Session implements StreamHost {
     return this.#runtime.config.udpInbound;
   }
   get allowMulticast(): boolean {
-    return this.#runtime.config.allowMulticast;
+    return this.#runtime.config.allowMulticast && this.#principal?.multicast !== false;
   }
 
   send(message: ServerMessage): void {
@@ -117,10 +166,12 @@ export class Session implements StreamHost {
   }
 
   sendData(stream: number, payload: Uint8Array): void {
+    this.#touch(stream);
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeData(stream, payload), this.#onSent);
   }
 
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {
+    this.#touch(stream);
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeDatagram(stream, host, port, payload), this.#onSent);
   }
 
@@ -161,6 +212,7 @@ export class Session implements StreamHost {
 
   released(stream: Stream): void {
     this.#streams.delete(stream.id);
+    this.#activity.delete(stream);
     this.#blocked.delete(stream);
     this.#ackQueue.delete(stream);
   }
@@ -183,13 +235,35 @@ export class Session implements StreamHost {
   }
 
   // ---- incoming -----------------------------------------------------------------------------------
+  #touch(id: number): void {
+    const stream = this.#streams.get(id);
+    if (stream) this.#activity.set(stream, Date.now());
+  }
+
   #onMessage(data: Buffer, isBinary: boolean): void {
+    this.#lastMessageAt = Date.now();
+    if (this.#early !== undefined) {
+      // The credential is still being checked: keep the order, within a bound.
+      if (this.#early.length >= MAX_EARLY_MESSAGES) {
+        this.#closeSession(CloseCode.PROTOCOL_ERROR, `more than ${MAX_EARLY_MESSAGES} messages before welcome`);
+        return;
+      }
+      this.#early.push([data, isBinary]);
+      return;
+    }
     if (!this.#authenticated) {
       this.#onHello(data, isBinary);
       return;
     }
     if (isBinary) {
       this.#onFrame(data);
+      return;
+    }
+    if (!this.#controls.take()) {
+      this.#protocolError(
+        'RATE_LIMITED',
+        `more than ${this.#runtime.config.maxControlMessagesPerSecond} control messages per second; message dropped`,
+      );
       return;
     }
     const parsed = parseClientMessage(data.toString('utf8'));
@@ -222,21 +296,71 @@ export class Session implements StreamHost {
       );
       return;
     }
-    if (!tokenAccepted(this.#runtime.config.tokens, hello.token)) {
-      this.log.info('hello refused: unknown token');
-      this.#closeSession(CloseCode.UNAUTHORIZED, 'the token is not accepted');
+    this.#early = [];
+    this.#runtime.authenticator.authenticate(hello.token).then(
+      (principal) => this.#welcome(principal),
+      (error: unknown) => {
+        if (this.#disposed) return;
+        const reason = error instanceof AuthError ? error.message : 'the credential could not be checked';
+        this.log.info({ reason }, 'hello refused');
+        this.#closeSession(CloseCode.UNAUTHORIZED, reason);
+      },
+    );
+  }
+
+  #welcome(principal: Principal): void {
+    if (this.#disposed) return;
+    const { config } = this.#runtime;
+    const open = this.#runtime.sessionsPerCredential.get(principal.key) ?? 0;
+    if (open >= config.maxSessionsPerCredential) {
+      this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${open} sessions, the gateway's limit`);
       return;
     }
+    count(this.#runtime.sessionsPerCredential, principal.key, 1);
+    this.#principal = principal;
+    this.#policy = bothPolicies(this.#runtime.policy, principal.policy);
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     this.#authenticated = true;
-    this.log.debug('session authenticated');
-    this.send({
-      type: 'welcome',
-      version: PROTOCOL_VERSION,
-      session: this.id,
-      maxMessageBytes: this.#runtime.config.maxMessageBytes,
-    });
+    if (principal.expiresAt !== undefined) {
+      const left = Math.max(0, Math.min(principal.expiresAt - Date.now(), 0x7fff_ffff));
+      this.#expiryTimer = setTimeout(() => this.#closeSession(CloseCode.CREDENTIAL_EXPIRED, 'the credential expired'), left);
+    }
+    const tick = Math.max(
+      50,
+      Math.min(10_000, Math.min(config.streamIdleTimeoutMs || Infinity, config.sessionIdleTimeoutMs || Infinity) / 4),
+    );
+    if (Number.isFinite(tick)) this.#idleTimer = setInterval(() => this.#checkIdle(), tick);
+    this.log.debug({ subject: principal.subject }, 'session authenticated');
+    this.send({ type: 'welcome', version: PROTOCOL_VERSION, session: this.id, maxMessageBytes: config.maxMessageBytes });
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const [data, isBinary] of early) this.#onMessage(data, isBinary);
+  }
+
+  /** Ends idle streams (SocketTimeoutError) and an idle session with nothing open. */
+  #checkIdle(): void {
+    const { streamIdleTimeoutMs, sessionIdleTimeoutMs } = this.#runtime.config;
+    const now = Date.now();
+    if (streamIdleTimeoutMs > 0) {
+      for (const stream of [...this.#streams.values()]) {
+        const last = this.#activity.get(stream);
+        if (last === undefined) {
+          this.#activity.set(stream, now);
+        } else if (now - last >= streamIdleTimeoutMs) {
+          stream.dispose();
+          this.send({
+            type: 'error',
+            stream: stream.id,
+            error: 'SocketTimeoutError',
+            message: `Idle timeout: no traffic for ${streamIdleTimeoutMs} ms`,
+          });
+        }
+      }
+    }
+    if (sessionIdleTimeoutMs > 0 && this.#streams.size === 0 && now - this.#lastMessageAt >= sessionIdleTimeoutMs) {
+      this.#closeSession(CloseCode.IDLE_TIMEOUT, `no streams and no messages for ${sessionIdleTimeoutMs} ms`);
+    }
   }
 
   #onFrame(data: Buffer): void {
@@ -246,6 +370,7 @@ export class Session implements StreamHost {
       return;
     }
     const frame = decoded.value;
+    this.#touch(frame.stream);
     switch (frame.kind) {
       case 'data': {
         const stream = this.#stream(frame.stream, 'data');
@@ -304,13 +429,20 @@ export class Session implements StreamHost {
       return;
     }
     this.#lastStreamId = message.stream;
-    if (this.#streams.size >= this.#runtime.config.maxStreamsPerSession) {
-      this.send({
-        type: 'error',
-        stream: message.stream,
-        error: 'SocketResourceError',
-        message: `Out of resources: this session already has ${this.#streams.size} streams, the gateway's limit`,
-      });
+    const refuse = (error: 'SocketResourceError' | 'SocketAccessError', text: string): void =>
+      this.send({ type: 'error', stream: message.stream, error, message: text });
+    const limit = Math.min(this.#runtime.config.maxStreamsPerSession, this.#principal?.maxStreams ?? Number.POSITIVE_INFINITY);
+    if (this.#streams.size >= limit) {
+      refuse('SocketResourceError', `Out of resources: this session already has ${this.#streams.size} streams, its limit`);
+      return;
+    }
+    const transport = message.type === 'bind' ? 'udp' : message.transport;
+    if (this.#principal?.transports !== undefined && !this.#principal.transports.has(transport)) {
+      refuse('SocketAccessError', `Permission denied: the credential does not allow ${transport}`);
+      return;
+    }
+    if (!this.#opens.take()) {
+      refuse('SocketResourceError', `Out of resources: more than ${this.#runtime.config.maxOpensPerSecond} new streams per second`);
       return;
     }
     const stream = message.type === 'open' && message.transport === 'tcp' ? new TcpStream(this, message) : new UdpStream(this, message);
@@ -330,6 +462,13 @@ export class Session implements StreamHost {
 
   /** Reports a bad message; a fault that names a live stream ends that stream only. */
   #protocolError(code: ProtocolErrorCode, message: string, streamId?: number): void {
+    if (!this.#errors.take()) {
+      this.#closeSession(
+        CloseCode.TOO_MANY_SESSIONS,
+        `more than ${this.#runtime.config.maxProtocolErrorsPerSecond} protocol errors per second`,
+      );
+      return;
+    }
     const stream = streamId === undefined ? undefined : this.#streams.get(streamId);
     stream?.dispose();
     this.log.debug({ code, stream: streamId }, `protocol error: ${message}`);
@@ -350,6 +489,13 @@ export class Session implements StreamHost {
 
   /** Closes every real socket of the session and clears its timers. */
   #dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#early = undefined;
+    clearTimeout(this.#expiryTimer);
+    clearInterval(this.#idleTimer);
+    count(this.#runtime.sessionsPerAddress, this.address, -1);
+    if (this.#principal) count(this.#runtime.sessionsPerCredential, this.#principal.key, -1);
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     if (this.#ackImmediate) clearImmediate(this.#ackImmediate);

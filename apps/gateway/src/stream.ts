@@ -1,5 +1,5 @@
 import type { Connect, Multicast, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
-import type { EgressPolicy } from './policy.js';
+import type { DestinationPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
 
 /** A protocol violation by the client, reported as `protocol-error`. */
@@ -34,7 +34,7 @@ export interface Stream {
 
 /** What a stream needs from the session that owns it. */
 export interface StreamHost {
-  readonly policy: EgressPolicy;
+  readonly policy: DestinationPolicy;
   readonly resolver: Resolver;
   readonly names: NameCache;
   readonly connectTimeoutMs: number;

@@ -50,6 +50,8 @@ export const ProtocolErrorCode = z.enum([
   'WINDOW_EXCEEDED',
   /** A request this gateway does not support. */
   'UNSUPPORTED',
+  /** More control messages than the gateway takes per second; the message was dropped. */
+  'RATE_LIMITED',
 ]);
 export type ProtocolErrorCode = z.infer<typeof ProtocolErrorCode>;
 
@@ -69,8 +71,12 @@ export const CloseCode = {
   HELLO_TIMEOUT: 4408,
   /** The client speaks a protocol version the gateway does not. */
   VERSION_MISMATCH: 4426,
-  /** Too many sessions for this credential or client. */
+  /** Too many sessions for this credential or client, or a flood of bad messages. */
   TOO_MANY_SESSIONS: 4429,
+  /** The session had no streams and sent nothing for the gateway's idle timeout. */
+  IDLE_TIMEOUT: 4410,
+  /** The credential the session said hello with has expired. */
+  CREDENTIAL_EXPIRED: 4440,
   /** The gateway failed internally; the session cannot go on. */
   INTERNAL_ERROR: 4500,
 } as const;
