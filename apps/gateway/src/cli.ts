@@ -18,7 +18,10 @@ Options:
                        development token is made and printed
   --allow RULE         allow connections to CIDR[:ports] or host[:ports] (repeatable), for example
                        127.0.0.1/32:7007, [::1]:7007, localhost:7000-7100; nothing else is reached
-  --config FILE        read settings from a JSON file (flags override it)
+  --origin ORIGIN      accept browser pages from this origin (repeatable; '*' for any); pages from
+                       other origins are refused (with --demo: any origin, for development)
+  --config FILE        read settings from a JSON file (flags override it); see docs/security.md
+                       for JWT credentials, limits and every other setting
   --demo               also start the demo echo service on loopback and allow it
   --demo-port PORT     port of the demo echo service (default 7007, 0 for any free port)
   -h, --help           show this help
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       token: { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
+      origin: { type: 'string', multiple: true },
       config: { type: 'string' },
       demo: { type: 'boolean', default: false },
       'demo-port': { type: 'string', default: '7007' },
@@ -48,15 +52,17 @@ async function main(): Promise<void> {
   if (values.port !== undefined) settings.port = Number(values.port);
   if (values.token !== undefined) settings.tokens = values.token;
   if (values.allow !== undefined) settings.allow = [...((settings.allow as string[]) ?? []), ...values.allow];
+  if (values.origin !== undefined) settings.origins = values.origin;
 
   const demos: DemoTarget[] = [];
   if (values.demo) {
     const echo = await startEchoService('127.0.0.1', Number(values['demo-port']));
     demos.push(echo);
     settings.allow = [...((settings.allow as string[]) ?? []), `127.0.0.1/32:${echo.port}`];
+    settings.origins ??= ['*'];
   }
   let devToken: string | undefined;
-  if (!Array.isArray(settings.tokens) || settings.tokens.length === 0) {
+  if ((!Array.isArray(settings.tokens) || settings.tokens.length === 0) && settings.jwt === undefined) {
     devToken = `dev-${randomBytes(18).toString('base64url')}`;
     settings.tokens = [devToken];
   }
@@ -72,6 +78,8 @@ async function main(): Promise<void> {
   if (devToken) console.log(`development token: ${devToken}`);
   const rules = checked.data.allow;
   console.log(rules.length > 0 ? `egress allowed to: ${rules.join(', ')}` : 'egress allowed to: nothing (add --allow rules)');
+  const origins = checked.data.origins;
+  console.log(`browser origins accepted: ${origins.length > 0 ? origins.join(', ') : 'none (add --origin)'}`);
   for (const demo of demos) console.log(`demo ${demo.name} service on ${demo.host}:${demo.port}`);
 
   const stop = async (): Promise<void> => {

@@ -367,3 +367,22 @@ describe('hostile input', () => {
     expect(sessions).toBeGreaterThan(0);
   });
 });
+
+describe('logs', () => {
+  it('never write a credential, accepted or refused', async () => {
+    const lines: string[] = [];
+    const canary = `canary-${randomBytes(12).toString('hex')}`;
+    const target = await echo();
+    const gw = await gateway({
+      tokens: [canary],
+      logger: { level: 'trace', stream: { write: (line: string) => lines.push(line) } },
+    });
+    const socket = new QTcpSocket({ gateway: gw.client({ token: canary }) });
+    socket.connectToHost('127.0.0.1', target.port);
+    expect(await socket.waitForConnected(5000)).toBe(true);
+    socket.abort();
+    expect(await hello(gw.url, `${canary}-wrong`)).toBe(CloseCode.UNAUTHORIZED);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('\n')).not.toContain(canary);
+  });
+});
