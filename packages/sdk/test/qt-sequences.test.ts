@@ -3,7 +3,17 @@
  * of §7.4, asserted as exact lists through a real gateway and real loopback servers.
  */
 import { QAbstractSocket } from '@socketgate/sdk';
-import { closedPort, nextSignal, recordSignals, startBlackhole, startEchoServer, startServer, text, until } from '@socketgate/testkit';
+import {
+  closedPort,
+  nextSignal,
+  recordSignals,
+  startBlackhole,
+  startEchoServer,
+  startServer,
+  startSinkServer,
+  text,
+  until,
+} from '@socketgate/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   ClosingState,
@@ -163,18 +173,7 @@ describe('§2.2 scenario traces', () => {
   });
 
   it('7. disconnectFromHost with 8 MiB pending: Closing at once, late writes accepted, bytesWritten in Closing, every byte arrives', async () => {
-    let received = 0;
-    let ended = false;
-    const server = stopAfter(
-      await startServer((peer) => {
-        peer.on('data', (chunk: Buffer) => {
-          received += chunk.byteLength;
-        });
-        peer.on('end', () => {
-          ended = true;
-        });
-      }),
-    );
+    const server = stopAfter(await startSinkServer());
     const gw = await gatewayForTest();
     const socket = gw.socket();
     socket.connectToHost('127.0.0.1', server.port);
@@ -193,8 +192,8 @@ describe('§2.2 scenario traces', () => {
     expect(written.reduce((a, b) => a + b, 0)).toBe(8 * 1024 * 1024 + 4);
     expect([...statesAtBytesWritten]).toEqual([ClosingState]);
     expect(socket.isOpen()).toBe(true);
-    await until(() => ended, 5000, 'the peer sees the close');
-    expect(received).toBe(8 * 1024 * 1024 + 4);
+    await until(() => server.ended, 5000, 'the peer sees the close');
+    expect(server.bytes).toBe(8 * 1024 * 1024 + 4);
   });
 
   it('8. close() with nothing pending: aboutToClose while Connected, Closing, Unconnected, readChannelFinished, disconnected, all sync (S4)', async () => {
@@ -221,14 +220,7 @@ describe('§2.2 scenario traces', () => {
   });
 
   it('9. close() with 4 MiB pending: aboutToClose and Closing sync; bytesWritten while NotOpen; the peer receives everything', async () => {
-    let received = 0;
-    const server = stopAfter(
-      await startServer((peer) =>
-        peer.on('data', (chunk: Buffer) => {
-          received += chunk.byteLength;
-        }),
-      ),
-    );
+    const server = stopAfter(await startSinkServer());
     const gw = await gatewayForTest();
     const socket = gw.socket();
     socket.connectToHost('127.0.0.1', server.port);
@@ -241,7 +233,7 @@ describe('§2.2 scenario traces', () => {
     await nextSignal(socket.disconnected);
     expect(log.filter((entry) => entry.startsWith('bytesWritten')).length).toBeGreaterThan(0);
     expect(log.slice(-3)).toEqual(['stateChanged(UnconnectedState)', 'readChannelFinished', 'disconnected']);
-    await until(() => received === 4 * 1024 * 1024, 5000, 'every byte at the peer');
+    await until(() => server.bytes === 4 * 1024 * 1024, 5000, 'every byte at the peer');
   });
 
   it('10. abort() with pending output: aboutToClose, Unconnected, readChannelFinished, disconnected, all sync; nothing pending', async () => {
@@ -278,18 +270,7 @@ describe('§2.2 scenario traces', () => {
   });
 
   it('12. disconnectFromHost() while looking up: nothing sync; the connection is made, written data delivered, then closed', async () => {
-    let received = '';
-    let ended = false;
-    const server = stopAfter(
-      await startServer((peer) => {
-        peer.on('data', (chunk: Buffer) => {
-          received += chunk.toString();
-        });
-        peer.on('end', () => {
-          ended = true;
-        });
-      }),
-    );
+    const server = stopAfter(await startSinkServer());
     const gw = await gatewayForTest();
     const socket = gw.socket();
     socket.connectToHost('localhost', server.port);
@@ -309,8 +290,8 @@ describe('§2.2 scenario traces', () => {
       'readChannelFinished',
       'disconnected',
     ]);
-    await until(() => ended, 5000, 'the peer sees the close');
-    expect(received).toBe('hello');
+    await until(() => server.ended, 5000, 'the peer sees the close');
+    expect(server.text).toBe('hello');
   });
 
   it('12b. disconnectFromHost() while connecting to a refused port: the normal failure path', async () => {

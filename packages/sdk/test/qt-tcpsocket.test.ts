@@ -14,6 +14,7 @@ import {
   startGateway,
   startImapServer,
   startServer,
+  startSinkServer,
   text,
   until,
 } from '@socketgate/testkit';
@@ -256,18 +257,7 @@ describe('tst_qtcpsocket', () => {
     ['close', 1024 * 1024],
   ] as const)('#17 disconnectWhileConnecting via %s with %i bytes', (how, size) => {
     it('connects, flushes, ends Unconnected; the peer gets exactly the data and the close', async () => {
-      let received = 0;
-      let ended = false;
-      const server = stopAfter(
-        await startServer((peer) => {
-          peer.on('data', (chunk: Buffer) => {
-            received += chunk.byteLength;
-          });
-          peer.on('end', () => {
-            ended = true;
-          });
-        }),
-      );
+      const server = stopAfter(await startSinkServer());
       const gw = await gatewayForTest();
       const socket = gw.socket();
       socket.connectToHost('localhost', server.port);
@@ -277,8 +267,8 @@ describe('tst_qtcpsocket', () => {
       expect(await socket.waitForDisconnected(10_000)).toBe(true);
       expect(socket.state()).toBe(UnconnectedState);
       expect(socket.openMode()).toBe(how === 'close' ? OpenModeFlag.NotOpen : OpenModeFlag.ReadWrite);
-      await until(() => ended, 5000, 'the peer sees the close');
-      expect(received).toBe(size);
+      await until(() => server.ended, 5000, 'the peer sees the close');
+      expect(server.bytes).toBe(size);
     });
   });
 
@@ -792,18 +782,7 @@ describe('tst_qtcpsocket', () => {
   });
 
   it('#52 clientSendDataOnDelayedDisconnect: write, close(), waitForDisconnected; the peer reads exactly the data', async () => {
-    let received = '';
-    let ended = false;
-    const server = stopAfter(
-      await startServer((peer) => {
-        peer.on('data', (chunk: Buffer) => {
-          received += chunk.toString();
-        });
-        peer.on('end', () => {
-          ended = true;
-        });
-      }),
-    );
+    const server = stopAfter(await startSinkServer());
     const gw = await gatewayForTest();
     const socket = gw.socket();
     socket.connectToHost('127.0.0.1', server.port);
@@ -811,8 +790,8 @@ describe('tst_qtcpsocket', () => {
     socket.write('A lot of data to send before the close');
     socket.close();
     expect(await socket.waitForDisconnected(5000)).toBe(true);
-    await until(() => ended, 5000, 'the peer sees the close');
-    expect(received).toBe('A lot of data to send before the close');
+    await until(() => server.ended, 5000, 'the peer sees the close');
+    expect(server.text).toBe('A lot of data to send before the close');
   });
 
   it('#53 serverDisconnectWithBuffered: one byte then close: the byte is read, one disconnected, last state Unconnected', async () => {

@@ -107,3 +107,33 @@ export async function startBlackhole(): Promise<{ port: number; close(): Promise
     },
   };
 }
+
+/** A server that takes every byte and records what it got and whether the client closed. */
+export interface SinkServer extends TestServer {
+  /** Bytes received over every connection. */
+  readonly bytes: number;
+  /** What was received, as text (for small payloads). */
+  readonly text: string;
+  /** Whether a client ended its side. */
+  readonly ended: boolean;
+}
+
+export async function startSinkServer(): Promise<SinkServer> {
+  let bytes = 0;
+  let text = '';
+  let ended = false;
+  const server = await startServer((peer) => {
+    peer.on('data', (chunk: Buffer) => {
+      bytes += chunk.byteLength;
+      if (text.length < 1 << 20) text += chunk.toString('latin1');
+    });
+    peer.on('end', () => {
+      ended = true;
+    });
+  });
+  return Object.defineProperties(server, {
+    bytes: { get: () => bytes },
+    text: { get: () => text },
+    ended: { get: () => ended },
+  }) as SinkServer;
+}
