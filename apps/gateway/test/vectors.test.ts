@@ -82,6 +82,17 @@ describe('session handshake', () => {
     expect(gw.app.socketgate.stats().sessions).toBe(0);
   });
 
+  it('closes a session that sends invalid UTF-8 in a text frame with 1007, and keeps serving others', async () => {
+    const gw = await session();
+    const client = await rawSession(gw.url, gw.token);
+    client.ws.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
+    expect((await client.closed).code).toBe(1007);
+    const other = await rawSession(gw.url, gw.token);
+    onTestFinished(() => other.close());
+    other.send({ type: 'open', stream: 1, transport: 'tcp', host: 'nosuchhost.invalid', port: 80, window: 1 });
+    expect(await other.message('error')).toMatchObject({ error: 'HostNotFoundError' });
+  });
+
   it('closes a WebSocket that did not ask for the socketgate.v1 subprotocol', async () => {
     const gw = await session();
     const client = await rawSession(gw.url, gw.token, { hello: false, protocol: null });
