@@ -15,6 +15,8 @@ describe('parseConfig', () => {
       uploadWindowBytes: 1024 * 1024,
       maxMessageBytes: 1024 * 1024,
       sessionBufferBytes: 8 * 1024 * 1024,
+      drainGraceMs: 30_000,
+      metricsHost: '127.0.0.1',
       maxStreamsPerSession: 4096,
       maxDatagramBytes: 65507,
       udpQueueBytes: 256 * 1024,

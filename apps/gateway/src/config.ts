@@ -77,6 +77,9 @@ export const GatewayConfig = z.strictObject({
     .max(1024 * MiB)
     .default(8 * MiB)
     .describe('WebSocket send buffer per session before reading pauses'),
+  drainGraceMs: z.int().min(0).default(30_000).describe('on SIGTERM, how long open streams may finish before the rest are closed'),
+  metricsHost: z.string().min(1).default('127.0.0.1').describe('address of the separate metrics listener'),
+  metricsPort: z.int().min(0).max(65535).optional().describe('serve /metrics on this port instead of the main one (keep it private)'),
   maxStreamsPerSession: z.int().min(1).max(1_000_000).default(4096).describe('streams one session may hold open'),
   maxSessionsPerCredential: z.int().min(1).default(64).describe('sessions open at once with one token or JWT subject'),
   maxSessionsPerAddress: z.int().min(1).default(256).describe('sessions open at once from one client address'),

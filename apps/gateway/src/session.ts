@@ -16,6 +16,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AuthError, type Authenticator, type Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
+import type { GatewayMetrics } from './metrics.js';
 import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
 import type { Stream, StreamHost } from './stream.js';
@@ -36,6 +37,9 @@ export interface GatewayRuntime {
   /** Open sessions per credential key and per client address, for their limits. */
   readonly sessionsPerCredential: Map<string, number>;
   readonly sessionsPerAddress: Map<string, number>;
+  readonly metrics: GatewayMetrics;
+  /** Set while the gateway drains for shutdown: no new sessions or streams. */
+  readonly draining: { value: boolean };
 }
 
 /** A token bucket: `rate` per second, bursts of twice that. */
@@ -162,16 +166,23 @@ export class Session implements StreamHost {
   }
 
   send(message: ServerMessage): void {
+    if (message.type === 'error' || message.type === 'datagram-error') {
+      this.#runtime.metrics.errors.inc({ error: message.error });
+      if (message.error === 'SocketAccessError') this.#runtime.metrics.refusals.inc();
+    }
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(serializeMessage(message));
   }
 
   sendData(stream: number, payload: Uint8Array): void {
     this.#touch(stream);
+    this.#runtime.metrics.bytes.inc({ direction: 'down', transport: 'tcp' }, payload.byteLength);
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeData(stream, payload), this.#onSent);
   }
 
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {
     this.#touch(stream);
+    this.#runtime.metrics.bytes.inc({ direction: 'down', transport: 'udp' }, payload.byteLength);
+    this.#runtime.metrics.datagrams.inc({ direction: 'down' });
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeDatagram(stream, host, port, payload), this.#onSent);
   }
 
@@ -208,6 +219,16 @@ export class Session implements StreamHost {
 
   countDatagram(outcome: 'dropped' | 'refused'): void {
     this.#runtime.datagrams[outcome]++;
+    this.#runtime.metrics.datagramDrops.inc({ reason: outcome === 'dropped' ? 'queue' : 'stranger' });
+  }
+
+  observeConnect(seconds: number): void {
+    this.#runtime.metrics.connectSeconds.observe(seconds);
+  }
+
+  /** Tells the client the gateway is going away; open streams may finish. */
+  goAway(graceMs: number): void {
+    if (this.#authenticated) this.send({ type: 'goaway', graceMs });
   }
 
   released(stream: Stream): void {
@@ -302,6 +323,7 @@ export class Session implements StreamHost {
       (error: unknown) => {
         if (this.#disposed) return;
         const reason = error instanceof AuthError ? error.message : 'the credential could not be checked';
+        this.#runtime.metrics.authFailures.inc();
         this.log.info({ reason }, 'hello refused');
         this.#closeSession(CloseCode.UNAUTHORIZED, reason);
       },
@@ -373,12 +395,15 @@ export class Session implements StreamHost {
     this.#touch(frame.stream);
     switch (frame.kind) {
       case 'data': {
+        this.#runtime.metrics.bytes.inc({ direction: 'up', transport: 'tcp' }, frame.payload.byteLength);
         const stream = this.#stream(frame.stream, 'data');
         const problem = stream?.write(frame.payload);
         if (problem !== undefined) this.#protocolError(problem.code, problem.message, frame.stream);
         return;
       }
       case 'datagram': {
+        this.#runtime.metrics.bytes.inc({ direction: 'up', transport: 'udp' }, frame.payload.byteLength);
+        this.#runtime.metrics.datagrams.inc({ direction: 'up' });
         const problem = this.#stream(frame.stream, 'datagram')?.datagram(frame.host, frame.port, frame.payload);
         if (problem !== undefined) this.#protocolError(problem.code, problem.message, frame.stream);
         return;
@@ -439,6 +464,10 @@ export class Session implements StreamHost {
     const transport = message.type === 'bind' ? 'udp' : message.transport;
     if (this.#principal?.transports !== undefined && !this.#principal.transports.has(transport)) {
       refuse('SocketAccessError', `Permission denied: the credential does not allow ${transport}`);
+      return;
+    }
+    if (this.#runtime.draining.value) {
+      refuse('SocketResourceError', 'Out of resources: the gateway is shutting down and takes no new streams');
       return;
     }
     if (!this.#opens.take()) {

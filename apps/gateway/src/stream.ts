@@ -11,6 +11,7 @@ export interface Violation {
 /** What every stream (TCP or UDP) offers its session. */
 export interface Stream {
   readonly id: number;
+  readonly transport: 'tcp' | 'udp';
   readonly state: string;
   /** Bytes the gateway holds for this stream. */
   readonly bufferedBytes: number;
@@ -58,6 +59,8 @@ export interface StreamHost {
   released(stream: Stream): void;
   /** Counts a datagram the gateway did not deliver: the client's queue was full, or a stranger sent it. */
   countDatagram(outcome: 'dropped' | 'refused'): void;
+  /** Records how long a TCP connect took. */
+  observeConnect(seconds: number): void;
 }
 
 export const unsupported = (stream: number, what: string): Violation => ({

@@ -29,7 +29,9 @@ const TCP_OPTIONS: ReadonlySet<SocketOptionName> = new Set(['LowDelayOption', 'K
  */
 export class TcpStream implements Stream {
   readonly id: number;
+  readonly transport = 'tcp';
   readonly #host: StreamHost;
+  #connectStartedAt = 0;
   readonly #request: Open;
   #state: StreamState = 'resolving';
   #socket: net.Socket | undefined;
@@ -86,6 +88,7 @@ export class TcpStream implements Stream {
       return;
     }
     this.#setState('connecting');
+    this.#connectStartedAt = performance.now();
     this.#host.send({ type: 'resolved', stream: this.id });
     this.#attempt(allowed, 0, undefined);
   }
@@ -130,6 +133,7 @@ export class TcpStream implements Stream {
 
   #connected(socket: net.Socket): void {
     this.#setState('connected');
+    this.#host.observeConnect((performance.now() - this.#connectStartedAt) / 1000);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onRemoteEnd());
     socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));

@@ -64,6 +64,7 @@ function bindFailure(error: unknown): SocketFailure {
  */
 export class UdpStream implements Stream {
   readonly id: number;
+  readonly transport = 'udp';
   readonly #host: StreamHost;
   #state: UdpState = 'binding';
   #socket: dgram.Socket | undefined;

@@ -203,8 +203,13 @@ export const ProtocolError = z.object({
 });
 export type ProtocolError = z.infer<typeof ProtocolError>;
 
+/** The gateway is shutting down: it takes no new streams; open ones may finish within `graceMs`. */
+export const GoAway = z.object({ type: z.literal('goaway'), graceMs: ByteCount });
+export type GoAway = z.infer<typeof GoAway>;
+
 export const ServerMessage = z.discriminatedUnion('type', [
   Welcome,
+  GoAway,
   Bound,
   DatagramError,
   Resolved,

@@ -82,6 +82,7 @@ export class Gateway {
   readonly #streams = new Map<number, StreamEndpoint>();
   #nextStreamId = 1;
   #sessionId: string | undefined;
+  #draining = false;
 
   constructor(url: string, options: GatewayOptions) {
     if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
@@ -113,6 +114,11 @@ export class Gateway {
   /** The session id the gateway gave this session, once it said welcome. */
   get sessionId(): string | undefined {
     return this.#sessionId;
+  }
+
+  /** True once the gateway said it is shutting down (goaway), until the session ends. */
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** Number of streams open on this session. */
@@ -213,6 +219,11 @@ export class Gateway {
         for (const item of queued) this.#ws?.send(item);
         return;
       }
+      if (message.type === 'goaway') {
+        // The gateway is shutting down: open streams may finish; it refuses new ones.
+        this.#draining = true;
+        return;
+      }
       if (message.type === 'protocol-error' && message.stream === undefined) return;
       this.#streams.get(message.stream as number)?.onMessage(message);
       return;
@@ -242,6 +253,7 @@ export class Gateway {
     this.#phase = 'idle';
     this.#queue = [];
     this.#sessionId = undefined;
+    this.#draining = false;
     const endpoints = [...this.#streams.values()];
     this.#streams.clear();
     for (const endpoint of endpoints) endpoint.onTransportLost(error, message);

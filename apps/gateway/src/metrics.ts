@@ -1,0 +1,71 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Session } from './session.js';
+
+/** The gateway's Prometheus metrics, in a registry of its own (several gateways may share a process). */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly bytes = new Counter({
+    name: 'socketgate_bytes_total',
+    help: 'Payload bytes moved, by direction (up: client to target, down: target to client) and transport',
+    labelNames: ['direction', 'transport'] as const,
+    registers: [this.registry],
+  });
+  readonly datagrams = new Counter({
+    name: 'socketgate_datagrams_total',
+    help: 'UDP datagrams moved, by direction',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly datagramDrops = new Counter({
+    name: 'socketgate_datagrams_dropped_total',
+    help: 'UDP datagrams not delivered: queue (the client was out of credit and the queue was full) or stranger (not a reply)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'socketgate_stream_errors_total',
+    help: "Stream and datagram errors reported to clients, by Qt's SocketError name",
+    labelNames: ['error'] as const,
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: 'socketgate_policy_refusals_total',
+    help: 'Destinations refused by the egress policy or a credential',
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'socketgate_auth_failures_total',
+    help: 'hello messages whose credential was refused',
+    registers: [this.registry],
+  });
+  readonly connectSeconds = new Histogram({
+    name: 'socketgate_connect_duration_seconds',
+    help: 'Time to connect a TCP stream, from the first attempt to connected',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  constructor(sessions: ReadonlySet<Session>) {
+    new Gauge({
+      name: 'socketgate_sessions',
+      help: 'Open sessions (WebSockets)',
+      registers: [this.registry],
+      collect() {
+        this.set(sessions.size);
+      },
+    });
+    new Gauge({
+      name: 'socketgate_streams',
+      help: 'Open streams, by transport and state',
+      labelNames: ['transport', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const session of sessions) {
+          for (const stream of session.streams.values()) this.inc({ transport: stream.transport, state: stream.state });
+        }
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'socketgate_', eventLoopMonitoringPrecision: 20 });
+  }
+}
