@@ -1,94 +1,124 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ENDPOINT_PATH } from '@socketgate/protocol';
 import { GatewayConfig } from './config.js';
 import { type DemoTarget, startEchoService } from './demo.js';
 import { createGateway } from './gateway.js';
+import { layerSettings, readConfigFile, redact, settings, settingsHelp } from './load-config.js';
 
 const HELP = `Usage: socketgate [options]
 
 Starts a socketgate gateway: browsers connect over WebSocket at ${ENDPOINT_PATH} and the gateway
-opens the TCP sockets they ask for, within the allow-list.
+opens the TCP and UDP sockets they ask for, within its egress policy.
 
-Options:
-  --host ADDRESS       address to listen on (default 127.0.0.1)
-  --port PORT          port to listen on, 0 for any free port (default 8080)
-  --token TOKEN        accept this static token in hello (repeatable); without one, a random
+Settings come from a config file (--config, JSON or YAML), then SOCKETGATE_* environment variables,
+then flags, each overriding the one before. An invalid setting stops the start with exit code 2.
+
+  --config FILE        read settings from a JSON or YAML file
+  --token TOKEN        the same as --tokens (repeatable); without any token or jwt setting, a random
                        development token is made and printed
-  --allow RULE         allow connections to CIDR[:ports] or host[:ports] (repeatable), for example
-                       127.0.0.1/32:7007, [::1]:7007, localhost:7000-7100; nothing else is reached
-  --origin ORIGIN      accept browser pages from this origin (repeatable; '*' for any); pages from
-                       other origins are refused (with --demo: any origin, for development)
-  --config FILE        read settings from a JSON file (flags override it); see docs/security.md
-                       for JWT credentials, limits and every other setting
-  --demo               also start the demo echo service on loopback and allow it
+  --origin ORIGIN      the same as --origins (repeatable; '*' for any)
+  --demo               also start the demo echo service on loopback, allow it, and accept any origin
   --demo-port PORT     port of the demo echo service (default 7007, 0 for any free port)
+  --print-config       print the effective settings (secrets redacted) and exit
   -h, --help           show this help
+
+Every setting:
+${settingsHelp()}
 `;
 
+function fail(lines: string[]): never {
+  for (const line of lines) console.error(`socketgate: ${line}`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      token: { type: 'string', multiple: true },
-      allow: { type: 'string', multiple: true },
-      origin: { type: 'string', multiple: true },
-      config: { type: 'string' },
-      demo: { type: 'boolean', default: false },
-      'demo-port': { type: 'string', default: '7007' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  const options: ParseArgsConfig['options'] = {
+    config: { type: 'string' },
+    token: { type: 'string', multiple: true },
+    origin: { type: 'string', multiple: true },
+    demo: { type: 'boolean' },
+    'demo-port': { type: 'string' },
+    'print-config': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const setting of settings()) {
+    options[setting.flag] = setting.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: true };
+  }
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
+  try {
+    ({ values } = parseArgs({ options, strict: true }));
+  } catch (error) {
+    fail([(error as Error).message, 'see socketgate --help']);
+  }
   if (values.help) {
     process.stdout.write(HELP);
     return;
   }
-  const fromFile: Record<string, unknown> = values.config ? JSON.parse(readFileSync(values.config, 'utf8')) : {};
-  const settings: Record<string, unknown> = { ...fromFile };
-  if (values.host !== undefined) settings.host = values.host;
-  if (values.port !== undefined) settings.port = Number(values.port);
-  if (values.token !== undefined) settings.tokens = values.token;
-  if (values.allow !== undefined) settings.allow = [...((settings.allow as string[]) ?? []), ...values.allow];
-  if (values.origin !== undefined) settings.origins = values.origin;
+  const flags = new Map<string, string[]>();
+  for (const setting of settings()) {
+    const value = values[setting.flag];
+    if (value !== undefined) flags.set(setting.flag, (Array.isArray(value) ? value : [value]).map(String));
+  }
+  if (values.token !== undefined) flags.set('tokens', [...(flags.get('tokens') ?? []), ...(values.token as string[])]);
+  if (values.origin !== undefined) flags.set('origins', [...(flags.get('origins') ?? []), ...(values.origin as string[])]);
+
+  let file: Record<string, unknown> = {};
+  if (typeof values.config === 'string') {
+    try {
+      file = readConfigFile(values.config);
+    } catch (error) {
+      fail([`config file ${values.config}: ${(error as Error).message}`]);
+    }
+  }
+  const raw = layerSettings(file, process.env, flags);
 
   const demos: DemoTarget[] = [];
   if (values.demo) {
-    const echo = await startEchoService('127.0.0.1', Number(values['demo-port']));
+    const echo = await startEchoService('127.0.0.1', Number(values['demo-port'] ?? 7007));
     demos.push(echo);
-    settings.allow = [...((settings.allow as string[]) ?? []), `127.0.0.1/32:${echo.port}`];
-    settings.origins ??= ['*'];
+    raw.allow = [...((raw.allow as string[]) ?? []), `127.0.0.1/32:${echo.port}`];
+    raw.origins ??= ['*'];
   }
   let devToken: string | undefined;
-  if ((!Array.isArray(settings.tokens) || settings.tokens.length === 0) && settings.jwt === undefined) {
+  if ((!Array.isArray(raw.tokens) || raw.tokens.length === 0) && raw.jwt === undefined) {
     devToken = `dev-${randomBytes(18).toString('base64url')}`;
-    settings.tokens = [devToken];
+    raw.tokens = [devToken];
   }
-  const checked = GatewayConfig.safeParse(settings);
-  if (!checked.success) {
-    for (const issue of checked.error.issues) console.error(`socketgate: ${issue.path.join('.') || 'config'}: ${issue.message}`);
-    process.exit(2);
+  const checked = GatewayConfig.safeParse(raw);
+  if (!checked.success) fail(checked.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`));
+  const config = checked.data;
+  if (values['print-config']) {
+    process.stdout.write(`${JSON.stringify(redact(config), null, 2)}\n`);
+    await Promise.all(demos.map((demo) => demo.close()));
+    return;
   }
-  const app = await createGateway({ ...checked.data, logger: { level: 'warn' } });
-  const address = await app.listen({ host: checked.data.host, port: checked.data.port });
-  const url = `${address.replace(/^http/, 'ws')}${ENDPOINT_PATH}`;
-  console.log(`socketgate listening on ${url}`);
+
+  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
+  const logger = pretty
+    ? { level: config.log.level, transport: { target: 'pino-pretty', options: { colorize: true } } }
+    : { level: config.log.level };
+  const app = await createGateway({ ...config, logger });
+  const address = await app.listen({ host: config.host, port: config.port });
+  console.log(`socketgate listening on ${address.replace(/^http/, 'ws')}${ENDPOINT_PATH}`);
   if (devToken) console.log(`development token: ${devToken}`);
-  const rules = checked.data.allow;
-  console.log(rules.length > 0 ? `egress allowed to: ${rules.join(', ')}` : 'egress allowed to: nothing (add --allow rules)');
-  const origins = checked.data.origins;
-  console.log(`browser origins accepted: ${origins.length > 0 ? origins.join(', ') : 'none (add --origin)'}`);
+  console.log(config.allow.length > 0 ? `egress allowed to: ${config.allow.join(', ')}` : 'egress allowed to: nothing (add --allow rules)');
+  console.log(`browser origins accepted: ${config.origins.length > 0 ? config.origins.join(', ') : 'none (add --origin)'}`);
+  if (config.metricsPort !== undefined) console.log(`metrics on http://${config.metricsHost}:${config.metricsPort}/metrics`);
   for (const demo of demos) console.log(`demo ${demo.name} service on ${demo.host}:${demo.port}`);
 
-  const stop = async (): Promise<void> => {
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, graceMs: config.drainGraceMs }, 'draining');
+    await app.socketgate.drain();
     await app.close();
     await Promise.all(demos.map((demo) => demo.close()));
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

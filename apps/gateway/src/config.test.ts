@@ -15,6 +15,7 @@ describe('parseConfig', () => {
       uploadWindowBytes: 1024 * 1024,
       maxMessageBytes: 1024 * 1024,
       sessionBufferBytes: 8 * 1024 * 1024,
+      log: { level: 'info', format: 'auto' },
       drainGraceMs: 30_000,
       metricsHost: '127.0.0.1',
       maxStreamsPerSession: 4096,

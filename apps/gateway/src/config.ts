@@ -11,16 +11,19 @@ export const GatewayConfig = z.strictObject({
   tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]).describe('static tokens accepted in hello'),
   jwt: z
     .strictObject({
-      secret: z.string().min(32, 'an HS256 secret must be at least 32 characters').optional(),
+      secret: z.string().min(32, 'an HS256 secret must be at least 32 characters').optional().describe('shared secret for HS256/384/512'),
       publicKeyFile: z.string().min(1).optional().describe('PEM (SPKI) public key for RS256, ES256 or EdDSA'),
       jwksFile: z.string().min(1).optional().describe('a JWKS JSON file of public keys'),
-      algorithms: z.array(z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'])).min(1),
-      issuer: z.string().min(1).optional(),
-      audience: z.string().min(1),
-      clockToleranceSec: z.int().min(0).max(300).default(5),
+      algorithms: z
+        .array(z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA']))
+        .min(1)
+        .describe('the only algorithms accepted'),
+      issuer: z.string().min(1).optional().describe('required iss claim'),
+      audience: z.string().min(1).describe('required aud claim'),
+      clockToleranceSec: z.int().min(0).max(300).default(5).describe('allowed clock skew for exp and nbf'),
       maxTokenAgeSec: z.int().min(1).optional().describe('refuse tokens issued longer ago than this'),
       requireJti: z.boolean().default(false).describe('require single-use tickets (a jti claim, remembered until expiry)'),
-      replayCacheSize: z.int().min(1).max(10_000_000).default(100_000),
+      replayCacheSize: z.int().min(1).max(10_000_000).default(100_000).describe('single-use ticket ids remembered at most'),
     })
     .refine((jwt) => [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((key) => key !== undefined).length === 1, {
       message: 'give exactly one of secret, publicKeyFile or jwksFile',
@@ -77,6 +80,13 @@ export const GatewayConfig = z.strictObject({
     .max(1024 * MiB)
     .default(8 * MiB)
     .describe('WebSocket send buffer per session before reading pauses'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('json, pretty, or auto: pretty in a terminal, JSON otherwise'),
+    })
+    .prefault({})
+    .describe('logging'),
   drainGraceMs: z.int().min(0).default(30_000).describe('on SIGTERM, how long open streams may finish before the rest are closed'),
   metricsHost: z.string().min(1).default('127.0.0.1').describe('address of the separate metrics listener'),
   metricsPort: z.int().min(0).max(65535).optional().describe('serve /metrics on this port instead of the main one (keep it private)'),

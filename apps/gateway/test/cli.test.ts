@@ -1,44 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Gateway, QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
 import { text } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
-
-const BIN = fileURLToPath(new URL('../bin/socketgate.js', import.meta.url));
-
-function run(args: string[]): { child: ChildProcess; lines: string[]; line(pattern: RegExp): Promise<RegExpMatchArray> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const waiting: Array<() => void> = [];
-  let partial = '';
-  const take = (chunk: Buffer) => {
-    partial += chunk.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    for (const wake of waiting.splice(0)) wake();
-  };
-  child.stdout?.on('data', take);
-  child.stderr?.on('data', take);
-  return {
-    child,
-    lines,
-    async line(pattern) {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const match = lines.map((line) => line.match(pattern)).find(Boolean);
-        if (match) return match;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no line like ${pattern} in:\n${lines.join('\n')}`);
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          setTimeout(resolve, 200);
-        });
-      }
-    },
-  };
-}
+import { run } from './cli-helpers.js';
 
 it('starts like the quick start: prints its URL, a development token and the demo target, and serves it', async () => {
   const gateway = run(['--port', '0', '--demo', '--demo-port', '0']);
@@ -73,11 +38,4 @@ it('refuses a bad setting with exit code 2 and a message naming it', async () =>
   const [code] = await once(gateway.child, 'exit');
   expect(code).toBe(2);
   expect(gateway.lines.join('\n')).toMatch(/allow\.0: Invalid --allow rule "127\.0\.0\.1:99999": "99999" is not a port/);
-});
-
-it('prints its help', async () => {
-  const gateway = run(['--help']);
-  const [code] = await once(gateway.child, 'exit');
-  expect(code).toBe(0);
-  expect(gateway.lines.join('\n')).toMatch(/--allow RULE/);
 });
