@@ -1,0 +1,27 @@
+# socketgate gateway image: multi-stage, small runtime, non-root, with a health check.
+# Build: docker build -t socketgate .   Run: docker run -p 8080:8080 -v ./deploy/gateway.yaml:/etc/socketgate/gateway.yaml:ro socketgate
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY packages/protocol/package.json packages/protocol/
+COPY packages/sdk/package.json packages/sdk/
+COPY packages/testkit/package.json packages/testkit/
+COPY apps/gateway/package.json apps/gateway/
+RUN corepack pnpm install --frozen-lockfile --prod --filter @socketgate/gateway...
+COPY tsconfig.base.json ./
+COPY packages/protocol packages/protocol
+COPY apps/gateway/bin apps/gateway/bin
+COPY apps/gateway/src apps/gateway/src
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build --chown=root:root /app /app
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The same entry point as `pnpm start` (which adds --demo); here the settings come from a mounted file.
+CMD ["node", "apps/gateway/bin/socketgate.js", "--config", "/etc/socketgate/gateway.yaml"]

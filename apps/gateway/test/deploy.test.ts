@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '@socketgate/gateway';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { readConfigFile } from '../src/load-config.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+
+interface Service {
+  command?: string[];
+  ports?: string[];
+  volumes?: string[];
+  profiles?: string[];
+  image?: string;
+  build?: string;
+}
+const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+const startScript = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
+
+describe('the container and the compose file', () => {
+  it('start the gateway with the same entry point as `pnpm start`', () => {
+    const entry = startScript.split(' ').slice(0, 2);
+    expect(entry).toEqual(['node', 'apps/gateway/bin/socketgate.js']);
+    const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
+    expect(JSON.parse(cmd ?? '[]').slice(0, 2)).toEqual(entry);
+    for (const name of ['gateway', 'gateway-1', 'gateway-2']) {
+      const service = compose.services[name] as Service;
+      expect(service.command?.slice(0, 2), name).toEqual(entry);
+      expect(service.command?.slice(2), name).toEqual(['--config', '/etc/socketgate/gateway.yaml']);
+      expect(service.volumes, name).toContain('./deploy/gateway.yaml:/etc/socketgate/gateway.yaml:ro');
+    }
+  });
+
+  it('run as a non-root user with a health check on /healthz', () => {
+    const dockerfile = read('Dockerfile');
+    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/healthz/m);
+  });
+
+  it('mount a config the gateway accepts, listening on the port the compose file publishes, allowing the example targets', () => {
+    const config = parseConfig(readConfigFile(`${root}deploy/gateway.yaml`));
+    expect(config.host).toBe('0.0.0.0');
+    expect(compose.services.gateway?.ports).toEqual([`127.0.0.1:${config.port}:${config.port}`]);
+    const tcp = compose.services['tcp-echo']?.command?.join(' ') ?? '';
+    const udp = compose.services['udp-echo']?.command?.join(' ') ?? '';
+    expect(tcp).toContain('TCP-LISTEN:7007');
+    expect(udp).toContain('UDP-RECVFROM:9000');
+    expect(config.allow).toEqual(['172.28.0.0/16:7007,9000']);
+  });
+
+  it('offer an upstream SOCKS5 proxy and a scaled-out pair behind nginx as profiles', () => {
+    expect(compose.services.socks5?.profiles).toEqual(['proxy']);
+    for (const name of ['gateway-1', 'gateway-2', 'nginx']) expect(compose.services[name]?.profiles, name).toEqual(['scale']);
+    const nginx = read('deploy/nginx.conf');
+    expect(nginx).toContain('server gateway-1:8080;');
+    expect(nginx).toContain('server gateway-2:8080;');
+    expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
+    expect(nginx).toMatch(/proxy_buffering off;/);
+    expect(compose.services.nginx?.volumes).toContain('./deploy/nginx.conf:/etc/nginx/nginx.conf:ro');
+  });
+});
