@@ -10,6 +10,7 @@ describe('parseConfig', () => {
       allow: [],
       allowPorts: [],
       dnsServers: [],
+      clientProxies: false,
       connectTimeoutMs: 30_000,
       helloTimeoutMs: 5_000,
       uploadWindowBytes: 1024 * 1024,

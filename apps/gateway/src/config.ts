@@ -60,6 +60,15 @@ export const GatewayConfig = z.strictObject({
     .array(z.string().min(1))
     .default([])
     .describe('DNS servers (host or host:port) the gateway asks instead of the system resolver'),
+  upstreamProxy: z
+    .string()
+    .regex(/^socks5h?:\/\/([^:@/]+(:[^@/]*)?@)?[^:/@]+:\d{1,5}\/?$/, 'must be socks5://[user:password@]host:port')
+    .optional()
+    .describe('send every outgoing TCP connection through this SOCKS5 proxy (socks5://[user:password@]host:port)'),
+  clientProxies: z
+    .boolean()
+    .default(false)
+    .describe('let clients name their own SOCKS5 proxy (QNetworkProxy); the proxy must pass the egress policy'),
   connectTimeoutMs: z.int().min(1).max(600_000).default(30_000).describe('per-address connect timeout, as Qt'),
   helloTimeoutMs: z.int().min(1).max(600_000).default(5_000).describe('time a new session has to send hello'),
   uploadWindowBytes: z

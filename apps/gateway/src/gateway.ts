@@ -9,6 +9,7 @@ import { GatewayMetrics } from './metrics.js';
 import { EgressPolicy } from './policy.js';
 import { dnsServerResolver, NameCache, type Resolver, systemResolver } from './resolve.js';
 import { type GatewayRuntime, Session } from './session.js';
+import { parseProxyUrl } from './socks.js';
 
 export interface GatewayOptions extends GatewayConfigInput {
   /** Fastify's logger setting; off by default when embedded. */
@@ -63,6 +64,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     sessionsPerAddress: new Map(),
     metrics: new GatewayMetrics(sessions),
     draining: { value: false },
+    upstreamProxy: config.upstreamProxy === undefined ? undefined : parseProxyUrl(config.upstreamProxy),
   };
 
   const drain = async (graceMs = config.drainGraceMs): Promise<void> => {

@@ -19,6 +19,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
+import type { Socks5Proxy } from './socks.js';
 import type { Stream, StreamHost } from './stream.js';
 import { TcpStream } from './tcp-stream.js';
 import { UdpStream } from './udp-stream.js';
@@ -38,6 +39,7 @@ export interface GatewayRuntime {
   readonly sessionsPerCredential: Map<string, number>;
   readonly sessionsPerAddress: Map<string, number>;
   readonly metrics: GatewayMetrics;
+  readonly upstreamProxy: Socks5Proxy | undefined;
   /** Set while the gateway drains for shutdown: no new sessions or streams. */
   readonly draining: { value: boolean };
 }
@@ -160,6 +162,12 @@ export class Session implements StreamHost {
   }
   get udpInbound(): 'replies' | 'any' {
     return this.#runtime.config.udpInbound;
+  }
+  get upstreamProxy(): Socks5Proxy | undefined {
+    return this.#runtime.upstreamProxy;
+  }
+  get clientProxies(): boolean {
+    return this.#runtime.config.clientProxies;
   }
   get allowMulticast(): boolean {
     return this.#runtime.config.allowMulticast && this.#principal?.multicast !== false;

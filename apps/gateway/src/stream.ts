@@ -1,6 +1,7 @@
 import type { Connect, Multicast, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
 import type { DestinationPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
+import type { Socks5Proxy } from './socks.js';
 
 /** A protocol violation by the client, reported as `protocol-error`. */
 export interface Violation {
@@ -44,6 +45,10 @@ export interface StreamHost {
   readonly udpQueueBytes: number;
   readonly udpInbound: 'replies' | 'any';
   readonly allowMulticast: boolean;
+  /** The gateway-wide SOCKS5 proxy for outgoing TCP, if any. */
+  readonly upstreamProxy: Socks5Proxy | undefined;
+  /** Whether clients may name their own SOCKS5 proxy. */
+  readonly clientProxies: boolean;
   send(message: ServerMessage): void;
   sendData(stream: number, payload: Uint8Array): void;
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void;

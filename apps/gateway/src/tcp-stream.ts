@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { Open, SocketOptionName } from '@socketgate/protocol';
 import { type SocketFailure, socketFailure } from './errors.js';
 import { type ResolvedAddress, resolveHost } from './resolve.js';
+import { connectThrough, fromSpec, proxyFailure, type Socks5Proxy } from './socks.js';
 import { type Stream, type StreamHost, unsupported, type Violation } from './stream.js';
 
 export type StreamState = 'resolving' | 'connecting' | 'connected' | 'closing' | 'closed';
@@ -32,6 +33,7 @@ export class TcpStream implements Stream {
   readonly transport = 'tcp';
   readonly #host: StreamHost;
   #connectStartedAt = 0;
+  #proxy: Socks5Proxy | undefined;
   readonly #request: Open;
   #state: StreamState = 'resolving';
   #socket: net.Socket | undefined;
@@ -87,10 +89,59 @@ export class TcpStream implements Stream {
       this.#fail({ error: 'SocketAccessError', message: `Permission denied: ${refusal && !refusal.allowed ? refusal.reason : 'refused'}` });
       return;
     }
+    if (this.#request.proxy !== undefined) {
+      const proxy = await this.#clientProxy();
+      if (this.#state !== 'resolving') return;
+      if ('error' in proxy) {
+        this.#fail(proxy);
+        return;
+      }
+      this.#proxy = proxy;
+    } else {
+      this.#proxy = this.#host.upstreamProxy;
+    }
     this.#setState('connecting');
     this.#connectStartedAt = performance.now();
     this.#host.send({ type: 'resolved', stream: this.id });
     this.#attempt(allowed, 0, undefined);
+  }
+
+  /** The client's own proxy, where the gateway allows it: the proxy must pass the egress policy too. */
+  async #clientProxy(): Promise<Socks5Proxy | SocketFailure> {
+    const spec = this.#request.proxy;
+    if (spec === undefined || !this.#host.clientProxies) {
+      return { error: 'SocketAccessError', message: 'Permission denied: the gateway does not allow client proxies' };
+    }
+    let addresses: ResolvedAddress[];
+    try {
+      addresses = await resolveHost(spec.host, 'any', this.#host.resolver);
+    } catch {
+      return { error: 'ProxyNotFoundError', message: 'Proxy host not found' };
+    }
+    for (const { address } of addresses) {
+      const verdict = this.#host.policy.check(spec.host, address, spec.port);
+      if (verdict.allowed) return { ...fromSpec(spec), host: address };
+    }
+    return {
+      error: 'SocketAccessError',
+      message: `Permission denied: the egress policy does not allow the proxy ${spec.host} port ${spec.port}`,
+    };
+  }
+
+  /** Connects through the SOCKS5 proxy to the address the policy checked (never to a name). */
+  #attemptThroughProxy(proxy: Socks5Proxy, target: ResolvedAddress): void {
+    connectThrough(proxy, target.address, this.#request.port, this.#host.connectTimeoutMs).then(
+      (socket) => {
+        if (this.#state !== 'connecting') {
+          socket.destroy();
+          return;
+        }
+        this.#socket = socket;
+        this.#applyOptions(socket);
+        this.#connected(socket);
+      },
+      (error: unknown) => this.#fail(proxyFailure(error)),
+    );
   }
 
   /** Tries each allowed address in order, each with its own connect timer, as Qt does. */
@@ -99,6 +150,10 @@ export class TcpStream implements Stream {
     if (this.#state !== 'connecting') return;
     if (target === undefined) {
       this.#fail(last ?? { error: 'ConnectionRefusedError', message: 'Connection refused' });
+      return;
+    }
+    if (this.#proxy !== undefined) {
+      this.#attemptThroughProxy(this.#proxy, target);
       return;
     }
     const socket = net.connect({ host: target.address, port: this.#request.port, family: target.family });

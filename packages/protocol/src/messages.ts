@@ -41,6 +41,16 @@ export type Hello = z.infer<typeof Hello>;
 export const Transport = z.enum(['tcp', 'udp']);
 export type Transport = z.infer<typeof Transport>;
 
+/** A SOCKS5 proxy a client asks the gateway to connect through (Qt's QNetworkProxy::Socks5Proxy). */
+export const ProxySpec = z.strictObject({
+  type: z.literal('socks5'),
+  host: Host,
+  port: Port,
+  user: z.optional(z.string().check(z.maxLength(255))),
+  password: z.optional(z.string().check(z.maxLength(255))),
+});
+export type ProxySpec = z.infer<typeof ProxySpec>;
+
 /** Open a stream: resolve `host`, check policy, connect (a UDP stream binds to any address first). */
 export const Open = z.strictObject({
   type: z.literal('open'),
@@ -53,6 +63,8 @@ export const Open = z.strictObject({
   window: ByteCount,
   /** Options set while connecting, applied as soon as the real socket exists. */
   options: z.optional(OptionValues),
+  /** Connect through this SOCKS5 proxy (TCP only), where the gateway allows client proxies. */
+  proxy: z.optional(ProxySpec),
 });
 export type Open = z.infer<typeof Open>;
 

@@ -14,6 +14,7 @@ import {
 } from './enums.js';
 import { Gateway, type StreamEndpoint } from './gateway.js';
 import { QHostAddress } from './host-address.js';
+import { QNetworkProxy } from './network-proxy.js';
 import { type ReadonlySignal, Signal } from './signal.js';
 
 const { UnconnectedState, HostLookupState, ConnectingState, ConnectedState, BoundState, ClosingState } = SocketState;
@@ -151,7 +152,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   /** The current connection reached Connected (its data stays readable after it ends). */
   #wasConnected = false;
   readonly #options = new Map<SocketOption, number>();
-  #proxy: unknown = undefined;
+  #proxy: QNetworkProxy = new QNetworkProxy(QNetworkProxy.DefaultProxy);
   #pauseMode: number = PauseMode.PauseNever;
 
   // read side
@@ -553,12 +554,24 @@ class QAbstractSocketBase implements StreamEndpoint {
     return live ? this.#options.get(option) : undefined;
   }
 
-  /** Stored only: the gateway decides how sockets leave (QT-SOCKETS.md §8.8). */
-  setProxy(proxy: unknown): void {
+  /**
+   * Qt's setProxy: a SOCKS5 proxy the gateway connects a TCP socket through (where its policy allows
+   * client proxies); DefaultProxy uses `QNetworkProxy.applicationProxy()`.
+   */
+  setProxy(proxy: QNetworkProxy): void {
+    if (!(proxy instanceof QNetworkProxy)) throw new TypeError('setProxy() takes a QNetworkProxy');
     this.#proxy = proxy;
   }
-  proxy(): unknown {
+  proxy(): QNetworkProxy {
     return this.#proxy;
+  }
+
+  /** The proxy for the next connection: undefined for none, or an error for a type the gateway cannot use. */
+  #effectiveProxy(): QNetworkProxy | undefined | 'unsupported' {
+    const proxy = this.#proxy.type() === QNetworkProxy.DefaultProxy ? QNetworkProxy.applicationProxy() : this.#proxy;
+    if (proxy.type() === QNetworkProxy.NoProxy || proxy.type() === QNetworkProxy.DefaultProxy) return undefined;
+    if (proxy.type() !== QNetworkProxy.Socks5Proxy || this.#type !== SocketType.TcpSocket) return 'unsupported';
+    return proxy;
   }
   pauseMode(): number {
     return this.#pauseMode;
@@ -599,6 +612,12 @@ class QAbstractSocketBase implements StreamEndpoint {
     if (gateway === null) {
       throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
     }
+    const proxy = this.#effectiveProxy();
+    if (proxy === 'unsupported') {
+      this.#setError('UnsupportedSocketOperationError', 'Unsupported proxy type: the gateway connects through SOCKS5 proxies, for TCP');
+      this.#errorOccurred.emit(this.#error);
+      return;
+    }
     const udp = this.#type === SocketType.UdpSocket;
     const boundStream = udp && this.#state === BoundState ? this.#stream : undefined;
     this.#gateway = gateway;
@@ -623,7 +642,24 @@ class QAbstractSocketBase implements StreamEndpoint {
       gateway.sendMessage({ type: 'connect', stream: boundStream, host: target, port, family });
     } else {
       this.#outstanding = this.#initialWindow();
-      this.#stream = gateway.openStream(this, { transport: udp ? 'udp' : 'tcp', host: target, port, family, window: this.#outstanding });
+      this.#stream = gateway.openStream(this, {
+        transport: udp ? 'udp' : 'tcp',
+        host: target,
+        port,
+        family,
+        window: this.#outstanding,
+        ...(proxy === undefined
+          ? {}
+          : {
+              proxy: {
+                type: 'socks5' as const,
+                host: proxy.hostName(),
+                port: proxy.port(),
+                ...(proxy.user() ? { user: proxy.user() } : {}),
+                ...(proxy.password() ? { password: proxy.password() } : {}),
+              },
+            }),
+      });
     }
     if (literal) this.#hostWasFound();
   }

@@ -18,6 +18,7 @@ export {
 export { Gateway, type GatewayOptions, type WebSocketConstructor, type WebSocketLike } from './gateway.js';
 export { QHostAddress, SpecialAddress } from './host-address.js';
 export { QNetworkDatagram } from './network-datagram.js';
+export { ProxyType, QNetworkProxy } from './network-proxy.js';
 export { type Connection, type ReadonlySignal, Signal, type Slot } from './signal.js';
 export { QTcpSocket } from './tcp-socket.js';
 export { QUdpSocket } from './udp-socket.js';

@@ -4,4 +4,5 @@ export * from './imap-server.js';
 export * from './raw-session.js';
 export * from './servers.js';
 export * from './signals.js';
+export * from './socks.js';
 export * from './udp.js';

@@ -1,0 +1,79 @@
+/** Qt's `QNetworkProxy::ProxyType`. */
+export const ProxyType = {
+  DefaultProxy: 0,
+  Socks5Proxy: 1,
+  NoProxy: 2,
+  HttpProxy: 3,
+  HttpCachingProxy: 4,
+  FtpCachingProxy: 5,
+} as const;
+export type ProxyType = (typeof ProxyType)[keyof typeof ProxyType];
+
+let applicationProxy: QNetworkProxy | undefined;
+
+/**
+ * Qt's `QNetworkProxy`. A socket's SOCKS5 proxy is used by the gateway, which connects through it
+ * where its policy allows client proxies; the other proxy types are not supported.
+ */
+export class QNetworkProxy {
+  static readonly ProxyType = ProxyType;
+  static readonly DefaultProxy = ProxyType.DefaultProxy;
+  static readonly Socks5Proxy = ProxyType.Socks5Proxy;
+  static readonly NoProxy = ProxyType.NoProxy;
+  static readonly HttpProxy = ProxyType.HttpProxy;
+  static readonly HttpCachingProxy = ProxyType.HttpCachingProxy;
+  static readonly FtpCachingProxy = ProxyType.FtpCachingProxy;
+
+  #type: ProxyType;
+  #hostName: string;
+  #port: number;
+  #user: string;
+  #password: string;
+
+  constructor(type: ProxyType = ProxyType.DefaultProxy, hostName = '', port = 0, user = '', password = '') {
+    this.#type = type;
+    this.#hostName = hostName;
+    this.#port = port;
+    this.#user = user;
+    this.#password = password;
+  }
+
+  type(): ProxyType {
+    return this.#type;
+  }
+  setType(type: ProxyType): void {
+    this.#type = type;
+  }
+  hostName(): string {
+    return this.#hostName;
+  }
+  setHostName(hostName: string): void {
+    this.#hostName = hostName;
+  }
+  port(): number {
+    return this.#port;
+  }
+  setPort(port: number): void {
+    this.#port = port;
+  }
+  user(): string {
+    return this.#user;
+  }
+  setUser(user: string): void {
+    this.#user = user;
+  }
+  password(): string {
+    return this.#password;
+  }
+  setPassword(password: string): void {
+    this.#password = password;
+  }
+
+  /** The proxy sockets use when theirs is DefaultProxy (NoProxy unless set). */
+  static applicationProxy(): QNetworkProxy {
+    return applicationProxy ?? new QNetworkProxy(ProxyType.NoProxy);
+  }
+  static setApplicationProxy(proxy: QNetworkProxy | null): void {
+    applicationProxy = proxy ?? undefined;
+  }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests run for real, when they are missing: dnsmasq (a DNS
+# server), nginx (the scale-out test), microsocks (a SOCKS5 proxy). Needs root and apt-get.
+set -euo pipefail
+need=()
+command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian packages for the tests: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "the tests need these Debian packages: ${need[*]} (apt-get install ${need[*]})" >&2
+  exit 1
+fi
