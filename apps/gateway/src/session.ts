@@ -240,6 +240,7 @@ export class Session implements StreamHost {
   }
 
   released(stream: Stream): void {
+    this.log.debug({ stream: stream.id, transport: stream.transport }, 'stream closed');
     this.#streams.delete(stream.id);
     this.#activity.delete(stream);
     this.#blocked.delete(stream);
@@ -484,6 +485,12 @@ export class Session implements StreamHost {
     }
     const stream = message.type === 'open' && message.transport === 'tcp' ? new TcpStream(this, message) : new UdpStream(this, message);
     this.#streams.set(message.stream, stream);
+    this.log.debug(
+      message.type === 'open'
+        ? { stream: message.stream, transport, host: message.host, port: message.port }
+        : { stream: message.stream, transport, port: message.port },
+      'stream opened',
+    );
   }
 
   /**
