@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ProtocolErrorCode, SocketErrorName } from './codes.js';
+import { SOCKET_OPTION_NAMES } from './names.js';
 
 /** A stream id: chosen by the client, unsigned 32-bit, strictly increasing within a session. */
 export const StreamId = z.number().check(z.int(), z.gte(0), z.lte(0xffff_ffff));
@@ -10,16 +11,7 @@ export const Port = z.number().check(z.int(), z.gte(0), z.lte(65535));
 export const Host = z.string().check(z.minLength(1), z.maxLength(253));
 
 /** Qt's `QAbstractSocket::SocketOption` names that travel on the wire. */
-export const SocketOptionName = z.enum([
-  'LowDelayOption',
-  'KeepAliveOption',
-  'MulticastTtlOption',
-  'MulticastLoopbackOption',
-  'TypeOfServiceOption',
-  'SendBufferSizeSocketOption',
-  'ReceiveBufferSizeSocketOption',
-  'PathMtuSocketOption',
-]);
+export const SocketOptionName = z.enum(SOCKET_OPTION_NAMES);
 export type SocketOptionName = z.infer<typeof SocketOptionName>;
 
 /** Qt's `NetworkLayerProtocol` as a filter on resolved addresses. */

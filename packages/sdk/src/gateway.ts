@@ -7,7 +7,7 @@ import {
   encodeDatagram,
   type Open,
   PROTOCOL_VERSION,
-  parseServerMessage,
+  readServerMessage,
   type ServerMessage,
   type SocketErrorName,
   SUBPROTOCOL,
@@ -208,7 +208,7 @@ export class Gateway {
 
   #onMessage(data: unknown): void {
     if (typeof data === 'string') {
-      const parsed = parseServerMessage(data);
+      const parsed = readServerMessage(data);
       if (!parsed.ok) return; // a newer gateway's message this SDK does not know
       const message = parsed.value;
       if (message.type === 'welcome') {

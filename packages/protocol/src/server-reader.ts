@@ -1,0 +1,91 @@
+/**
+ * A light reader of gateway messages for the SDK: the same acceptance as the `ServerMessage` zod
+ * schema (a test holds them to it on every vector and on random input), in a few hundred bytes, so
+ * the browser bundle does not carry the schema library.
+ */
+import type { Decoded } from './codec.js';
+import type { ServerMessage } from './messages.js';
+import { PROTOCOL_ERROR_CODES, SOCKET_ERROR_NAMES, SOCKET_OPTION_NAMES } from './names.js';
+
+type Kind = 'u32' | 'port' | 'int' | 'string' | 'error' | 'option' | 'intOrNull' | 'options' | 'code';
+type Fields = Record<string, Kind>;
+
+const U32 = 0xffff_ffff;
+const errors: ReadonlySet<unknown> = new Set(SOCKET_ERROR_NAMES);
+const options: ReadonlySet<unknown> = new Set(SOCKET_OPTION_NAMES);
+const codes: ReadonlySet<unknown> = new Set(PROTOCOL_ERROR_CODES);
+
+const stream: Fields = { stream: 'u32' };
+const SHAPES: Record<ServerMessage['type'], Fields> = {
+  welcome: { version: 'int', session: 'string', maxMessageBytes: 'u32' },
+  goaway: { graceMs: 'u32' },
+  bound: { ...stream, localAddress: 'string', localPort: 'port', window: 'u32', maxDatagramBytes: 'u32' },
+  'datagram-error': { ...stream, error: 'error', message: 'string' },
+  resolved: stream,
+  connected: {
+    ...stream,
+    window: 'u32',
+    localAddress: 'string',
+    localPort: 'port',
+    peerAddress: 'string',
+    peerPort: 'port',
+    options: 'options',
+  },
+  option: { ...stream, option: 'option', value: 'intOrNull' },
+  end: stream,
+  closed: stream,
+  error: { ...stream, error: 'error', message: 'string' },
+  'protocol-error': { code: 'code', message: 'string' },
+};
+
+const isInt = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
+
+function fits(kind: Kind, value: unknown): boolean {
+  switch (kind) {
+    case 'u32':
+      return isInt(value) && value >= 0 && value <= U32;
+    case 'port':
+      return isInt(value) && value >= 0 && value <= 65535;
+    case 'int':
+      return isInt(value);
+    case 'string':
+      return typeof value === 'string';
+    case 'error':
+      return errors.has(value);
+    case 'option':
+      return options.has(value);
+    case 'code':
+      return codes.has(value);
+    case 'intOrNull':
+      return value === null || isInt(value);
+    case 'options':
+      return (
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.entries(value).every(([name, v]) => options.has(name) && (v === undefined || isInt(v)))
+      );
+  }
+}
+
+/** Reads a gateway's text frame; the message names the first field that is wrong. */
+export function readServerMessage(text: string): Decoded<ServerMessage> {
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'BAD_JSON', message: 'text frame is not JSON' };
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return { ok: false, code: 'BAD_MESSAGE', message: 'message: not an object' };
+  const record = input as Record<string, unknown>;
+  const shape = Object.hasOwn(SHAPES, record.type as string) ? SHAPES[record.type as ServerMessage['type']] : undefined;
+  if (shape === undefined) return { ok: false, code: 'BAD_MESSAGE', message: `type: unknown message type ${JSON.stringify(record.type)}` };
+  for (const [field, kind] of Object.entries(shape)) {
+    if (!fits(kind, record[field])) return { ok: false, code: 'BAD_MESSAGE', message: `${field}: invalid` };
+  }
+  if (record.type === 'protocol-error' && record.stream !== undefined && !fits('u32', record.stream)) {
+    return { ok: false, code: 'BAD_MESSAGE', message: 'stream: invalid' };
+  }
+  return { ok: true, value: record as ServerMessage };
+}
