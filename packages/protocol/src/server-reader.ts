@@ -38,7 +38,7 @@ const SHAPES: Record<ServerMessage['type'], Fields> = {
   'protocol-error': { code: 'code', message: 'string' },
 };
 
-const isInt = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
+const isInt = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
 
 function fits(kind: Kind, value: unknown): boolean {
   switch (kind) {
@@ -79,7 +79,8 @@ export function readServerMessage(text: string): Decoded<ServerMessage> {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return { ok: false, code: 'BAD_MESSAGE', message: 'message: not an object' };
   const record = input as Record<string, unknown>;
-  const shape = Object.hasOwn(SHAPES, record.type as string) ? SHAPES[record.type as ServerMessage['type']] : undefined;
+  const type = record.type;
+  const shape = typeof type === 'string' && Object.hasOwn(SHAPES, type) ? SHAPES[type as ServerMessage['type']] : undefined;
   if (shape === undefined) return { ok: false, code: 'BAD_MESSAGE', message: `type: unknown message type ${JSON.stringify(record.type)}` };
   for (const [field, kind] of Object.entries(shape)) {
     if (!fits(kind, record[field])) return { ok: false, code: 'BAD_MESSAGE', message: `${field}: invalid` };

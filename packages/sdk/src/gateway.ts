@@ -39,6 +39,10 @@ export interface GatewayOptions {
   receiveWindowBytes?: number;
   /** Largest DATA frame the SDK sends (default 64 KiB). */
   maxFrameBytes?: number;
+  /** First delay before opening a new WebSocket after one was lost (default 250 ms; doubles per failure). */
+  reconnectDelayMs?: number;
+  /** Longest delay between attempts (default 10 s). */
+  maxReconnectDelayMs?: number;
 }
 
 /** How a socket hears about its stream. */
@@ -51,7 +55,8 @@ export interface StreamEndpoint {
   onTransportLost(error: SocketErrorName, message: string): void;
 }
 
-type Phase = 'idle' | 'connecting' | 'open';
+/** idle: no WebSocket; waiting: one will open after the backoff; connecting: opened, no welcome yet. */
+type Phase = 'idle' | 'waiting' | 'connecting' | 'open';
 
 let defaultGateway: Gateway | null = null;
 
@@ -78,6 +83,12 @@ export class Gateway {
   readonly maxFrameBytes: number;
   #ws: WebSocketLike | undefined;
   #phase: Phase = 'idle';
+  /** Sessions lost in a row without a welcome: the exponent of the backoff. */
+  #failures = 0;
+  #retryAt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #reconnectDelayMs: number;
+  readonly #maxReconnectDelayMs: number;
   #queue: Array<string | Uint8Array> = [];
   readonly #streams = new Map<number, StreamEndpoint>();
   #nextStreamId = 1;
@@ -100,6 +111,8 @@ export class Gateway {
     this.#WebSocket = Ctor;
     this.receiveWindowBytes = options.receiveWindowBytes ?? 1024 * 1024;
     this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024;
+    this.#reconnectDelayMs = options.reconnectDelayMs ?? 250;
+    this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
   }
 
   /** Sockets created without `{ gateway }` use this one. */
@@ -174,6 +187,9 @@ export class Gateway {
     const ws = this.#ws;
     if (ws && (ws.readyState === CONNECTING || ws.readyState === OPEN)) ws.close(CloseCode.NORMAL, 'client closed the session');
     this.#lost('NetworkError', 'Network error (the gateway session was closed)');
+    // A deliberate close is no failure: the next socket opens a WebSocket at once.
+    this.#retryAt = 0;
+    this.#failures = 0;
   }
 
   #send(data: string | Uint8Array): void {
@@ -181,8 +197,23 @@ export class Gateway {
     else this.#queue.push(data);
   }
 
+  /**
+   * Opens the WebSocket if none is open or coming. After a loss it waits out a backoff (doubling per
+   * session lost without a welcome, up to the maximum) so a gateway that is down is not hammered;
+   * sockets opened meanwhile wait in the queue.
+   */
   #ensureOpen(): void {
     if (this.#phase !== 'idle') return;
+    const wait = this.#retryAt - Date.now();
+    if (wait > 0) {
+      this.#phase = 'waiting';
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#phase = 'idle';
+        this.#ensureOpen();
+      }, wait);
+      return;
+    }
     this.#phase = 'connecting';
     let ws: WebSocketLike;
     try {
@@ -214,6 +245,7 @@ export class Gateway {
       if (message.type === 'welcome') {
         this.#sessionId = message.session;
         this.#phase = 'open';
+        this.#failures = 0;
         const queued = this.#queue;
         this.#queue = [];
         for (const item of queued) this.#ws?.send(item);
@@ -245,6 +277,13 @@ export class Gateway {
   }
 
   #lost(error: SocketErrorName, message: string): void {
+    if (this.#phase === 'connecting' || this.#phase === 'open') {
+      const delay = Math.min(this.#maxReconnectDelayMs, this.#reconnectDelayMs * 2 ** this.#failures);
+      this.#failures += 1;
+      this.#retryAt = Date.now() + delay;
+    }
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     const ws = this.#ws;
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
