@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import fastifyStatic from '@fastify/static';
 import { ENDPOINT_PATH } from '@socketgate/protocol';
+import Fastify from 'fastify';
 import { GatewayConfig } from './config.js';
-import { type DemoTarget, startEchoService } from './demo.js';
-import { createGateway } from './gateway.js';
+import { type DemoTarget, startEchoService, startFortuneService, startUdpEchoService } from './demo.js';
+import { socketgate } from './gateway.js';
 import { layerSettings, readConfigFile, redact, settings, settingsHelp } from './load-config.js';
 
 const HELP = `Usage: socketgate [options]
@@ -18,8 +22,10 @@ then flags, each overriding the one before. An invalid setting stops the start w
   --token TOKEN        the same as --tokens (repeatable); without any token or jwt setting, a random
                        development token is made and printed
   --origin ORIGIN      the same as --origins (repeatable; '*' for any)
-  --demo               also start the demo echo service on loopback, allow it, and accept any origin
-  --demo-port PORT     port of the demo echo service (default 7007, 0 for any free port)
+  --demo               also serve the web terminal, start the demo services on loopback (TCP echo,
+                       a line-based fortune service, UDP echo), allow them, and accept any origin
+  --demo-port PORT     port of the TCP echo (default 7007); the fortune service and the UDP echo
+                       use the next two ports (0: any free ports)
   --print-config       print the effective settings (secrets redacted) and exit
   -h, --help           show this help
 
@@ -75,9 +81,12 @@ async function main(): Promise<void> {
 
   const demos: DemoTarget[] = [];
   if (values.demo) {
-    const echo = await startEchoService('127.0.0.1', Number(values['demo-port'] ?? 7007));
-    demos.push(echo);
-    raw.allow = [...((raw.allow as string[]) ?? []), `127.0.0.1/32:${echo.port}`];
+    const base = Number(values['demo-port'] ?? 7007);
+    const next = (offset: number) => (base === 0 ? 0 : base + offset);
+    demos.push(await startEchoService('127.0.0.1', base));
+    demos.push(await startFortuneService('127.0.0.1', next(1)));
+    demos.push(await startUdpEchoService('127.0.0.1', next(2)));
+    raw.allow = [...((raw.allow as string[]) ?? []), ...demos.map((demo) => `127.0.0.1/32:${demo.port}`)];
     raw.origins ??= ['*'];
   }
   let devToken: string | undefined;
@@ -98,14 +107,29 @@ async function main(): Promise<void> {
   const logger = pretty
     ? { level: config.log.level, transport: { target: 'pino-pretty', options: { colorize: true } } }
     : { level: config.log.level };
-  const app = await createGateway({ ...config, logger });
+  const app = Fastify({ logger });
+  await app.register(socketgate, config);
+  const page = fileURLToPath(new URL('../../terminal/dist/', import.meta.url));
+  const servePage = values.demo === true && existsSync(page);
+  if (servePage) {
+    // The demo page learns where its gateway is and the development token (demo only: the token
+    // is a throwaway one, and the gateway listens where the page is served).
+    await app.register(fastifyStatic, { root: page, prefix: '/' });
+    app.get('/demo.json', async () => ({
+      path: ENDPOINT_PATH,
+      token: config.tokens[0],
+      targets: demos.map(({ name, transport, host, port }) => ({ name, transport, host, port })),
+    }));
+  }
   const address = await app.listen({ host: config.host, port: config.port });
   console.log(`socketgate listening on ${address.replace(/^http/, 'ws')}${ENDPOINT_PATH}`);
   if (devToken) console.log(`development token: ${devToken}`);
   console.log(config.allow.length > 0 ? `egress allowed to: ${config.allow.join(', ')}` : 'egress allowed to: nothing (add --allow rules)');
   console.log(`browser origins accepted: ${config.origins.length > 0 ? config.origins.join(', ') : 'none (add --origin)'}`);
   if (config.metricsPort !== undefined) console.log(`metrics on http://${config.metricsHost}:${config.metricsPort}/metrics`);
-  for (const demo of demos) console.log(`demo ${demo.name} service on ${demo.host}:${demo.port}`);
+  for (const demo of demos) console.log(`demo ${demo.name} service on ${demo.host}:${demo.port} (${demo.transport})`);
+  if (servePage) console.log(`web terminal on ${address}/?host=127.0.0.1&port=${demos[1]?.port}`);
+  else if (values.demo) console.log('web terminal not built (pnpm start builds it)');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

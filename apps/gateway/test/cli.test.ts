@@ -12,8 +12,8 @@ it('starts like the quick start: prints its URL, a development token and the dem
   });
   const [, url = ''] = await gateway.line(/^socketgate listening on (ws:\/\/127\.0\.0\.1:\d+\/v1\/socket)$/);
   const [, token = ''] = await gateway.line(/^development token: (\S+)$/);
-  const [, port = ''] = await gateway.line(/^demo echo service on 127\.0\.0\.1:(\d+)$/);
-  await gateway.line(new RegExp(`^egress allowed to: 127\\.0\\.0\\.1/32:${port}$`));
+  const [, port = ''] = await gateway.line(/^demo echo service on 127\.0\.0\.1:(\d+) \(tcp\)$/);
+  await gateway.line(new RegExp(`^egress allowed to: 127\\.0\\.0\\.1/32:${port}, 127\\.0\\.0\\.1/32:\\d+, 127\\.0\\.0\\.1/32:\\d+$`));
 
   const session = new Gateway(url, { token, WebSocket: WebSocket as unknown as WebSocketConstructor });
   onTestFinished(() => session.close());

@@ -21,7 +21,8 @@ const startScript = (JSON.parse(read('package.json')) as { scripts: Record<strin
 
 describe('the container and the compose file', () => {
   it('start the gateway with the same entry point as `pnpm start`', () => {
-    const entry = startScript.split(' ').slice(0, 2);
+    const command = startScript.split(' && ').at(-1) ?? '';
+    const entry = command.split(' ').slice(0, 2);
     expect(entry).toEqual(['node', 'apps/gateway/bin/socketgate.js']);
     const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
     expect(JSON.parse(cmd ?? '[]').slice(0, 2)).toEqual(entry);

@@ -84,6 +84,23 @@ export async function startDnsmasq(records: Record<string, string>): Promise<{ p
   });
   await Promise.race([started, failed]);
   failed.catch(() => {});
+  // "started" is logged before the socket is ready everywhere: ask until it answers.
+  const probe = dgram.createSocket('udp4');
+  try {
+    const query = dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'probe.invalid' }] });
+    let answered = false;
+    probe.on('message', () => {
+      answered = true;
+    });
+    probe.on('error', () => {});
+    for (let i = 0; i < 100 && !answered; i++) {
+      probe.send(query, port, '127.0.0.1');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (!answered) throw new Error(`dnsmasq on port ${port} does not answer: ${output}`);
+  } finally {
+    probe.close();
+  }
   return {
     port,
     close: () =>

@@ -1,0 +1,119 @@
+/**
+ * The socketgate web terminal: a host/port form, raw or telnet mode, the live Qt state and errors in
+ * a status bar, all through the SDK's public API only.
+ */
+import '@xterm/xterm/css/xterm.css';
+import './style.css';
+import { Gateway, nameOf, QTcpSocket, SocketError, SocketState } from '@socketgate/sdk';
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import { TelnetFilter } from './telnet.js';
+
+/** How the page finds its gateway: /demo.json in the demo, or ?gateway=&token= in the URL. */
+async function gatewayConfig(params: URLSearchParams): Promise<{ url: string; token: string }> {
+  const url = params.get('gateway');
+  const token = params.get('token');
+  if (url && token) return { url, token };
+  const demo = (await (await fetch('/demo.json')).json()) as { path: string; token: string };
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  return { url: `${scheme}://${location.host}${demo.path}`, token: demo.token };
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const form = $<HTMLFormElement>('connect');
+const disconnectButton = $<HTMLButtonElement>('disconnect-button');
+const stateView = $('state');
+const errorView = $('error');
+const counters = $('counters');
+
+const term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000, fontSize: 14 });
+const fit = new FitAddon();
+term.loadAddon(fit);
+term.open($('terminal'));
+fit.fit();
+addEventListener('resize', () => fit.fit());
+
+const params = new URLSearchParams(location.search);
+for (const name of ['host', 'port', 'mode'] as const) {
+  const value = params.get(name);
+  if (value !== null) (form.elements.namedItem(name) as HTMLInputElement).value = value;
+}
+
+const { url, token } = await gatewayConfig(params);
+const gateway = new Gateway(url, { token });
+const encoder = new TextEncoder();
+let socket: QTcpSocket | undefined;
+let input: { dispose(): void } | undefined;
+let bytesIn = 0;
+let bytesOut = 0;
+
+const human = (n: number) =>
+  n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+const showCounters = () => {
+  counters.textContent = `in ${human(bytesIn)} · out ${human(bytesOut)}`;
+};
+
+function connect(host: string, port: number, telnet: boolean): void {
+  socket?.abort();
+  const current = new QTcpSocket({ gateway });
+  socket = current;
+  bytesIn = 0;
+  bytesOut = 0;
+  showCounters();
+  errorView.textContent = '';
+  term.reset();
+  const filter = telnet ? new TelnetFilter() : undefined;
+  const decoder = new TextDecoder();
+  // Back-pressure: at most 64 KiB waits in the SDK, and the next read waits for the terminal to
+  // draw the last one, so a flood or a huge paste never grows a buffer without bound.
+  current.setReadBufferSize(64 * 1024);
+  let drawing = false;
+  const pump = (): void => {
+    if (drawing || current !== socket || current.bytesAvailable() === 0) return;
+    const bytes = current.readAll();
+    bytesIn += bytes.byteLength;
+    showCounters();
+    let shown = bytes;
+    if (filter) {
+      const { text, reply } = filter.receive(bytes);
+      if (reply.byteLength > 0) current.write(reply);
+      shown = text;
+    }
+    drawing = true;
+    term.write(decoder.decode(shown, { stream: true }), () => {
+      drawing = false;
+      pump();
+    });
+  };
+  current.readyRead.connect(pump);
+  current.stateChanged.connect((state) => {
+    stateView.textContent = nameOf(SocketState, state);
+    disconnectButton.disabled = state === SocketState.UnconnectedState;
+  });
+  current.errorOccurred.connect((error) => {
+    errorView.textContent = `${nameOf(SocketError, error)}: ${current.errorString()}`;
+  });
+  current.disconnected.connect(() => term.write('\r\n\x1b[2m[disconnected]\x1b[0m\r\n'));
+  current.connectToHost(host, port);
+  term.focus();
+  input?.dispose();
+  input = term.onData((data) => {
+    if (current !== socket || current.state() !== SocketState.ConnectedState) return;
+    const bytes = encoder.encode(data);
+    if (filter && !filter.serverEchoes) term.write(data.replace(/\r/g, '\r\n'));
+    const sent = current.write(filter ? TelnetFilter.escape(bytes) : bytes);
+    if (sent > 0) bytesOut += bytes.byteLength;
+    showCounters();
+  });
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const data = new FormData(form);
+  connect(String(data.get('host')), Number(data.get('port')), data.get('mode') === 'telnet');
+});
+disconnectButton.addEventListener('click', () => socket?.disconnectFromHost());
+
+// Exposed for the end-to-end tests and for curious users: the SDK as the page uses it.
+Object.assign(globalThis, { socketgate: { gateway, sdk: await import('@socketgate/sdk') } });
+if (params.has('host') && params.has('port')) form.requestSubmit();
