@@ -86,8 +86,11 @@ function connect(host: string, port: number, telnet: boolean): void {
     });
   };
   current.readyRead.connect(pump);
+  const history: string[] = [];
   current.stateChanged.connect((state) => {
     stateView.textContent = nameOf(SocketState, state);
+    history.push(nameOf(SocketState, state));
+    stateView.title = history.join(' → ');
     disconnectButton.disabled = state === SocketState.UnconnectedState;
   });
   current.errorOccurred.connect((error) => {

@@ -1,0 +1,200 @@
+import { expect, type Page, test } from '@playwright/test';
+import { hashingServer, listen } from './servers.js';
+
+// Fail on any error the page throws.
+test.beforeEach(({ page }) => {
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+});
+
+async function open(page: Page, query: string) {
+  await page.goto(`/?${query}`);
+  await expect(page.getByRole('button', { name: 'Connect', exact: true })).toBeVisible();
+}
+
+const status = (page: Page) => page.getByRole('status');
+
+test("the terminal connects to the echo service, typed text comes back, and the status bar walks through Qt's states", async ({
+  page,
+}, info) => {
+  await open(page, 'host=127.0.0.1&port=18407');
+  await expect(status(page)).toContainText('ConnectedState');
+  await expect(page.locator('#state')).toHaveAttribute('title', 'HostLookupState → ConnectingState → ConnectedState');
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('hello, socketgate');
+  await expect(page.locator('.xterm-rows')).toContainText('hello, socketgate');
+  await expect(status(page)).toContainText('out 17 B');
+  await expect(status(page)).toContainText('in 17 B');
+  await page.screenshot({ path: info.outputPath('terminal.png') });
+  await page.getByRole('button', { name: 'Disconnect' }).click();
+  await expect(page.locator('#state')).toHaveAttribute('title', /ConnectedState → ClosingState → UnconnectedState$/);
+});
+
+test('telnet mode answers option negotiation, honours ECHO, and never shows IAC bytes', async ({ page }) => {
+  const replies: number[] = [];
+  const server = await listen(18410, (socket) => {
+    // IAC WILL ECHO, IAC WILL SGA, IAC DO TTYPE, then a prompt; echo what the client types.
+    socket.write(Buffer.from([255, 251, 1, 255, 251, 3, 255, 253, 24]));
+    socket.write('login: ');
+    socket.on('data', (chunk: Buffer) => {
+      replies.push(...chunk);
+      const text = [...chunk]
+        .filter((byte) => byte < 240)
+        .map((byte) => String.fromCharCode(byte))
+        .join('');
+      if (text) socket.write(text);
+    });
+  });
+  try {
+    await open(page, 'host=127.0.0.1&port=18410&mode=telnet');
+    await expect(page.locator('.xterm-rows')).toContainText('login:');
+    await expect.poll(() => replies.slice(0, 9)).toEqual([255, 253, 1, 255, 253, 3, 255, 252, 24]);
+    await page.locator('.xterm-helper-textarea').focus();
+    await page.keyboard.type('alice');
+    // The server echoes (WILL ECHO), so the terminal shows the name once.
+    await expect(page.locator('.xterm-rows')).toContainText('login: alice');
+    await expect(page.locator('.xterm-rows')).not.toContainText('alicealice');
+    await expect(page.locator('.xterm-rows')).not.toContainText('ÿ');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a refused port and an unresolvable host show ConnectionRefusedError and HostNotFoundError', async ({ page }) => {
+  await open(page, 'host=127.0.0.1&port=18499');
+  await expect(status(page)).toContainText('ConnectionRefusedError: Connection refused');
+  await open(page, 'host=nosuchhost.invalid&port=18407');
+  await expect(status(page)).toContainText('HostNotFoundError: Host not found');
+});
+
+test("from page script: 16 MiB each way, hashed in the page, equal the server's hashes", async ({ page }) => {
+  const MiB = 1024 * 1024;
+  const server = await hashingServer(18420, 16 * MiB);
+  try {
+    await open(page, '');
+    const result = await page.evaluate(async (total) => {
+      const { gateway, sdk } = (globalThis as unknown as { socketgate: { gateway: unknown; sdk: typeof import('@socketgate/sdk') } })
+        .socketgate;
+      const socket = new sdk.QTcpSocket({ gateway: gateway as never });
+      const chunks: Uint8Array[] = [];
+      let received = 0;
+      socket.readyRead.connect(() => {
+        const data = socket.readAll();
+        chunks.push(data);
+        received += data.byteLength;
+      });
+      socket.connectToHost('127.0.0.1', 18420);
+      if (!(await socket.waitForConnected(10_000))) throw new Error(socket.errorString());
+      const upload = new Uint8Array(total);
+      for (let offset = 0; offset < total; offset += 65536) crypto.getRandomValues(upload.subarray(offset, offset + 65536));
+      socket.write(upload);
+      while (received < total || socket.bytesToWrite() > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      const all = new Uint8Array(received);
+      let at = 0;
+      for (const chunk of chunks) {
+        all.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      const hex = async (bytes: Uint8Array) =>
+        [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))]
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join('');
+      return { received, download: await hex(all), upload: await hex(upload) };
+    }, 16 * MiB);
+    expect(result.received).toBe(16 * MiB);
+    expect(result.download).toBe(server.sent);
+    await expect.poll(() => server.received().bytes).toBe(16 * MiB);
+    expect(server.received().sha256).toBe(result.upload);
+  } finally {
+    await server.close();
+  }
+});
+
+test('in the page: setReadBufferSize holds a flood back, UDP round-trips, and a slow target is read to the end', async ({ page }) => {
+  const flood = await listen(18430, (socket) => {
+    const block = Buffer.alloc(64 * 1024, 0x46);
+    const pump = (): void => {
+      while (socket.write(block)) {}
+      socket.once('drain', pump);
+    };
+    pump();
+  });
+  const slow = await listen(18431, (socket) => {
+    let n = 0;
+    const timer = setInterval(() => {
+      socket.write(`tick ${n}\n`);
+      if (++n === 10) {
+        clearInterval(timer);
+        socket.end();
+      }
+    }, 100);
+  });
+  try {
+    await open(page, '');
+    const result = await page.evaluate(async () => {
+      const { gateway, sdk } = (globalThis as unknown as { socketgate: { gateway: unknown; sdk: typeof import('@socketgate/sdk') } })
+        .socketgate;
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const flooded = new sdk.QTcpSocket({ gateway: gateway as never });
+      flooded.setReadBufferSize(64 * 1024);
+      flooded.connectToHost('127.0.0.1', 18430);
+      await flooded.waitForReadyRead(10_000);
+      await sleep(500);
+      const held = flooded.bytesAvailable();
+      flooded.readAll();
+      const resumed = await flooded.waitForReadyRead(10_000);
+      flooded.abort();
+
+      const udp = new sdk.QUdpSocket({ gateway: gateway as never });
+      udp.writeDatagram('ping over udp', '127.0.0.1', 18409);
+      await udp.waitForReadyRead(10_000);
+      const [datagram, sender, port] = udp.readDatagram();
+
+      const slowSocket = new sdk.QTcpSocket({ gateway: gateway as never });
+      let text = '';
+      slowSocket.readyRead.connect(() => {
+        text += new TextDecoder().decode(slowSocket.readAll());
+      });
+      slowSocket.connectToHost('127.0.0.1', 18431);
+      await slowSocket.waitForDisconnected(10_000);
+      text += new TextDecoder().decode(slowSocket.readAll());
+      return {
+        held,
+        resumed,
+        udp: [new TextDecoder().decode(datagram), sender.toString(), port],
+        slowLines: text.trim().split('\n').length,
+      };
+    });
+    expect(result.held).toBe(64 * 1024);
+    expect(result.resumed).toBe(true);
+    expect(result.udp).toEqual(['ping over udp', '127.0.0.1', 18409]);
+    expect(result.slowLines).toBe(10);
+  } finally {
+    await flood.close();
+    await slow.close();
+  }
+});
+
+test('closing the tab closes every real socket on the gateway', async ({ browser }) => {
+  const server = await listen(18440, () => {});
+  try {
+    const page = await browser.newPage();
+    await open(page, 'host=127.0.0.1&port=18440');
+    await expect(status(page)).toContainText('ConnectedState');
+    await page.evaluate(async () => {
+      const { gateway, sdk } = (globalThis as unknown as { socketgate: { gateway: unknown; sdk: typeof import('@socketgate/sdk') } })
+        .socketgate;
+      for (let i = 0; i < 3; i++) {
+        const socket = new sdk.QTcpSocket({ gateway: gateway as never });
+        socket.connectToHost('127.0.0.1', 18440);
+        await socket.waitForConnected(10_000);
+      }
+    });
+    await expect.poll(() => server.sockets.size).toBe(4);
+    await page.close();
+    await expect.poll(() => server.sockets.size, { timeout: 10_000 }).toBe(0);
+  } finally {
+    await server.close();
+  }
+});
