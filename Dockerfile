@@ -1,6 +1,27 @@
 # socketgate gateway image: multi-stage, small runtime, non-root, with a health check.
 # Build: docker build -t socketgate .   Run: docker run -p 8080:8080 -v ./deploy/gateway.yaml:/etc/socketgate/gateway.yaml:ro socketgate
 
+# The web terminal, built with Vite and served by nginx: `docker build --target terminal .`
+FROM node:20-bookworm-slim AS terminal-build
+WORKDIR /app
+ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY packages/protocol/package.json packages/protocol/
+COPY packages/sdk/package.json packages/sdk/
+COPY packages/testkit/package.json packages/testkit/
+COPY apps/gateway/package.json apps/gateway/
+COPY apps/terminal/package.json apps/terminal/
+RUN corepack pnpm install --frozen-lockfile --filter @socketgate/terminal... --filter socketgate
+COPY tsconfig.base.json ./
+COPY packages/protocol packages/protocol
+COPY packages/sdk packages/sdk
+COPY apps/terminal apps/terminal
+RUN node_modules/.bin/vite build apps/terminal
+
+FROM nginx:1.27-alpine AS terminal
+COPY --from=terminal-build /app/apps/terminal/dist /usr/share/nginx/html
+
+# The gateway (the default target: the last stage).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0
@@ -9,6 +30,7 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/testkit/package.json packages/testkit/
 COPY apps/gateway/package.json apps/gateway/
+COPY apps/terminal/package.json apps/terminal/
 RUN corepack pnpm install --frozen-lockfile --prod --filter @socketgate/gateway...
 COPY tsconfig.base.json ./
 COPY packages/protocol packages/protocol

@@ -10,7 +10,7 @@ test.beforeEach(({ page }) => {
 
 async function open(page: Page, query: string) {
   await page.goto(`/?${query}`);
-  await expect(page.getByRole('button', { name: 'Connect', exact: true })).toBeVisible();
+  await expect(page.getByLabel('Host')).toBeVisible();
 }
 
 const status = (page: Page) => page.getByRole('status');
@@ -29,6 +29,8 @@ test("the terminal connects to the echo service, typed text comes back, and the 
   await page.screenshot({ path: info.outputPath('terminal.png') });
   await page.getByRole('button', { name: 'Disconnect' }).click();
   await expect(page.locator('#state')).toHaveAttribute('title', /ConnectedState → ClosingState → UnconnectedState$/);
+  await page.getByRole('button', { name: 'Reconnect' }).click();
+  await expect(status(page)).toContainText('ConnectedState');
 });
 
 test('telnet mode answers option negotiation, honours ECHO, and never shows IAC bytes', async ({ page }) => {
@@ -194,6 +196,10 @@ test('closing the tab closes every real socket on the gateway', async ({ browser
     await expect.poll(() => server.sockets.size).toBe(4);
     await page.close();
     await expect.poll(() => server.sockets.size, { timeout: 10_000 }).toBe(0);
+    // And through the gateway: no session and no stream left.
+    const metrics = async () =>
+      (await (await fetch('http://127.0.0.1:18480/metrics')).text()).match(/^socketgate_(sessions|streams\{[^}]*\}) (\d+)$/gm) ?? [];
+    await expect.poll(async () => (await metrics()).filter((line) => !line.endsWith(' 0'))).toEqual([]);
   } finally {
     await server.close();
   }

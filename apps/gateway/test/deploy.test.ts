@@ -14,7 +14,7 @@ interface Service {
   volumes?: string[];
   profiles?: string[];
   image?: string;
-  build?: string;
+  build?: string | { context: string; target: string };
 }
 const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
 const startScript = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
@@ -50,6 +50,17 @@ describe('the container and the compose file', () => {
     expect(tcp).toContain('TCP-LISTEN:7007');
     expect(udp).toContain('UDP-RECVFROM:9000');
     expect(config.allow).toEqual(['172.28.0.0/16:7007,9000']);
+  });
+
+  it('serve the web terminal, built in the Dockerfile, from an origin the mounted config accepts', () => {
+    const terminal = compose.services.terminal as Service;
+    expect(terminal.build).toEqual({ context: '.', target: 'terminal' });
+    expect(read('Dockerfile')).toMatch(/^FROM nginx:[\w.-]+ AS terminal$/m);
+    expect(read('Dockerfile')).toMatch(/^RUN node_modules\/\.bin\/vite build apps\/terminal$/m);
+    const [published] = terminal.ports ?? [];
+    const port = /^127\.0\.0\.1:(\d+):80$/.exec(published ?? '')?.[1];
+    const config = parseConfig(readConfigFile(`${root}deploy/gateway.yaml`));
+    expect(config.origins).toContain(`http://127.0.0.1:${port}`);
   });
 
   it('offer an upstream SOCKS5 proxy and a scaled-out pair behind nginx as profiles', () => {

@@ -21,6 +21,7 @@ async function gatewayConfig(params: URLSearchParams): Promise<{ url: string; to
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('connect');
+const connectButton = $<HTMLButtonElement>('connect-button');
 const disconnectButton = $<HTMLButtonElement>('disconnect-button');
 const stateView = $('state');
 const errorView = $('error');
@@ -92,6 +93,8 @@ function connect(host: string, port: number, telnet: boolean): void {
     history.push(nameOf(SocketState, state));
     stateView.title = history.join(' → ');
     disconnectButton.disabled = state === SocketState.UnconnectedState;
+    // Once a connection has ended, the terminal offers to make it again.
+    if (state === SocketState.UnconnectedState) connectButton.textContent = 'Reconnect';
   });
   current.errorOccurred.connect((error) => {
     errorView.textContent = `${nameOf(SocketError, error)}: ${current.errorString()}`;
