@@ -204,3 +204,50 @@ test('closing the tab closes every real socket on the gateway', async ({ browser
     await server.close();
   }
 });
+
+test('a 10 MiB flood from the host and a 10 MiB paste keep the page responsive', async ({ page }) => {
+  const MiB = 1024 * 1024;
+  let pasted = 0;
+  const flood = await listen(18450, (socket) => {
+    const line = Buffer.from(`${'x'.repeat(79)}\n`);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < 10 * MiB) {
+        sent += line.byteLength;
+        if (!socket.write(line)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      socket.end('\nflood done\n');
+    };
+    pump();
+  });
+  const sink = await listen(18451, (socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      pasted += chunk.byteLength;
+    });
+  });
+  try {
+    await open(page, 'host=127.0.0.1&port=18450');
+    // While the flood is drawn, the page still answers script and input.
+    await expect.poll(() => page.evaluate(() => document.querySelector('#counters')?.textContent ?? '')).toMatch(/in [1-9]/);
+    expect(await page.evaluate(() => 6 * 7)).toBe(42);
+    await expect(status(page)).toContainText(/in 10\.0 MiB/, { timeout: 60_000 });
+    await expect(page.locator('.xterm-rows')).toContainText('flood done');
+
+    await page.getByLabel('Port').fill('18451');
+    await page.getByRole('button', { name: 'Reconnect' }).click();
+    await expect(status(page)).toContainText('ConnectedState');
+    await page.evaluate((size) => {
+      const { terminal } = (globalThis as unknown as { socketgate: { terminal: { paste(text: string): void } } }).socketgate;
+      terminal.paste('p'.repeat(size));
+    }, 10 * MiB);
+    expect(await page.evaluate(() => 6 * 7)).toBe(42);
+    await expect.poll(() => pasted, { timeout: 60_000 }).toBe(10 * MiB);
+    await expect(status(page)).toContainText('out 10.0 MiB');
+  } finally {
+    await flood.close();
+    await sink.close();
+  }
+});

@@ -121,5 +121,5 @@ form.addEventListener('submit', (event) => {
 disconnectButton.addEventListener('click', () => socket?.disconnectFromHost());
 
 // Exposed for the end-to-end tests and for curious users: the SDK as the page uses it.
-Object.assign(globalThis, { socketgate: { gateway, sdk: await import('@socketgate/sdk') } });
+Object.assign(globalThis, { socketgate: { gateway, terminal: term, sdk: await import('@socketgate/sdk') } });
 if (params.has('host') && params.has('port')) form.requestSubmit();
