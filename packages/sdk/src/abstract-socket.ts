@@ -1165,10 +1165,12 @@ class QAbstractSocketBase implements StreamEndpoint {
   #schedulePump(): void {
     if (this.#pumpScheduled || (this.#state !== ConnectedState && this.#state !== ClosingState)) return;
     this.#pumpScheduled = true;
-    setTimeout(() => {
+    // After the caller's synchronous code, as Qt writes when control returns to the event loop; a
+    // microtask, since a timer would add a millisecond to every round trip.
+    queueMicrotask(() => {
       this.#pumpScheduled = false;
       this.#pump();
-    }, 0);
+    });
   }
 
   /** Sends buffered output within the gateway's window; in Closing, asks for the close once all is sent. */
