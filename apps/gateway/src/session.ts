@@ -289,16 +289,22 @@ export class Session implements StreamHost {
       this.#onFrame(data);
       return;
     }
-    if (!this.#controls.take()) {
-      this.#protocolError(
-        'RATE_LIMITED',
-        `more than ${this.#runtime.config.maxControlMessagesPerSecond} control messages per second; message dropped`,
-      );
-      return;
-    }
     const parsed = parseClientMessage(data.toString('utf8'));
     if (!parsed.ok) {
       this.#protocolError(parsed.code, parsed.message, parsed.stream);
+      return;
+    }
+    if (!this.#controls.take()) {
+      // A dropped message must not leave a socket waiting: an open is answered with an error, and a
+      // message for a live stream ends that stream.
+      const message = parsed.value;
+      const text = `more than ${this.#runtime.config.maxControlMessagesPerSecond} control messages per second`;
+      if ((message.type === 'open' || message.type === 'bind') && message.stream > this.#lastStreamId) {
+        this.#lastStreamId = message.stream;
+        this.send({ type: 'error', stream: message.stream, error: 'SocketResourceError', message: `Out of resources: ${text}` });
+        return;
+      }
+      this.#protocolError('RATE_LIMITED', `${text}; message dropped`, 'stream' in message ? message.stream : undefined);
       return;
     }
     this.#onControl(parsed.value);

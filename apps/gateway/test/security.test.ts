@@ -277,6 +277,12 @@ describe('limits', () => {
     expect(await session.message('protocol-error', (m) => m.code === 'RATE_LIMITED')).toMatchObject({
       message: 'more than 20 control messages per second; message dropped',
     });
+    // An open that is dropped is still answered, so no socket waits for nothing.
+    session.send({ type: 'open', stream: 100, transport: 'tcp', host: '127.0.0.1', port: target.port, window: 1024 });
+    expect(await session.message('error', (m) => m.stream === 100)).toMatchObject({
+      error: 'SocketResourceError',
+      message: 'Out of resources: more than 20 control messages per second',
+    });
     expect(session.ws.readyState).toBe(WebSocket.OPEN);
   });
 
