@@ -125,8 +125,9 @@ async function main(): Promise<void> {
 
   const results: Record<string, Record<string, Array<Record<string, number | boolean>>>> = {};
   const record = (path: string, scenario: string, value: Record<string, number | boolean>) => {
-    results[path] ??= {};
-    (results[path][scenario] ??= []).push(value);
+    const byScenario = results[path] ?? {};
+    byScenario[scenario] = [...(byScenario[scenario] ?? []), value];
+    results[path] = byScenario;
   };
   for (let round = 0; round < ROUNDS; round++) {
     for (const scenario of ['upload', 'download', 'latency']) {
