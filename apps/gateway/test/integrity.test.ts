@@ -82,3 +82,19 @@ it('carries 64 MiB up and 64 MiB down through the gateway intact (SHA-256)', asy
   socket.disconnectFromHost(); // nothing pending: Qt closes at once
   expect(socket.state()).toBe(QAbstractSocket.UnconnectedState);
 });
+
+it('keeps its DATA frames within the maxMessageBytes the gateway announces', async () => {
+  const received: number[] = [];
+  const server = await startServer((socket) => {
+    socket.on('data', (chunk: Buffer) => received.push(chunk.byteLength));
+  });
+  const gw = await startGateway({ maxMessageBytes: 64 * 1024 });
+  onTestFinished(() => gw.close());
+  onTestFinished(() => server.close());
+  const socket = new QTcpSocket({ gateway: gw.client() });
+  socket.connectToHost('127.0.0.1', server.port);
+  expect(await socket.waitForConnected(5000)).toBe(true);
+  socket.write(new Uint8Array(2 * MiB));
+  await until(() => received.reduce((a, b) => a + b, 0) === 2 * MiB, 10_000, 'the whole write');
+  expect(socket.state()).toBe(QAbstractSocket.ConnectedState);
+});

@@ -37,7 +37,7 @@ export interface GatewayOptions {
    * Qt reads without limit; the SDK keeps this much in flight at most (default 1 MiB).
    */
   receiveWindowBytes?: number;
-  /** Largest DATA frame the SDK sends (default 64 KiB). */
+  /** Largest DATA frame the SDK sends (default 256 KiB; the gateway accepts messages up to its maxMessageBytes, 1 MiB by default). */
   maxFrameBytes?: number;
   /** First delay before opening a new WebSocket after one was lost (default 250 ms; doubles per failure). */
   reconnectDelayMs?: number;
@@ -80,7 +80,9 @@ export class Gateway {
   readonly #token: string;
   readonly #WebSocket: WebSocketConstructor;
   readonly receiveWindowBytes: number;
-  readonly maxFrameBytes: number;
+  readonly #maxFrameBytes: number;
+  /** What the gateway said it accepts (welcome.maxMessageBytes), once it said so. */
+  #gatewayMaxMessage = Number.POSITIVE_INFINITY;
   #ws: WebSocketLike | undefined;
   #phase: Phase = 'idle';
   /** Sessions lost in a row without a welcome: the exponent of the backoff. */
@@ -110,9 +112,14 @@ export class Gateway {
     this.#token = options.token;
     this.#WebSocket = Ctor;
     this.receiveWindowBytes = options.receiveWindowBytes ?? 1024 * 1024;
-    this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024;
+    this.#maxFrameBytes = options.maxFrameBytes ?? 256 * 1024;
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+  }
+
+  /** Largest DATA frame payload to send: the option, within what the gateway accepts. */
+  get maxFrameBytes(): number {
+    return Math.max(1024, Math.min(this.#maxFrameBytes, this.#gatewayMaxMessage - 64));
   }
 
   /** Sockets created without `{ gateway }` use this one. */
@@ -244,6 +251,7 @@ export class Gateway {
       const message = parsed.value;
       if (message.type === 'welcome') {
         this.#sessionId = message.session;
+        this.#gatewayMaxMessage = message.maxMessageBytes;
         this.#phase = 'open';
         this.#failures = 0;
         const queued = this.#queue;
