@@ -13,7 +13,7 @@ describe('parseConfig', () => {
       clientProxies: false,
       connectTimeoutMs: 30_000,
       helloTimeoutMs: 5_000,
-      uploadWindowBytes: 4 * 1024 * 1024,
+      uploadWindowBytes: 1024 * 1024,
       maxMessageBytes: 1024 * 1024,
       sessionBufferBytes: 8 * 1024 * 1024,
       log: { level: 'info', format: 'auto' },

@@ -75,7 +75,7 @@ export const GatewayConfig = z.strictObject({
     .int()
     .min(128 * 1024)
     .max(256 * MiB)
-    .default(4 * MiB)
+    .default(MiB)
     .describe('unwritten bytes a stream may send ahead (at least 128 KiB, two full datagrams)'),
   maxMessageBytes: z
     .int()

@@ -34,7 +34,7 @@ export interface GatewayOptions {
   WebSocket?: WebSocketConstructor;
   /**
    * Bytes the gateway may send ahead on a socket whose `readBufferSize()` is 0 (unlimited).
-   * Qt reads without limit; the SDK keeps this much in flight at most (default 4 MiB).
+   * Qt reads without limit; the SDK keeps this much in flight at most (default 1 MiB).
    */
   receiveWindowBytes?: number;
   /** Largest DATA frame the SDK sends (default 256 KiB; the gateway accepts messages up to its maxMessageBytes, 1 MiB by default). */
@@ -111,7 +111,7 @@ export class Gateway {
     this.url = url;
     this.#token = options.token;
     this.#WebSocket = Ctor;
-    this.receiveWindowBytes = options.receiveWindowBytes ?? 4 * 1024 * 1024;
+    this.receiveWindowBytes = options.receiveWindowBytes ?? 1024 * 1024;
     this.#maxFrameBytes = options.maxFrameBytes ?? 256 * 1024;
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
