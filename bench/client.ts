@@ -126,8 +126,8 @@ async function connect(port: number): Promise<Conn> {
 
 const CHUNK = new Uint8Array(64 * 1024).fill(0x62);
 
-async function upload(bytes: number) {
-  const conn = await connect(SINK);
+async function upload(bytes: number, port = SINK) {
+  const conn = await connect(port);
   let reply = '';
   const done = new Promise<void>((resolve) => {
     conn.onData((data) => {
@@ -275,6 +275,7 @@ const run: Record<string, () => Promise<object>> = {
   concurrent: () => concurrent(options.count ?? 1000, options.holdMs ?? 1000, true),
   idle: () => concurrent(options.count ?? 10_000, options.holdMs ?? 1500, false),
   stalled: () => stalled(options.bytes ?? 1024 * 1024 * 1024, options.stallMs ?? 5000),
+  stalledTarget: () => upload(options.bytes ?? 512 * 1024 * 1024, options.target + 4),
   udp: () => udp(options.count ?? 2000),
 };
 const result = await (run[scenario] as () => Promise<object>)();

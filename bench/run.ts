@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       '--token',
       TOKEN,
       '--allow',
-      `127.0.0.1/32:${TARGET}-${TARGET + 3}`,
+      `127.0.0.1/32:${TARGET}-${TARGET + 4}`,
       '--log-level',
       'warn',
       '--max-opens-per-second',
@@ -140,6 +140,7 @@ async function main(): Promise<void> {
   record('socketgate', 'concurrent', await client('socketgate', 'concurrent', { count: 1000, holdMs: 1000 }, gateway));
   record('socketgate', 'idle', await client('socketgate', 'idle', { count: 10_000, holdMs: 1500 }, gateway));
   record('socketgate', 'stalled', await client('socketgate', 'stalled', { bytes: 1024 * MiB, stallMs: 5000 }, gateway));
+  record('socketgate', 'stalledTarget', await client('socketgate', 'stalledTarget', { bytes: 512 * MiB }, gateway));
   record('raw', 'concurrent', await client('raw', 'concurrent', { count: 1000, holdMs: 200 }));
   // websockify forks a process per connection; it is asked for 1,000 like the others, bounded in time.
   if (paths.includes('websockify'))
@@ -170,7 +171,12 @@ async function main(): Promise<void> {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
-  const stalledLine = `Stalled reader (1 GiB download, reader stalled 5 s): socketgate's gateway RSS grew ${fmt((Number(stalled?.rssPeakKiB) - Number(stalled?.rssBeforeKiB)) / 1024, 1)} MiB; every byte arrived: ${stalled?.arrived}; the close arrived: ${stalled?.closeArrived}.`;
+  const stalledTarget = results.socketgate?.stalledTarget?.[0];
+  const growth = (r: Record<string, number | boolean> | undefined) => fmt((Number(r?.rssPeakKiB) - Number(r?.rssBeforeKiB)) / 1024, 1);
+  const stalledLine = [
+    `Stalled reader (1 GiB download, reader stalled 5 s): socketgate's gateway RSS grew ${growth(stalled)} MiB; every byte arrived: ${stalled?.arrived}; the close arrived: ${stalled?.closeArrived}.`,
+    `Stalled target (512 MiB upload, target stalled 5 s): socketgate's gateway RSS grew ${growth(stalledTarget)} MiB; every byte arrived: ${stalledTarget?.arrived}.`,
+  ].join('\n\n');
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${ROUNDS} rounds, medians; client, gateway and target as separate processes on loopback.`;
   const markdown = `${table}\n\n${stalledLine}\n\nMachine: ${machine}\n`;
   writeFileSync('bench/results.md', markdown);

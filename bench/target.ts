@@ -4,6 +4,7 @@
  *   base+1  sink        takes a line "N\n" then N bytes, answers the count and closes
  *   base+2  source      on a line "N\n" sends N bytes, then closes
  *   base+3  udp echo
+ *   base+4  stalled sink  like the sink, but does not read for its first 5 s (a stalled target)
  * Prints "ready" once listening.
  */
 import dgram from 'node:dgram';
@@ -23,7 +24,11 @@ function listen(port: number, onConnection: (socket: net.Socket) => void): Promi
 }
 
 await listen(base, (socket) => socket.pipe(socket));
-await listen(base + 1, (socket) => {
+const sink = (stallMs: number) => (socket: net.Socket) => {
+  if (stallMs > 0) {
+    socket.pause();
+    setTimeout(() => socket.resume(), stallMs);
+  }
   // The first line says how many bytes follow; once they all arrived, the count goes back.
   let header = '';
   let expected = -1;
@@ -40,7 +45,9 @@ await listen(base + 1, (socket) => {
     count += data.byteLength;
     if (count >= expected) socket.end(`${count}\n`);
   });
-});
+};
+await listen(base + 1, sink(0));
+await listen(base + 4, sink(5000));
 await listen(base + 2, (socket) => {
   let request = '';
   socket.on('data', (chunk: Buffer) => {
