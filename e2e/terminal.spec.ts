@@ -11,6 +11,8 @@ test.beforeEach(({ page }) => {
 async function open(page: Page, query: string) {
   await page.goto(`/?${query}`);
   await expect(page.getByLabel('Host')).toBeVisible();
+  // The page's script has found its gateway and set everything up.
+  await page.waitForFunction(() => 'socketgate' in globalThis);
 }
 
 const status = (page: Page) => page.getByRole('status');
