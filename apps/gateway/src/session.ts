@@ -16,6 +16,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AuthError, type Authenticator, type Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
+import { allocateFrame, releaseFrame } from './frame-pool.js';
 import type { GatewayMetrics } from './metrics.js';
 import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
@@ -184,7 +185,12 @@ export class Session implements StreamHost {
   sendData(stream: number, payload: Uint8Array): void {
     this.#touch(stream);
     this.#runtime.metrics.bytes.inc({ direction: 'down', transport: 'tcp' }, payload.byteLength);
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeData(stream, payload), this.#onSent);
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    const frame = encodeData(stream, payload, allocateFrame);
+    this.#ws.send(frame, () => {
+      releaseFrame(frame);
+      this.#unblock();
+    });
   }
 
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Open, SocketOptionName } from '@socketgate/protocol';
 import { type SocketFailure, socketFailure } from './errors.js';
+import { READ_BUFFER } from './frame-pool.js';
 import { type ResolvedAddress, resolveHost } from './resolve.js';
 import { connectThrough, fromSpec, proxyFailure, type Socks5Proxy } from './socks.js';
 import { type Stream, type StreamHost, unsupported, type Violation } from './stream.js';
@@ -156,7 +157,20 @@ export class TcpStream implements Stream {
       this.#attemptThroughProxy(this.#proxy, target);
       return;
     }
-    const socket = net.connect({ host: target.address, port: this.#request.port, family: target.family });
+    const socket = net.connect({
+      host: target.address,
+      port: this.#request.port,
+      family: target.family,
+      // Reads go straight into the shared buffer, at most the credit left (no chunk held back).
+      onread: {
+        buffer: () =>
+          READ_BUFFER.subarray(
+            0,
+            this.#downloadCredit > 0 ? Math.min(this.#downloadCredit, READ_BUFFER.byteLength) : READ_BUFFER.byteLength,
+          ),
+        callback: (bytes: number, buffer: Uint8Array) => this.#onData(buffer.subarray(0, bytes)),
+      },
+    });
     this.#socket = socket;
     this.#applyOptions(socket);
     const failed = (failure: SocketFailure): void => {
@@ -189,6 +203,7 @@ export class TcpStream implements Stream {
   #connected(socket: net.Socket): void {
     this.#setState('connected');
     this.#host.observeConnect((performance.now() - this.#connectStartedAt) / 1000);
+    // A socket made through a SOCKS5 proxy reads with 'data' events; a direct one through onread.
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onRemoteEnd());
     socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
@@ -206,8 +221,12 @@ export class TcpStream implements Stream {
     });
   }
 
-  #onData(chunk: Buffer): void {
-    if (this.#state !== 'connected') return;
+  /**
+   * Bytes read from the real socket. `chunk` may be a view into the shared read buffer: whatever is
+   * kept must be copied (sendData copies it into the frame). Returns false when reading must pause.
+   */
+  #onData(chunk: Uint8Array): boolean {
+    if (this.#state !== 'connected' || this.#remoteEnded) return false;
     const credit = this.#downloadCredit;
     if (chunk.byteLength <= credit) {
       this.#downloadCredit = credit - chunk.byteLength;
@@ -215,13 +234,18 @@ export class TcpStream implements Stream {
     } else {
       if (credit > 0) this.#host.sendData(this.id, chunk.subarray(0, credit));
       this.#downloadCredit = 0;
-      this.#pending = chunk.subarray(credit);
-      this.#socket?.pause();
+      this.#pending = Buffer.from(chunk.subarray(credit));
     }
     if (!this.#host.canSend()) {
       this.#socket?.pause();
       this.#host.block(this);
+      return false;
     }
+    if (this.#downloadCredit === 0) {
+      this.#socket?.pause();
+      return false;
+    }
+    return true;
   }
 
   /** The client granted `bytes` more of download credit. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
+import { type Gateway, QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
 import { startGateway, startServer, until } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 
@@ -97,4 +97,57 @@ it('keeps its DATA frames within the maxMessageBytes the gateway announces', asy
   socket.write(new Uint8Array(2 * MiB));
   await until(() => received.reduce((a, b) => a + b, 0) === 2 * MiB, 10_000, 'the whole write');
   expect(socket.state()).toBe(QAbstractSocket.ConnectedState);
+});
+
+it('keeps concurrent downloads apart: 6 streams on 2 sessions, each intact (shared read buffer, reused frames)', async () => {
+  const EACH = 8 * MiB;
+  // Each connection gets its own random data; the first line it receives says which.
+  const payloads = Array.from({ length: 6 }, () => randomBytes(EACH));
+  const server = await startServer((socket) => {
+    let request = '';
+    socket.on('data', (chunk: Buffer) => {
+      request += chunk.toString();
+      if (!request.includes('\n')) return;
+      const data = payloads[Number(request.trim())] as Buffer;
+      const sizes = randomChunks(EACH);
+      let offset = 0;
+      const pump = (): void => {
+        while (sizes.length > 0) {
+          const size = sizes.shift() as number;
+          const more = socket.write(data.subarray(offset, offset + size));
+          offset += size;
+          if (!more) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+        socket.end();
+      };
+      pump();
+    });
+  });
+  const gw = await startGateway();
+  onTestFinished(() => gw.close());
+  onTestFinished(() => server.close());
+  const sessions = [gw.client(), gw.client()];
+  const results = await Promise.all(
+    payloads.map(async (_, index) => {
+      const socket = new QTcpSocket({ gateway: sessions[index % 2] as Gateway });
+      // Every other socket reads through a small buffer, so credit runs out and reads are cut short.
+      if (index % 2 === 1) socket.setReadBufferSize(48 * 1024 + index);
+      const hash = createHash('sha256');
+      let received = 0;
+      socket.readyRead.connect(() => {
+        const bytes = socket.readAll();
+        received += bytes.byteLength;
+        hash.update(bytes);
+      });
+      socket.connectToHost('127.0.0.1', server.port);
+      expect(await socket.waitForConnected(5000)).toBe(true);
+      socket.write(`${index}\n`);
+      await until(() => received === EACH, 60_000, `download ${index}`);
+      return hash.digest('hex');
+    }),
+  );
+  expect(results).toEqual(payloads.map((data) => sha256(data)));
 });

@@ -67,22 +67,42 @@ export interface DecodeFailure {
 }
 export type Decoded<T> = { ok: true; value: T } | DecodeFailure;
 
-function header(kind: number, stream: number, bodyBytes: number): { bytes: Uint8Array; view: DataView } {
+/** Makes the bytes of one frame; every byte of it is then written, so it need not be zeroed. */
+export type Allocate = (bytes: number) => Uint8Array;
+const zeroed: Allocate = (bytes) => new Uint8Array(bytes);
+
+function header(kind: number, stream: number, bodyBytes: number, allocate: Allocate = zeroed): { bytes: Uint8Array; view: DataView } {
   if (!Number.isInteger(stream) || stream < 0 || stream > 0xffff_ffff) {
     throw new RangeError(`stream id must be an unsigned 32-bit integer, got ${stream}`);
   }
-  const bytes = new Uint8Array(HEADER_BYTES + bodyBytes);
+  const bytes = allocate(HEADER_BYTES + bodyBytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   view.setUint8(0, kind);
   view.setUint32(1, stream);
   return { bytes, view };
 }
 
-/** DATA frame carrying `payload` (copied once into the frame). */
-export function encodeData(stream: number, payload: Uint8Array): Uint8Array {
-  const { bytes } = header(FrameKind.DATA, stream, payload.byteLength);
+/**
+ * DATA frame carrying `payload` (copied once into the frame). `allocate` may hand out memory that
+ * is not zeroed (Node's `Buffer.allocUnsafe`): the header and the payload overwrite all of it.
+ */
+export function encodeData(stream: number, payload: Uint8Array, allocate?: Allocate): Uint8Array {
+  const { bytes } = header(FrameKind.DATA, stream, payload.byteLength, allocate);
   bytes.set(payload, HEADER_BYTES);
   return bytes;
+}
+
+/**
+ * Writes a DATA header into the first bytes of `frame`, whose payload follows it: for a sender
+ * that builds frames in place, with no copy of the payload.
+ */
+export function writeDataHeader(frame: Uint8Array, stream: number): void {
+  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffff_ffff) {
+    throw new RangeError(`stream id must be an unsigned 32-bit integer, got ${stream}`);
+  }
+  if (frame.byteLength < HEADER_BYTES) throw new RangeError(`a frame needs at least ${HEADER_BYTES} bytes, got ${frame.byteLength}`);
+  frame[0] = FrameKind.DATA;
+  new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES).setUint32(1, stream);
 }
 
 function encodeCount(kind: number, stream: number, count: number): Uint8Array {

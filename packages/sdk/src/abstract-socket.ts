@@ -1,4 +1,4 @@
-import type { ServerMessage, SocketErrorName, SocketOptionName } from '@socketgate/protocol';
+import { HEADER_BYTES, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
 import { ByteQueue } from './byte-queue.js';
 import {
   BindFlag,
@@ -12,9 +12,10 @@ import {
   SocketState,
   SocketType,
 } from './enums.js';
-import { Gateway, type StreamEndpoint } from './gateway.js';
+import { DEFAULT_RECEIVE_WINDOW, Gateway, type StreamEndpoint } from './gateway.js';
 import { QHostAddress } from './host-address.js';
 import { QNetworkProxy } from './network-proxy.js';
+import { OutgoingData } from './outgoing.js';
 import { type ReadonlySignal, Signal } from './signal.js';
 
 const { UnconnectedState, HostLookupState, ConnectingState, ConnectedState, BoundState, ClosingState } = SocketState;
@@ -56,10 +57,11 @@ const optionName = (option: SocketOption): SocketOptionName | undefined => OPTIO
 const NEWLINE = 0x0a;
 
 /** A private copy of what the caller passed (strings as UTF-8), or undefined for anything else. */
+/** The bytes of what write() was given, as a view: whatever keeps them (the output queue, a frame) copies them. */
 function toBytes(data: unknown): Uint8Array | undefined {
   if (typeof data === 'string') return encoder.encode(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return undefined;
 }
 const encoder = new TextEncoder();
@@ -171,7 +173,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   #transaction: Uint8Array[] | undefined;
 
   // write side
-  readonly #writeBuffer = new ByteQueue();
+  readonly #writeBuffer = new OutgoingData();
   /** Sent to the gateway, not yet acknowledged as written. */
   #inFlight = 0;
   #sendWindow = 0;
@@ -516,7 +518,7 @@ class QAbstractSocketBase implements StreamEndpoint {
       return this.#sendDatagramChecked(bytes, '', 0, false);
     }
     if (bytes.byteLength === 0) return 0;
-    this.#writeBuffer.push(bytes);
+    this.#writeBuffer.push(bytes, this.#gateway?.maxFrameBytes ?? bytes.byteLength);
     this.#schedulePump();
     return bytes.byteLength;
   }
@@ -666,7 +668,7 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   #initialWindow(): number {
     const size = this.#type === SocketType.UdpSocket ? 0 : this.#readBufferSize;
-    return size > 0 ? Math.min(size, 0xffff_ffff) : (this.#gateway?.receiveWindowBytes ?? 1024 * 1024);
+    return size > 0 ? Math.min(size, 0xffff_ffff) : (this.#gateway?.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW);
   }
 
   #hostWasFound(): void {
@@ -1001,7 +1003,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   #grantCredit(): void {
     if (this.#type === SocketType.UdpSocket) {
       if ((this.#state !== BoundState && this.#state !== ConnectedState) || this.#stream === undefined) return;
-      const window = this.#gateway?.receiveWindowBytes ?? 1024 * 1024;
+      const window = this.#gateway?.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW;
       const room = window - this.#outstanding - this.#datagramCost;
       if (room >= window / 2) this.#grant(room);
       return;
@@ -1012,7 +1014,7 @@ class QAbstractSocketBase implements StreamEndpoint {
       if (room > 0) this.#grant(room);
       return;
     }
-    const window = this.#gateway?.receiveWindowBytes ?? 1024 * 1024;
+    const window = this.#gateway?.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW;
     const room = window - this.#outstanding - this.#staged.size;
     if (room >= window / 2) this.#grant(room);
   }
@@ -1180,10 +1182,11 @@ class QAbstractSocketBase implements StreamEndpoint {
     if ((this.#state !== ConnectedState && this.#state !== ClosingState) || stream === undefined || gateway === undefined) return false;
     let sent = false;
     while (this.#sendWindow > 0 && this.#writeBuffer.size > 0) {
-      const chunk = this.#writeBuffer.read(Math.min(this.#sendWindow, gateway.maxFrameBytes));
-      gateway.sendData(stream, chunk);
-      this.#sendWindow -= chunk.byteLength;
-      this.#inFlight += chunk.byteLength;
+      const frame = this.#writeBuffer.takeFrame(stream, Math.min(this.#sendWindow, gateway.maxFrameBytes));
+      gateway.sendFrame(frame);
+      const bytes = frame.byteLength - HEADER_BYTES;
+      this.#sendWindow -= bytes;
+      this.#inFlight += bytes;
       sent = true;
     }
     if (this.#state === ClosingState && this.#writeBuffer.size === 0) this.#sendClose();

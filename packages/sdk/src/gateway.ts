@@ -3,7 +3,6 @@ import {
   CloseCode,
   decodeFrame,
   encodeCredit,
-  encodeData,
   encodeDatagram,
   type Open,
   PROTOCOL_VERSION,
@@ -27,6 +26,9 @@ export interface WebSocketLike {
 }
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
+/** Download credit a socket with no readBufferSize keeps in flight, unless the Gateway is told otherwise. */
+export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
+
 export interface GatewayOptions {
   /** The credential sent in `hello`. */
   token: string;
@@ -34,7 +36,8 @@ export interface GatewayOptions {
   WebSocket?: WebSocketConstructor;
   /**
    * Bytes the gateway may send ahead on a socket whose `readBufferSize()` is 0 (unlimited).
-   * Qt reads without limit; the SDK keeps this much in flight at most (default 1 MiB).
+   * Qt reads without limit; the SDK keeps this much in flight at most (default 4 MiB: on loopback a
+   * 1 MiB window already stalls the download while a credit makes its round trip).
    */
   receiveWindowBytes?: number;
   /** Largest DATA frame the SDK sends (default 256 KiB; the gateway accepts messages up to its maxMessageBytes, 1 MiB by default). */
@@ -111,7 +114,7 @@ export class Gateway {
     this.url = url;
     this.#token = options.token;
     this.#WebSocket = Ctor;
-    this.receiveWindowBytes = options.receiveWindowBytes ?? 1024 * 1024;
+    this.receiveWindowBytes = options.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW;
     this.#maxFrameBytes = options.maxFrameBytes ?? 256 * 1024;
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
@@ -177,8 +180,9 @@ export class Gateway {
     this.#send(serializeMessage(message));
   }
 
-  sendData(stream: number, payload: Uint8Array): void {
-    this.#send(encodeData(stream, payload));
+  /** Sends a frame already encoded (a DATA frame built in place by the socket's output queue). */
+  sendFrame(frame: Uint8Array): void {
+    this.#send(frame);
   }
 
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {

@@ -78,5 +78,5 @@ it('decodes the recorded gateway frames of the shared vectors into Qt signals', 
   expect(socket.peerPort()).toBe(0); // cleared after the close, as in Qt
   const [hello, open] = RecordedGateway.sent.slice(0, 2).map((item) => JSON.parse(item as string));
   expect(hello).toEqual({ type: 'hello', version: 1, token: 'x' });
-  expect(open).toEqual({ type: 'open', stream: 1, transport: 'tcp', host: 'example.org', port: 7, family: 'any', window: 1024 * 1024 });
+  expect(open).toEqual({ type: 'open', stream: 1, transport: 'tcp', host: 'example.org', port: 7, family: 'any', window: 4 * 1024 * 1024 });
 });

@@ -52,7 +52,18 @@ export async function freeUdpPort(): Promise<number> {
  * no hosts file). Resolves when it answers; the test stops it.
  */
 export async function startDnsmasq(records: Record<string, string>): Promise<{ port: number; close(): Promise<void> }> {
-  const port = await freeUdpPort();
+  // dnsmasq also listens on TCP at its port, which another test's connection may hold for a moment
+  // (it then exits with 2): try a few ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDnsmasqOn(await freeUdpPort(), records);
+    } catch (error) {
+      if (attempt >= 5 || !/exited with 2/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startDnsmasqOn(port: number, records: Record<string, string>): Promise<{ port: number; close(): Promise<void> }> {
   const args = [
     '--keep-in-foreground',
     '--no-daemon',

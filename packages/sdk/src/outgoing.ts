@@ -1,0 +1,75 @@
+import { encodeData, HEADER_BYTES, writeDataHeader } from '@socketgate/protocol';
+
+/** A block of output: payload bytes `start` to `end`, with room for a header before `start`. */
+interface Block {
+  bytes: Uint8Array;
+  start: number;
+  end: number;
+}
+
+/** A block made for a write into an empty queue holds at least this much. */
+const MIN_BLOCK_PAYLOAD = 1024;
+
+/**
+ * A socket's unsent output, kept as DATA frames in the making. write() copies the caller's bytes
+ * once, into blocks of at most one frame's payload with room for the header in front, and a whole
+ * block leaves as the frame itself: no second copy. Only a frame cut short by the send window is
+ * copied out; the bytes before the rest of its block are then free for the next header.
+ *
+ * A block handed out as a frame is never written again, so the WebSocket may keep it.
+ */
+export class OutgoingData {
+  #blocks: Block[] = [];
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Copies `data` in; `framePayload` is the most one frame may carry. */
+  push(data: Uint8Array, framePayload: number): void {
+    let offset = 0;
+    const tail = this.#blocks.at(-1);
+    if (tail !== undefined) {
+      offset = Math.min(data.byteLength, tail.bytes.byteLength - tail.end);
+      tail.bytes.set(data.subarray(0, offset), tail.end);
+      tail.end += offset;
+    }
+    while (offset < data.byteLength) {
+      const rest = data.byteLength - offset;
+      // Into an empty queue a write gets a block of its own size (an interactive write costs no
+      // more than itself); behind queued output, blocks are whole frames.
+      const payload = this.#size + offset > 0 ? framePayload : Math.min(framePayload, Math.max(rest, MIN_BLOCK_PAYLOAD));
+      const n = Math.min(rest, payload);
+      const bytes = new Uint8Array(HEADER_BYTES + payload);
+      bytes.set(data.subarray(offset, offset + n), HEADER_BYTES);
+      this.#blocks.push({ bytes, start: HEADER_BYTES, end: HEADER_BYTES + n });
+      offset += n;
+    }
+    this.#size += data.byteLength;
+  }
+
+  /** Takes up to `max` bytes (at least 1) from the front as one DATA frame for `stream`. */
+  takeFrame(stream: number, max: number): Uint8Array {
+    const block = this.#blocks[0];
+    if (block === undefined || max < 1) throw new RangeError('takeFrame needs queued bytes and a positive size');
+    const available = block.end - block.start;
+    if (max < available) {
+      // Cut short: copy this part out; what stays has free bytes before it for the next header.
+      const frame = encodeData(stream, block.bytes.subarray(block.start, block.start + max));
+      block.start += max;
+      this.#size -= max;
+      return frame;
+    }
+    this.#blocks.shift();
+    this.#size -= available;
+    const frame = block.bytes.subarray(block.start - HEADER_BYTES, block.end);
+    writeDataHeader(frame, stream);
+    return frame;
+  }
+
+  clear(): void {
+    this.#blocks = [];
+    this.#size = 0;
+  }
+}
