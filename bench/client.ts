@@ -1,10 +1,12 @@
 /**
  * The benchmark's client, a process of its own: `client.ts PATH SCENARIO JSON-OPTIONS`. Prints one
  * JSON line with its measurements. PATH is raw (Node sockets straight to the target), socketgate
- * (the SDK in Node through the gateway) or websockify (one WebSocket per TCP connection).
+ * (the SDK in Node through the gateway), websockify (one WebSocket per TCP connection) or wisp (the
+ * wisp-js client: one WebSocket multiplexing streams, with Wisp's credit-based flow control upstream).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { WispConnection } from '@mercuryworkshop/wisp-js/client';
 import { Gateway, QTcpSocket, QUdpSocket, type WebSocketConstructor } from '@socketgate/sdk';
 import { WebSocket } from 'ws';
 
@@ -13,6 +15,7 @@ interface Options {
   gateway?: string; // ws URL of the gateway
   token?: string;
   websockify?: Record<string, number>; // target port -> websockify port
+  wisp?: string; // ws URL of the wisp-js server (ends in "/")
   bytes?: number;
   count?: number;
   holdMs?: number;
@@ -49,6 +52,24 @@ const gateway = (): Gateway => {
   return session;
 };
 
+/** The client's bound on bytes it holds for sending, like the 4 MiB of the other paths. */
+const WRITE_BOUND = 4 * 1024 * 1024;
+
+let wispSession: Promise<WispConnection> | undefined;
+/** One Wisp connection per client process, like socketgate's session. In Node, wisp-js opens it with `ws`. */
+const wisp = (): Promise<WispConnection> => {
+  wispSession ??= import('@mercuryworkshop/wisp-js/client').then(
+    ({ client }) =>
+      new Promise<WispConnection>((resolve, reject) => {
+        const connection = new client.ClientConnection(options.wisp as string);
+        connection.onopen = () => resolve(connection);
+        connection.onerror = () => reject(new Error(`wisp: cannot connect to ${options.wisp}`));
+        connection.onclose = () => reject(new Error('wisp: the connection closed'));
+      }),
+  );
+  return wispSession;
+};
+
 async function connect(port: number): Promise<Conn> {
   if (path === 'raw') {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
@@ -82,7 +103,7 @@ async function connect(port: number): Promise<Conn> {
     return {
       write: async (bytes) => {
         socket.write(bytes);
-        while (socket.bytesToWrite() > 4 * 1024 * 1024) await socket.waitForBytesWritten(30_000);
+        while (socket.bytesToWrite() > WRITE_BOUND) await socket.waitForBytesWritten(30_000);
       },
       onData: (listener) => listeners.push(listener),
       onClose: (listener) =>
@@ -103,6 +124,39 @@ async function connect(port: number): Promise<Conn> {
       },
     };
   }
+  if (path === 'wisp') {
+    // Wisp has no reply to CONNECT: the stream is usable at once, a refusal comes back as CLOSE.
+    const connection = await wisp();
+    const stream = connection.create_stream('127.0.0.1', port, 'tcp');
+    const listeners: Array<(bytes: Uint8Array) => void> = [];
+    const closers: Array<() => void> = [];
+    let closed = false;
+    stream.onmessage = (bytes) => {
+      for (const listener of listeners) listener(bytes);
+    };
+    stream.onclose = () => {
+      closed = true;
+      for (const closer of closers) closer();
+    };
+    // wisp-js's client queues without bound in send_buffer once the server's credit (in packets) is
+    // used up, and the WebSocket buffers what was sent: both are bounded here, polled as for websockify.
+    const held = () => stream.send_buffer.reduce((sum, bytes) => sum + bytes.byteLength, 0) + connection.ws.bufferedAmount;
+    return {
+      write: async (bytes) => {
+        stream.send(bytes);
+        while (held() > WRITE_BOUND && !closed) await sleep(1);
+      },
+      onData: (listener) => listeners.push(listener),
+      onClose: (listener) => closers.push(listener),
+      // Wisp has no half-close: ending a stream closes it.
+      end: () => stream.close(),
+      close: () => stream.close(),
+      // Wisp has no flow control toward the client: the only way to stop reading is to stop reading
+      // the whole WebSocket (every stream on it).
+      pause: () => connection.ws.pause(),
+      resume: () => connection.ws.resume(),
+    };
+  }
   // websockify: one WebSocket per connection, raw bytes in binary frames.
   const ws = new WebSocket(`ws://127.0.0.1:${options.websockify?.[port]}/`, 'binary');
   ws.binaryType = 'nodebuffer';
@@ -113,7 +167,7 @@ async function connect(port: number): Promise<Conn> {
   return {
     write: async (bytes) => {
       ws.send(bytes);
-      while (ws.bufferedAmount > 4 * 1024 * 1024) await sleep(1);
+      while (ws.bufferedAmount > WRITE_BOUND) await sleep(1);
     },
     onData: (listener) => ws.on('message', (data: Buffer) => listener(data)),
     onClose: (listener) => ws.on('close', listener),
@@ -126,35 +180,74 @@ async function connect(port: number): Promise<Conn> {
 
 const CHUNK = new Uint8Array(64 * 1024).fill(0x62);
 
+/**
+ * Waits for the close, or gives up once nothing happened for `quietMs`: a path that loses the close
+ * (or bytes before it) is recorded as such instead of hanging until run.ts kills the client.
+ */
+async function closeOrQuiet(isClosed: () => boolean, progress: () => number, quietMs: number): Promise<boolean> {
+  let last = progress();
+  let since = performance.now();
+  while (!isClosed()) {
+    await sleep(10);
+    const now = progress();
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since > quietMs) return false;
+  }
+  return true;
+}
+
 async function upload(bytes: number, port = SINK) {
   const conn = await connect(port);
   let reply = '';
-  const done = new Promise<void>((resolve) => {
-    conn.onData((data) => {
-      reply += Buffer.from(data).toString();
-    });
-    conn.onClose(() => resolve());
+  let closed = false;
+  let end = 0;
+  conn.onData((data) => {
+    reply += Buffer.from(data).toString();
+    end = performance.now();
+  });
+  conn.onClose(() => {
+    closed = true;
+    end = performance.now();
   });
   const start = performance.now();
   await conn.write(new TextEncoder().encode(`${bytes}\n`));
   for (let sent = 0; sent < bytes; sent += CHUNK.byteLength) await conn.write(CHUNK);
-  await done;
-  const seconds = (performance.now() - start) / 1000;
-  return { mbPerSecond: bytes / 1e6 / seconds, arrived: Number(reply.trim()) === bytes };
+  // A gateway may still hold much of the upload for a stalled target: give it time to drain.
+  const closeArrived = await closeOrQuiet(
+    () => closed,
+    () => reply.length,
+    20_000,
+  );
+  if (!closeArrived) conn.close();
+  const seconds = ((end || performance.now()) - start) / 1000;
+  return { mbPerSecond: bytes / 1e6 / seconds, arrived: Number(reply.trim()) === bytes, closeArrived };
 }
 
 async function download(bytes: number) {
   const conn = await connect(SOURCE);
   let received = 0;
-  const done = new Promise<void>((resolve) => conn.onClose(() => resolve()));
+  let closed = false;
+  let end = 0;
+  conn.onClose(() => {
+    closed = true;
+    end = performance.now();
+  });
   conn.onData((data) => {
     received += data.byteLength;
+    end = performance.now();
   });
   const start = performance.now();
   await conn.write(new TextEncoder().encode(`${bytes}\n`));
-  await done;
-  const seconds = (performance.now() - start) / 1000;
-  return { mbPerSecond: bytes / 1e6 / seconds, arrived: received === bytes };
+  const closeArrived = await closeOrQuiet(
+    () => closed,
+    () => received,
+    5000,
+  );
+  if (!closeArrived) conn.close();
+  const seconds = ((end || performance.now()) - start) / 1000;
+  return { mbPerSecond: received / 1e6 / seconds, arrived: received === bytes, closeArrived, received };
 }
 
 const percentile = (values: number[], p: number) =>
@@ -187,26 +280,43 @@ async function latency(count: number) {
 async function concurrent(count: number, holdMs: number, echo: boolean) {
   const start = performance.now();
   const conns: Conn[] = [];
+  // A gateway may close sockets it cannot hold (websockify past ~500: its select() takes no fd >= 1024).
+  let holding = true;
+  let open = 0;
+  let peakOpen = 0;
+  let closedEarly = 0;
   const batch = 100;
   for (let i = 0; i < count; i += batch) {
     const opened = await Promise.all(
       Array.from({ length: Math.min(batch, count - i) }, async () => {
         const conn = await connect(ECHO);
+        peakOpen = Math.max(peakOpen, ++open);
+        const closed = new Promise<void>((resolve) =>
+          conn.onClose(() => {
+            if (!holding) return;
+            open--;
+            closedEarly++;
+            resolve();
+          }),
+        );
         if (echo) {
           const back = new Promise<void>((resolve) => conn.onData(() => resolve()));
           await conn.write(Uint8Array.of(1));
-          await back;
+          await Promise.race([back, closed]);
         }
         return conn;
       }),
     );
     conns.push(...opened);
+    // run.ts reads the last of these when a path fails part way.
+    console.error(`opened ${conns.length}`);
   }
   const seconds = (performance.now() - start) / 1000;
   console.error('held');
   await sleep(holdMs);
+  holding = false;
   for (const conn of conns) conn.close();
-  return { seconds, sockets: conns.length };
+  return { seconds, sockets: conns.length, closedEarly, peakOpen };
 }
 
 async function stalled(bytes: number, stallMs: number) {
@@ -224,8 +334,12 @@ async function stalled(bytes: number, stallMs: number) {
   console.error('stalled');
   await sleep(stallMs);
   conn.resume();
-  while (!closed) await sleep(10);
-  return { arrived: received === bytes, closeArrived: closed };
+  const closeArrived = await closeOrQuiet(
+    () => closed,
+    () => received,
+    5000,
+  );
+  return { arrived: received === bytes, closeArrived, received };
 }
 
 async function udp(count: number) {
@@ -246,6 +360,23 @@ async function udp(count: number) {
       samples.push((performance.now() - start) * 1000);
     }
     socket.close();
+  } else if (path === 'wisp') {
+    // Wisp v2 carries UDP as a stream of type UDP, each DATA packet one datagram.
+    const connection = await wisp();
+    if (!connection.udp_enabled) throw new Error('wisp: the server did not offer the UDP extension');
+    const stream = connection.create_stream('127.0.0.1', UDP_ECHO, 'udp');
+    let wake: () => void = () => {};
+    stream.onmessage = () => wake();
+    for (let i = 0; i < count; i++) {
+      const back = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const start = performance.now();
+      stream.send(payload);
+      await back;
+      samples.push((performance.now() - start) * 1000);
+    }
+    stream.close();
   } else {
     const socket = new QUdpSocket({ gateway: gateway() });
     let wake: () => void = () => {};
@@ -281,4 +412,5 @@ const run: Record<string, () => Promise<object>> = {
 const result = await (run[scenario] as () => Promise<object>)();
 console.log(JSON.stringify(result));
 session?.close();
+if (wispSession) (await wispSession).close();
 process.exit(0);

@@ -5,18 +5,33 @@
  *
  * Paths: raw (Node sockets straight to the target: the ceiling), socketgate (the SDK in Node through
  * the gateway), websockify (Debian's, one WebSocket per connection; installed when missing and
- * possible, else skipped with a message). wisp-js is not measured yet (see the README).
+ * possible, else skipped with a message), wisp (@mercuryworkshop/wisp-js, server and client: one
+ * WebSocket multiplexing streams; skipped with a message when the package cannot load).
+ *
+ * Memory and flow control, for every gateway: its RSS per socket (1,000 active, 10,000 idle), and its
+ * RSS growth with a stalled reader and with a stalled target, with whether every byte and the close
+ * arrived. websockify forks a process per connection: its RSS is the sum over the tree.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MiB = 1024 * 1024;
+/** BENCH_SMOKE=1: every phase at a sixteenth of its size, to try the benchmark out; writes no results. */
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const SCALE = SMOKE ? 1 / 16 : 1;
+const BYTES = 256 * MiB * SCALE; // each direction
+const STALLED_BYTES = 1024 * MiB * SCALE; // stalled reader: a gateway that buffers without bound holds up to this
+const STALLED_TARGET_BYTES = 512 * MiB * SCALE;
+const ACTIVE = SMOKE ? 100 : 1000;
+const IDLE = SMOKE ? 1000 : 10_000;
 const TARGET = 19400;
 const GATEWAY = 19500;
 const TOKEN = 'bench-token-0123456789';
-const WEBSOCKIFY: Record<number, number> = { [TARGET]: 19510, [TARGET + 1]: 19511, [TARGET + 2]: 19512 };
+const WEBSOCKIFY: Record<number, number> = { [TARGET]: 19510, [TARGET + 1]: 19511, [TARGET + 2]: 19512, [TARGET + 4]: 19514 };
+const WISP = 19520;
 const tsx = ['--conditions=@socketgate/source', '--import', 'tsx'];
 const children: ChildProcess[] = [];
 
@@ -36,22 +51,94 @@ function start(command: string, args: string[], ready?: RegExp): Promise<ChildPr
   });
 }
 
-const rssKiB = (pid: number | undefined): number => {
+/** A field of /proc/PID/status (VmRSS) or smaps_rollup (Pss), KiB; 0 once the process is gone. */
+const procKiB = (pid: number, file: string, field: string): number => {
   try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1] ?? 0);
   } catch {
     return 0;
   }
 };
 
-/** Runs one client scenario; while it runs, samples the gateway's RSS. */
-async function client(path: string, scenario: string, extra: object = {}, gateway?: ChildProcess) {
-  const options = { target: TARGET, gateway: `ws://127.0.0.1:${GATEWAY}/v1/socket`, token: TOKEN, websockify: WEBSOCKIFY, ...extra };
-  const before = rssKiB(gateway?.pid);
+/** The pid and all its descendants (websockify forks a process per connection). */
+function tree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+        const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) pids.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return pids;
+}
+
+/**
+ * How a gateway's memory is read: RSS of one process, or summed over process trees. For a tree, also
+ * PSS: forked children share the parent's pages, which the RSS sum counts once per process.
+ */
+interface Memory {
+  rss(): number;
+  pss?: () => number;
+  /** False while processes of an earlier run are still there (websockify's children exit on their own). */
+  settled?: () => boolean;
+}
+const processMemory = (child: ChildProcess): Memory => ({ rss: () => procKiB(child.pid ?? 0, 'status', 'VmRSS') });
+const treeMemory = (roots: ChildProcess[]): Memory => {
+  const pids = () => roots.flatMap((root) => (root.pid ? tree(root.pid) : []));
+  return {
+    rss: () => pids().reduce((sum, pid) => sum + procKiB(pid, 'status', 'VmRSS'), 0),
+    pss: () => pids().reduce((sum, pid) => sum + procKiB(pid, 'smaps_rollup', 'Pss'), 0),
+    settled: () => pids().length === roots.length,
+  };
+};
+
+/** Calls `sample` every `ms`, or less often when sampling itself is slow (hundreds of processes). */
+function every(ms: number, sample: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const tick = () => {
+    const start = performance.now();
+    sample();
+    timer = setTimeout(tick, Math.max(ms, 4 * (performance.now() - start)));
+  };
+  timer = setTimeout(tick, ms);
+  return () => clearTimeout(timer);
+}
+
+type Result = Record<string, number | boolean | string>;
+
+/**
+ * Runs one client scenario; while it runs, samples the gateway's RSS. Every run is bounded in time: a
+ * path that hangs (websockify past a few hundred connections) is killed and recorded as failed, with
+ * how many sockets it had opened by then.
+ */
+async function client(path: string, scenario: string, extra: object = {}, memory?: Memory): Promise<Result> {
+  const options = {
+    target: TARGET,
+    gateway: `ws://127.0.0.1:${GATEWAY}/v1/socket`,
+    token: TOKEN,
+    websockify: WEBSOCKIFY,
+    wisp: `ws://127.0.0.1:${WISP}/`,
+    ...extra,
+  };
+  const rss = memory?.rss ?? (() => 0);
+  const pss = memory?.pss;
+  for (let waited = 0; memory?.settled && !memory.settled() && waited < 20_000; waited += 100) await sleep(100);
+  const before = rss();
   let peak = before;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssKiB(gateway?.pid));
-  }, 25);
+  const pssBefore = pss?.() ?? 0;
+  let pssPeak = pssBefore;
+  const stopRss = every(25, () => {
+    peak = Math.max(peak, rss());
+  });
+  const stopPss = pss
+    ? every(250, () => {
+        pssPeak = Math.max(pssPeak, pss());
+      })
+    : () => {};
   const child = spawn(process.execPath, [...tsx, 'bench/client.ts', path, scenario, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -63,26 +150,28 @@ async function client(path: string, scenario: string, extra: object = {}, gatewa
   child.stderr.on('data', (chunk: Buffer) => {
     err += chunk.toString();
   });
-  // Every run is bounded: a path that hangs (websockify past a few hundred connections) is recorded as failed.
   const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
   const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
   clearTimeout(limit);
-  clearInterval(timer);
+  stopRss();
+  stopPss();
+  const memoryKiB = { rssBeforeKiB: before, rssPeakKiB: peak, ...(pss ? { pssBeforeKiB: pssBefore, pssPeakKiB: pssPeak } : {}) };
   if (code !== 0) {
-    console.log(`${path} ${scenario}: failed (${err.trim().split('\n').at(-1) ?? code})`);
-    return { failed: true, rssBeforeKiB: before, rssPeakKiB: peak };
+    const lines = err.split('\n').filter((line) => line && !/^(opened \d+|held|stalled)$/.test(line));
+    const tail = lines.slice(-12);
+    const opened = Math.max(0, ...[...err.matchAll(/^opened (\d+)$/gm)].map((match) => Number(match[1])));
+    const killed = child.signalCode === 'SIGKILL';
+    const reason = killed ? 'killed after 120 s' : (lines.find((line) => /error/i.test(line)) ?? lines.at(-1) ?? `exit ${code}`);
+    console.log(`${path} ${scenario}: failed (${reason})${tail.length ? `\n  ${tail.join('\n  ')}` : ''}`);
+    return { failed: true, reason, opened, stderr: tail.join('\n'), ...memoryKiB };
   }
-  return {
-    ...(JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, number | boolean>),
-    rssBeforeKiB: before,
-    rssPeakKiB: peak,
-  };
+  return { ...(JSON.parse(out.trim().split('\n').at(-1) as string) as Result), ...memoryKiB };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 async function main(): Promise<void> {
-  console.log(`socketgate benchmark: ${ROUNDS} rounds, ${cpus().length} cores, Node ${process.version}`);
+  console.log(`socketgate benchmark: ${ROUNDS} rounds, ${cpus().length} cores, Node ${process.version}${SMOKE ? ', smoke sizes' : ''}`);
   await start(process.execPath, [...tsx, 'bench/target.ts', String(TARGET)], /ready/);
   const gateway = await start(
     process.execPath,
@@ -106,6 +195,8 @@ async function main(): Promise<void> {
     /listening on/,
   );
   const paths = ['raw', 'socketgate'];
+  // The gateway of each path, for its memory.
+  const memory: Record<string, Memory> = { socketgate: processMemory(gateway) };
   let websockify = spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
   if (!websockify && process.getuid?.() === 0) {
     spawnSync('sh', [
@@ -115,72 +206,143 @@ async function main(): Promise<void> {
     websockify = spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
   }
   if (websockify) {
+    const roots: ChildProcess[] = [];
     for (const [target, port] of Object.entries(WEBSOCKIFY))
-      await start(websockify, [`127.0.0.1:${port}`, `127.0.0.1:${target}`], /proxying|Listen/i);
+      roots.push(await start(websockify, [`127.0.0.1:${port}`, `127.0.0.1:${target}`], /proxying|Listen/i));
     paths.push('websockify');
+    memory.websockify = treeMemory(roots);
   } else {
     console.log('websockify: not installed and cannot be installed here: skipped');
   }
-  console.log('wisp-js: not measured yet: skipped');
+  // What the wisp-js server logs as errors (it runs at log level ERROR), kept with the results.
+  const wispErrors: string[] = [];
+  try {
+    const wisp = await start(process.execPath, [...tsx, 'bench/wisp-server.ts', String(WISP), String(TARGET)], /ready/);
+    paths.push('wisp');
+    memory.wisp = processMemory(wisp);
+    wisp.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (/ error: /.test(line)) wispErrors.push(line.trim());
+    });
+  } catch (error) {
+    console.log(`wisp-js: its server does not start (is @mercuryworkshop/wisp-js installed?): skipped\n  ${String(error).split('\n')[0]}`);
+  }
+  const gateways = paths.filter((path) => memory[path]);
+  const udpPaths = paths.filter((path) => path !== 'websockify');
 
-  const results: Record<string, Record<string, Array<Record<string, number | boolean>>>> = {};
-  const record = (path: string, scenario: string, value: Record<string, number | boolean>) => {
+  const results: Record<string, Record<string, Result[]>> = {};
+  const record = (path: string, scenario: string, value: Result) => {
     const byScenario = results[path] ?? {};
     byScenario[scenario] = [...(byScenario[scenario] ?? []), value];
     results[path] = byScenario;
   };
   for (let round = 0; round < ROUNDS; round++) {
     for (const scenario of ['upload', 'download', 'latency']) {
-      for (const path of paths) record(path, scenario, await client(path, scenario, { bytes: 256 * MiB, count: 2000 }));
+      for (const path of paths) record(path, scenario, await client(path, scenario, { bytes: BYTES, count: 2000 }));
     }
-    for (const path of ['raw', 'socketgate']) record(path, 'udp', await client(path, 'udp', { count: 2000 }));
+    for (const path of udpPaths) record(path, 'udp', await client(path, 'udp', { count: 2000 }));
     console.log(`round ${round + 1} done`);
   }
-  // Memory: the gateway's RSS per socket, and under a stalled reader (socketgate's own gateway).
-  record('socketgate', 'concurrent', await client('socketgate', 'concurrent', { count: 1000, holdMs: 1000 }, gateway));
-  record('socketgate', 'idle', await client('socketgate', 'idle', { count: 10_000, holdMs: 1500 }, gateway));
-  record('socketgate', 'stalled', await client('socketgate', 'stalled', { bytes: 1024 * MiB, stallMs: 5000 }, gateway));
-  record('socketgate', 'stalledTarget', await client('socketgate', 'stalledTarget', { bytes: 512 * MiB }, gateway));
-  record('raw', 'concurrent', await client('raw', 'concurrent', { count: 1000, holdMs: 200 }));
-  // websockify forks a process per connection; it is asked for 1,000 like the others, bounded in time.
-  if (paths.includes('websockify'))
-    record('websockify', 'concurrent', await client('websockify', 'concurrent', { count: 1000, holdMs: 200 }));
+  // Memory and flow control: each gateway's RSS per socket, then under a stalled target and a stalled
+  // reader (last: a gateway that buffers without bound keeps the memory it grew to). websockify forks
+  // a process per connection; it is asked for as many sockets as the others, bounded in time, and
+  // closes those it cannot hold (past ~500), which the client counts.
+  record('raw', 'concurrent', await client('raw', 'concurrent', { count: ACTIVE, holdMs: 200 }));
+  for (const path of gateways) {
+    const sample = memory[path];
+    record(path, 'concurrent', await client(path, 'concurrent', { count: ACTIVE, holdMs: 1000 }, sample));
+    record(path, 'idle', await client(path, 'idle', { count: IDLE, holdMs: 1500 }, sample));
+    record(path, 'stalledTarget', await client(path, 'stalledTarget', { bytes: STALLED_TARGET_BYTES }, sample));
+    record(path, 'stalled', await client(path, 'stalled', { bytes: STALLED_BYTES, stallMs: 5000 }, sample));
+    console.log(`${path}: memory and flow control done`);
+  }
 
   const pick = (path: string, scenario: string, key: string) => median((results[path]?.[scenario] ?? []).map((r) => Number(r[key])));
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+  const n = (count: number) => count.toLocaleString('en');
+  /** A throughput median, marked when some round lost bytes or the close (the number is then what did arrive). */
+  const throughput = (path: string, scenario: string) => {
+    const runs = results[path]?.[scenario] ?? [];
+    const lost = runs.filter((r) => r.failed || r.arrived === false || r.closeArrived === false).length;
+    return `${fmt(pick(path, scenario, 'mbPerSecond'))}${lost ? ` (${lost}/${runs.length} lost bytes or the close)` : ''}`;
+  };
+  const growthKiB = (r: Result | undefined) => Number(r?.rssPeakKiB) - Number(r?.rssBeforeKiB);
+  /** A gateway's growth in KiB divided by `by`, with its PSS growth after it where measured (websockify). */
+  const growth = (r: Result, by: number, digits: number) =>
+    `${fmt(growthKiB(r) / by, digits)}${r.pssPeakKiB === undefined ? '' : ` (PSS ${fmt((Number(r.pssPeakKiB) - Number(r.pssBeforeKiB)) / by, digits)})`}`;
+  /**
+   * Gateway KiB per socket. When the gateway closed sockets it could not hold, over the most that were
+   * open at once; for a run that failed part way, over the sockets it had opened.
+   */
+  const perSocket = (r: Result | undefined) => {
+    if (!r) return '—';
+    if (r.failed) {
+      const opened = Number(r.opened);
+      return opened > 0 ? `${growth(r, opened, 1)}, over ${opened} opened, then failed` : 'failed';
+    }
+    if (Number(r.closedEarly) > 0)
+      return `${growth(r, Number(r.peakOpen), 1)}, over the ${r.peakOpen} open at most (it closed ${r.closedEarly} of ${r.sockets})`;
+    return growth(r, Number(r.sockets), 1);
+  };
+  /** Seconds to open (and echo on) every socket, or how many the gateway kept open. */
+  const openSeconds = (r: Result | undefined) => {
+    if (!r) return '—';
+    if (r.failed) return `failed (${r.opened} opened)`;
+    const kept = Number(r.sockets) - Number(r.closedEarly);
+    return Number(r.closedEarly) > 0 ? `failed: the gateway closed ${r.closedEarly}, kept ${kept}` : fmt(Number(r.seconds), 2);
+  };
   const rows = paths.map((path) => {
     const concurrent = results[path]?.concurrent?.[0];
     return [
       path,
-      fmt(pick(path, 'upload', 'mbPerSecond')),
-      fmt(pick(path, 'download', 'mbPerSecond')),
+      throughput(path, 'upload'),
+      throughput(path, 'download'),
       fmt(pick(path, 'latency', 'p50us')),
       fmt(pick(path, 'latency', 'p99us')),
-      concurrent?.failed ? 'failed' : fmt(Number(concurrent?.seconds ?? Number.NaN), 2),
-      path === 'socketgate' ? fmt(((Number(concurrent?.rssPeakKiB) - Number(concurrent?.rssBeforeKiB)) / 1000) * 1, 1) : '—',
-      path === 'socketgate'
-        ? fmt((Number(results.socketgate?.idle?.[0]?.rssPeakKiB) - Number(results.socketgate?.idle?.[0]?.rssBeforeKiB)) / 10_000, 1)
-        : '—',
+      openSeconds(concurrent),
+      memory[path] ? perSocket(concurrent) : '—',
+      memory[path] ? perSocket(results[path]?.idle?.[0]) : '—',
       results[path]?.udp ? fmt(pick(path, 'udp', 'p50us')) : '—',
       results[path]?.udp ? fmt(pick(path, 'udp', 'roundTripsPerSecond')) : '—',
     ];
   });
-  const stalled = results.socketgate?.stalled?.[0];
   const table = [
-    '| path | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | 1,000 sockets open+echo s | gateway KiB/socket (1,000 active) | gateway KiB/socket (10,000 idle) | UDP echo p50 µs | UDP round trips/s |',
+    `| path | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | ${n(ACTIVE)} sockets open+echo s | gateway KiB/socket (${n(ACTIVE)} active) | gateway KiB/socket (${n(IDLE)} idle) | UDP echo p50 µs | UDP round trips/s |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
-  const stalledTarget = results.socketgate?.stalledTarget?.[0];
-  const growth = (r: Record<string, number | boolean> | undefined) => fmt((Number(r?.rssPeakKiB) - Number(r?.rssBeforeKiB)) / 1024, 1);
-  const stalledLine = [
-    `Stalled reader (1 GiB download, reader stalled 5 s): socketgate's gateway RSS grew ${growth(stalled)} MiB; every byte arrived: ${stalled?.arrived}; the close arrived: ${stalled?.closeArrived}.`,
-    `Stalled target (512 MiB upload, target stalled 5 s): socketgate's gateway RSS grew ${growth(stalledTarget)} MiB; every byte arrived: ${stalledTarget?.arrived}.`,
-  ].join('\n\n');
+  const mib = (r: Result | undefined) => (!r ? '—' : r.failed ? 'failed' : growth(r, 1024, 1));
+  const yes = (value: unknown) => (value === true ? 'yes' : value === false ? 'no' : '—');
+  const arrived = (r: Result | undefined, bytes: number) =>
+    r?.failed
+      ? `failed (${r.reason})`
+      : r?.arrived === false && r.received !== undefined
+        ? `no (${fmt(Number(r.received) / MiB, 1)} of ${fmt(bytes / MiB)} MiB)`
+        : yes(r?.arrived);
+  const flowRows = gateways.map((path) => {
+    const stalled = results[path]?.stalled?.[0];
+    const stalledTarget = results[path]?.stalledTarget?.[0];
+    return [
+      path,
+      mib(stalled),
+      arrived(stalled, STALLED_BYTES),
+      stalled?.failed ? '—' : yes(stalled?.closeArrived),
+      mib(stalledTarget),
+      arrived(stalledTarget, STALLED_TARGET_BYTES),
+    ];
+  });
+  const flowTable = [
+    '| path | stalled reader: gateway RSS growth MiB | every byte arrived | close arrived | stalled target: gateway RSS growth MiB | every byte arrived |',
+    '| --- | ---: | --- | --- | ---: | --- |',
+    ...flowRows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+  const flowNote = `Stalled reader: a ${n(STALLED_BYTES / MiB)} MiB download whose reader stops reading for 5 s (wisp: its client can only stop reading the whole WebSocket). Stalled target: a ${n(STALLED_TARGET_BYTES / MiB)} MiB upload to a target that reads nothing for its first 5 s. A close that has not arrived 5 s (upload: 20 s) after the last byte counts as lost. websockify: the RSS summed over its processes (it forks one per connection, and the pages a child shares with its parent count in each), and in parentheses the PSS summed likewise, sampled less often.`;
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${ROUNDS} rounds, medians; client, gateway and target as separate processes on loopback.`;
-  const markdown = `${table}\n\n${stalledLine}\n\nMachine: ${machine}\n`;
-  writeFileSync('bench/results.md', markdown);
-  writeFileSync('bench/results.json', `${JSON.stringify({ machine, rounds: ROUNDS, results }, null, 2)}\n`);
+  const markdown = `${table}\n\nFlow control:\n\n${flowTable}\n\n${flowNote}\n\nMachine: ${machine}\n`;
+  if (!SMOKE) {
+    writeFileSync('bench/results.md', markdown);
+    writeFileSync('bench/results.json', `${JSON.stringify({ machine, rounds: ROUNDS, results, wispServerErrors: wispErrors }, null, 2)}\n`);
+  }
+  if (wispErrors.length) console.log(`wisp-js server errors (${wispErrors.length}):\n  ${wispErrors.slice(0, 10).join('\n  ')}`);
   console.log(`\n${markdown}`);
 }
 
