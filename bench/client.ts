@@ -1,6 +1,7 @@
 /**
  * The benchmark's client, a process of its own: `client.ts PATH SCENARIO JSON-OPTIONS`. Prints one
- * JSON line with its measurements. PATH is raw (Node sockets straight to the target), socketgate
+ * JSON line with its measurements. PATH is raw (Node sockets straight to the target), relay (Node
+ * sockets through bench/relay.ts, a reference for the cost of a third process), socketgate
  * (the SDK in Node through the gateway), websockify (one WebSocket per TCP connection) or wisp (the
  * wisp-js client: one WebSocket multiplexing streams, with Wisp's credit-based flow control upstream).
  */
@@ -16,6 +17,7 @@ interface Options {
   token?: string;
   websockify?: Record<string, number>; // target port -> websockify port
   wisp?: string; // ws URL of the wisp-js server (ends in "/")
+  relay?: number; // base port of bench/relay.ts (it mirrors the target's ports)
   bytes?: number;
   count?: number;
   holdMs?: number;
@@ -71,8 +73,9 @@ const wisp = (): Promise<WispConnection> => {
 };
 
 async function connect(port: number): Promise<Conn> {
-  if (path === 'raw') {
-    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+  if (path === 'raw' || path === 'relay') {
+    const to = path === 'relay' ? (options.relay as number) + (port - options.target) : port;
+    const socket = net.connect({ host: '127.0.0.1', port: to, noDelay: true });
     await new Promise((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -253,6 +256,9 @@ async function download(bytes: number) {
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
 
+/** Echoes sent before the measured ones. */
+const WARMUP = 200;
+
 async function latency(count: number) {
   const conn = await connect(ECHO);
   const message = new Uint8Array(64).fill(0x6c);
@@ -263,7 +269,8 @@ async function latency(count: number) {
     if (got >= 64) wake();
   });
   const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
+  // The first WARMUP echoes are not measured, on every path alike: they time the JIT compiler, not the path.
+  for (let i = 0; i < WARMUP + count; i++) {
     got = 0;
     const echoed = new Promise<void>((resolve) => {
       wake = resolve;
@@ -271,7 +278,7 @@ async function latency(count: number) {
     const start = performance.now();
     await conn.write(message);
     await echoed;
-    samples.push((performance.now() - start) * 1000);
+    if (i >= WARMUP) samples.push((performance.now() - start) * 1000);
   }
   conn.close();
   return { p50us: percentile(samples, 0.5), p99us: percentile(samples, 0.99) };

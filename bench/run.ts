@@ -3,7 +3,8 @@
  * process of its own, interleaved over rounds (A B C, A B C, …), medians reported. Writes
  * bench/results.json and bench/results.md.
  *
- * Paths: raw (Node sockets straight to the target: the ceiling), socketgate (the SDK in Node through
+ * Paths: raw (Node sockets straight to the target: the ceiling), relay (a plain Node relay between
+ * them, bench/relay.ts: a reference for what a third process costs), socketgate (the SDK in Node through
  * the gateway), websockify (Debian's, one WebSocket per connection; installed when missing and
  * possible, else skipped with a message), wisp (@mercuryworkshop/wisp-js, server and client: one
  * WebSocket multiplexing streams; skipped with a message when the package cannot load).
@@ -17,7 +18,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MiB = 1024 * 1024;
 /** BENCH_SMOKE=1: every phase at a sixteenth of its size, to try the benchmark out; writes no results. */
 const SMOKE = process.env.BENCH_SMOKE === '1';
@@ -32,6 +33,8 @@ const GATEWAY = 19500;
 const TOKEN = 'bench-token-0123456789';
 const WEBSOCKIFY: Record<number, number> = { [TARGET]: 19510, [TARGET + 1]: 19511, [TARGET + 2]: 19512, [TARGET + 4]: 19514 };
 const WISP = 19520;
+/** bench/relay.ts, a reference: a plain Node relay, its ports mirroring the target's. */
+const RELAY = 19530;
 const tsx = ['--conditions=@socketgate/source', '--import', 'tsx'];
 const children: ChildProcess[] = [];
 
@@ -122,6 +125,7 @@ async function client(path: string, scenario: string, extra: object = {}, memory
     token: TOKEN,
     websockify: WEBSOCKIFY,
     wisp: `ws://127.0.0.1:${WISP}/`,
+    relay: RELAY,
     ...extra,
   };
   const rss = memory?.rss ?? (() => 0);
@@ -131,8 +135,15 @@ async function client(path: string, scenario: string, extra: object = {}, memory
   let peak = before;
   const pssBefore = pss?.() ?? 0;
   let pssPeak = pssBefore;
+  // While a client holds its sockets open ("held" on its stderr, then holdMs of quiet), the RSS
+  // the sockets keep: sampled until shortly before the hold ends.
+  const holdMs = Number((extra as { holdMs?: number }).holdMs ?? 0);
+  let heldAt = 0;
+  let held: number | undefined;
   const stopRss = every(25, () => {
-    peak = Math.max(peak, rss());
+    const now = rss();
+    peak = Math.max(peak, now);
+    if (heldAt > 0 && performance.now() - heldAt < holdMs - 150) held = now;
   });
   const stopPss = pss
     ? every(250, () => {
@@ -149,13 +160,19 @@ async function client(path: string, scenario: string, extra: object = {}, memory
   });
   child.stderr.on('data', (chunk: Buffer) => {
     err += chunk.toString();
+    if (heldAt === 0 && /^held$/m.test(err)) heldAt = performance.now();
   });
   const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
   const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
   clearTimeout(limit);
   stopRss();
   stopPss();
-  const memoryKiB = { rssBeforeKiB: before, rssPeakKiB: peak, ...(pss ? { pssBeforeKiB: pssBefore, pssPeakKiB: pssPeak } : {}) };
+  const memoryKiB = {
+    rssBeforeKiB: before,
+    rssPeakKiB: peak,
+    ...(held === undefined ? {} : { rssHeldKiB: held }),
+    ...(pss ? { pssBeforeKiB: pssBefore, pssPeakKiB: pssPeak } : {}),
+  };
   if (code !== 0) {
     const lines = err.split('\n').filter((line) => line && !/^(opened \d+|held|stalled)$/.test(line));
     const tail = lines.slice(-12);
@@ -194,7 +211,8 @@ async function main(): Promise<void> {
     ],
     /listening on/,
   );
-  const paths = ['raw', 'socketgate'];
+  await start(process.execPath, [...tsx, 'bench/relay.ts', String(RELAY), String(TARGET)], /ready/);
+  const paths = ['raw', 'relay', 'socketgate'];
   // The gateway of each path, for its memory.
   const memory: Record<string, Memory> = { socketgate: processMemory(gateway) };
   let websockify = spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
@@ -227,7 +245,7 @@ async function main(): Promise<void> {
     console.log(`wisp-js: its server does not start (is @mercuryworkshop/wisp-js installed?): skipped\n  ${String(error).split('\n')[0]}`);
   }
   const gateways = paths.filter((path) => memory[path]);
-  const udpPaths = paths.filter((path) => path !== 'websockify');
+  const udpPaths = paths.filter((path) => path !== 'websockify' && path !== 'relay');
 
   const results: Record<string, Record<string, Result[]>> = {};
   const record = (path: string, scenario: string, value: Result) => {
@@ -235,6 +253,10 @@ async function main(): Promise<void> {
     byScenario[scenario] = [...(byScenario[scenario] ?? []), value];
     results[path] = byScenario;
   };
+  // One unmeasured upload and download per path first, on every path alike: the rounds then time
+  // warm processes (compiled code, grown heaps), as a long-running gateway is.
+  for (const path of paths) for (const scenario of ['upload', 'download']) await client(path, scenario, { bytes: BYTES });
+  console.log('warm-up done');
   for (let round = 0; round < ROUNDS; round++) {
     for (const scenario of ['upload', 'download', 'latency']) {
       for (const path of paths) record(path, scenario, await client(path, scenario, { bytes: BYTES, count: 2000 }));
@@ -265,7 +287,8 @@ async function main(): Promise<void> {
     const lost = runs.filter((r) => r.failed || r.arrived === false || r.closeArrived === false).length;
     return `${fmt(pick(path, scenario, 'mbPerSecond'))}${lost ? ` (${lost}/${runs.length} lost bytes or the close)` : ''}`;
   };
-  const growthKiB = (r: Result | undefined) => Number(r?.rssPeakKiB) - Number(r?.rssBeforeKiB);
+  /** RSS growth: while the sockets were held where that was measured (the memory they keep), else at the peak. */
+  const growthKiB = (r: Result | undefined) => Number(r?.rssHeldKiB ?? r?.rssPeakKiB) - Number(r?.rssBeforeKiB);
   /** A gateway's growth in KiB divided by `by`, with its PSS growth after it where measured (websockify). */
   const growth = (r: Result, by: number, digits: number) =>
     `${fmt(growthKiB(r) / by, digits)}${r.pssPeakKiB === undefined ? '' : ` (PSS ${fmt((Number(r.pssPeakKiB) - Number(r.pssBeforeKiB)) / by, digits)})`}`;
@@ -336,8 +359,35 @@ async function main(): Promise<void> {
     ...flowRows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
   const flowNote = `Stalled reader: a ${n(STALLED_BYTES / MiB)} MiB download whose reader stops reading for 5 s (wisp: its client can only stop reading the whole WebSocket). Stalled target: a ${n(STALLED_TARGET_BYTES / MiB)} MiB upload to a target that reads nothing for its first 5 s. A close that has not arrived 5 s (upload: 20 s) after the last byte counts as lost. websockify: the RSS summed over its processes (it forks one per connection, and the pages a child shares with its parent count in each), and in parentheses the PSS summed likewise, sampled less often.`;
+  // socketgate against the issue's targets, as ratios within this run.
+  const sg = (scenario: string, key: string) => pick('socketgate', scenario, key);
+  const ratio = (path: string, scenario: string) => sg(scenario, 'mbPerSecond') / pick(path, scenario, 'mbPerSecond');
+  const check = (ok: boolean, text: string) => `- ${ok ? 'met' : '**missed**'}: ${text}`;
+  const idleKiB = growthKiB(results.socketgate?.idle?.[0]) / IDLE;
+  const targetLines = [
+    ...['upload', 'download'].flatMap((scenario) => [
+      check(ratio('raw', scenario) >= 0.5, `${scenario} ${fmt(ratio('raw', scenario), 2)} × raw (target 0.5 ×)`),
+      ...(results.wisp
+        ? [check(ratio('wisp', scenario) >= 1.5, `${scenario} ${fmt(ratio('wisp', scenario), 2)} × wisp (target 1.5 ×)`)]
+        : []),
+      ...(results.websockify
+        ? [check(ratio('websockify', scenario) >= 1, `${scenario} ${fmt(ratio('websockify', scenario), 2)} × websockify (target 1 ×)`)]
+        : []),
+      `- for reference: ${scenario} ${fmt(ratio('relay', scenario), 2)} × the plain relay`,
+    ]),
+    check(
+      sg('latency', 'p50us') - pick('raw', 'latency', 'p50us') <= 100,
+      `echo p50 ${fmt(sg('latency', 'p50us') - pick('raw', 'latency', 'p50us'))} µs above raw (target 100 µs)`,
+    ),
+    check(
+      sg('latency', 'p99us') / pick('raw', 'latency', 'p99us') <= 3,
+      `echo p99 ${fmt(sg('latency', 'p99us') / pick('raw', 'latency', 'p99us'), 1)} × raw (target 3 ×)`,
+    ),
+    check(idleKiB <= 8, `${fmt(idleKiB, 1)} KiB of gateway RSS per idle socket (target 8 KiB)`),
+  ];
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${ROUNDS} rounds, medians; client, gateway and target as separate processes on loopback.`;
-  const markdown = `${table}\n\nFlow control:\n\n${flowTable}\n\n${flowNote}\n\nMachine: ${machine}\n`;
+  const tableNote = `Gateway KiB/socket: the gateway's RSS growth while the sockets are held open, per socket (its peak while they open is in the JSON). relay is no gateway but a reference: a plain Node relay as a third process (bench/relay.ts). Echo: ${n(2000)} in sequence after 200 unmeasured; before the rounds, one unmeasured upload and download per path.`;
+  const markdown = `${table}\n\n${tableNote}\n\nFlow control:\n\n${flowTable}\n\n${flowNote}\n\nsocketgate against the targets:\n\n${targetLines.join('\n')}\n\nMachine: ${machine}\n`;
   if (!SMOKE) {
     writeFileSync('bench/results.md', markdown);
     writeFileSync('bench/results.json', `${JSON.stringify({ machine, rounds: ROUNDS, results, wispServerErrors: wispErrors }, null, 2)}\n`);
