@@ -349,61 +349,119 @@ async function stalled(bytes: number, stallMs: number) {
   return { arrived: received === bytes, closeArrived, received };
 }
 
-async function udp(count: number) {
-  const samples: number[] = [];
-  const payload = new Uint8Array(64).fill(0x75);
+/** The operations every UDP path offers the scenarios: datagrams to the UDP echo, and the echoes back. */
+interface UdpConn {
+  /** False when the path refused the datagram for now (the SDK's full window: Qt's TemporaryError). */
+  send(payload: Uint8Array): boolean;
+  onMessage(listener: () => void): void;
+  close(): void;
+}
+
+async function udpConnect(): Promise<UdpConn> {
   if (path === 'raw') {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    let wake: () => void = () => {};
-    socket.on('message', () => wake());
-    for (let i = 0; i < count; i++) {
-      const back = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      const start = performance.now();
-      socket.send(payload, UDP_ECHO, '127.0.0.1');
-      await back;
-      samples.push((performance.now() - start) * 1000);
-    }
-    socket.close();
-  } else if (path === 'wisp') {
+    return {
+      send: (payload) => {
+        socket.send(payload, UDP_ECHO, '127.0.0.1');
+        return true;
+      },
+      onMessage: (listener) => socket.on('message', () => listener()),
+      close: () => socket.close(),
+    };
+  }
+  if (path === 'wisp') {
     // Wisp v2 carries UDP as a stream of type UDP, each DATA packet one datagram.
     const connection = await wisp();
     if (!connection.udp_enabled) throw new Error('wisp: the server did not offer the UDP extension');
     const stream = connection.create_stream('127.0.0.1', UDP_ECHO, 'udp');
-    let wake: () => void = () => {};
-    stream.onmessage = () => wake();
-    for (let i = 0; i < count; i++) {
-      const back = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      const start = performance.now();
-      stream.send(payload);
-      await back;
-      samples.push((performance.now() - start) * 1000);
-    }
-    stream.close();
-  } else {
-    const socket = new QUdpSocket({ gateway: gateway() });
-    let wake: () => void = () => {};
-    socket.readyRead.connect(() => {
-      while (socket.hasPendingDatagrams()) socket.readDatagram();
-      wake();
-    });
-    for (let i = 0; i < count; i++) {
-      const back = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      const start = performance.now();
-      socket.writeDatagram(payload, '127.0.0.1', UDP_ECHO);
-      await back;
-      samples.push((performance.now() - start) * 1000);
-    }
-    socket.abort();
+    const listeners: Array<() => void> = [];
+    stream.onmessage = () => {
+      for (const listener of listeners) listener();
+    };
+    return {
+      send: (payload) => {
+        stream.send(payload);
+        return true;
+      },
+      onMessage: (listener) => listeners.push(listener),
+      close: () => stream.close(),
+    };
   }
+  const socket = new QUdpSocket({ gateway: gateway() });
+  const listeners: Array<() => void> = [];
+  socket.readyRead.connect(() => {
+    while (socket.hasPendingDatagrams()) {
+      socket.readDatagram();
+      for (const listener of listeners) listener();
+    }
+  });
+  return {
+    send: (payload) => socket.writeDatagram(payload, '127.0.0.1', UDP_ECHO) >= 0,
+    onMessage: (listener) => listeners.push(listener),
+    close: () => socket.abort(),
+  };
+}
+
+/** 64-byte datagrams echoed one at a time: round-trip latency. */
+async function udp(count: number) {
+  const samples: number[] = [];
+  const payload = new Uint8Array(64).fill(0x75);
+  const conn = await udpConnect();
+  let wake: () => void = () => {};
+  conn.onMessage(() => wake());
+  for (let i = 0; i < count; i++) {
+    const back = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const start = performance.now();
+    conn.send(payload);
+    await back;
+    samples.push((performance.now() - start) * 1000);
+  }
+  conn.close();
   const total = samples.reduce((a, b) => a + b, 0) / 1e6;
   return { p50us: percentile(samples, 0.5), roundTripsPerSecond: count / total };
+}
+
+/**
+ * 64-byte datagrams with up to `window` in flight: how many echoes come back per second. A datagram
+ * whose echo has not come back within 200 ms counts as lost and frees its place.
+ */
+async function udpRate(count: number, window = 32) {
+  const payload = new Uint8Array(64).fill(0x72);
+  const conn = await udpConnect();
+  let sent = 0;
+  let received = 0;
+  let lost = 0;
+  let lastEcho = performance.now();
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const fill = (): void => {
+    while (sent < count && sent - received - lost < window && conn.send(payload)) sent++;
+    if (received + lost >= count) done();
+  };
+  conn.onMessage(() => {
+    received++;
+    lastEcho = performance.now();
+    fill();
+  });
+  const start = performance.now();
+  fill();
+  const watchdog = setInterval(() => {
+    if (performance.now() - lastEcho < 200) return;
+    // Nothing came back for 200 ms: what is in flight is lost.
+    lost += sent - received - lost;
+    lastEcho = performance.now();
+    fill();
+  }, 50);
+  await finished;
+  clearInterval(watchdog);
+  const seconds = (performance.now() - start) / 1000;
+  conn.close();
+  return { datagramsPerSecond: received / seconds, lost };
 }
 
 const run: Record<string, () => Promise<object>> = {
@@ -415,6 +473,7 @@ const run: Record<string, () => Promise<object>> = {
   stalled: () => stalled(options.bytes ?? 1024 * 1024 * 1024, options.stallMs ?? 5000),
   stalledTarget: () => upload(options.bytes ?? 512 * 1024 * 1024, options.target + 4),
   udp: () => udp(options.count ?? 2000),
+  udpRate: () => udpRate(options.count ?? 20_000),
 };
 const result = await (run[scenario] as () => Promise<object>)();
 console.log(JSON.stringify(result));

@@ -150,6 +150,19 @@ async function client(path: string, scenario: string, extra: object = {}, memory
         pssPeak = Math.max(pssPeak, pss());
       })
     : () => {};
+  // socketgate counts the bytes it holds (socketgate_buffered_bytes): its peak, next to the RSS.
+  let heldPeak = 0;
+  const stopHeld =
+    memory && path === 'socketgate'
+      ? every(100, () => {
+          fetch(`http://127.0.0.1:${GATEWAY}/metrics`)
+            .then((response) => response.text())
+            .then((text) => {
+              heldPeak = Math.max(heldPeak, Number(/^socketgate_buffered_bytes (\d+)$/m.exec(text)?.[1] ?? 0));
+            })
+            .catch(() => {});
+        })
+      : () => {};
   const child = spawn(process.execPath, [...tsx, 'bench/client.ts', path, scenario, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -167,10 +180,12 @@ async function client(path: string, scenario: string, extra: object = {}, memory
   clearTimeout(limit);
   stopRss();
   stopPss();
+  stopHeld();
   const memoryKiB = {
     rssBeforeKiB: before,
     rssPeakKiB: peak,
     ...(held === undefined ? {} : { rssHeldKiB: held }),
+    ...(memory && path === 'socketgate' ? { gatewayHeldPeakBytes: heldPeak } : {}),
     ...(pss ? { pssBeforeKiB: pssBefore, pssPeakKiB: pssPeak } : {}),
   };
   if (code !== 0) {
@@ -262,6 +277,7 @@ async function main(): Promise<void> {
       for (const path of paths) record(path, scenario, await client(path, scenario, { bytes: BYTES, count: 2000 }));
     }
     for (const path of udpPaths) record(path, 'udp', await client(path, 'udp', { count: 2000 }));
+    for (const path of udpPaths) record(path, 'udpRate', await client(path, 'udpRate', { count: SMOKE ? 2000 : 20_000 }));
     console.log(`round ${round + 1} done`);
   }
   // Memory and flow control: each gateway's RSS per socket, then under a stalled target and a stalled
@@ -313,6 +329,11 @@ async function main(): Promise<void> {
     const kept = Number(r.sockets) - Number(r.closedEarly);
     return Number(r.closedEarly) > 0 ? `failed: the gateway closed ${r.closedEarly}, kept ${kept}` : fmt(Number(r.seconds), 2);
   };
+  /** Echoed datagrams per second, with the median loss when any round lost some. */
+  const udpRate = (path: string) => {
+    const lost = pick(path, 'udpRate', 'lost');
+    return `${fmt(pick(path, 'udpRate', 'datagramsPerSecond'))}${lost > 0 ? ` (${fmt(lost)} lost)` : ''}`;
+  };
   const rows = paths.map((path) => {
     const concurrent = results[path]?.concurrent?.[0];
     return [
@@ -326,14 +347,17 @@ async function main(): Promise<void> {
       memory[path] ? perSocket(results[path]?.idle?.[0]) : '—',
       results[path]?.udp ? fmt(pick(path, 'udp', 'p50us')) : '—',
       results[path]?.udp ? fmt(pick(path, 'udp', 'roundTripsPerSecond')) : '—',
+      results[path]?.udpRate ? udpRate(path) : '—',
     ];
   });
   const table = [
-    `| path | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | ${n(ACTIVE)} sockets open+echo s | gateway KiB/socket (${n(ACTIVE)} active) | gateway KiB/socket (${n(IDLE)} idle) | UDP echo p50 µs | UDP round trips/s |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| path | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | ${n(ACTIVE)} sockets open+echo s | gateway KiB/socket (${n(ACTIVE)} active) | gateway KiB/socket (${n(IDLE)} idle) | UDP echo p50 µs | UDP round trips/s | UDP datagrams/s (32 in flight) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
   const mib = (r: Result | undefined) => (!r ? '—' : r.failed ? 'failed' : growth(r, 1024, 1));
+  /** The peak of the gateway's own count of the bytes it holds (socketgate only). */
+  const heldKiB = (r: Result | undefined) => (r?.gatewayHeldPeakBytes === undefined ? '—' : fmt(Number(r.gatewayHeldPeakBytes) / 1024));
   const yes = (value: unknown) => (value === true ? 'yes' : value === false ? 'no' : '—');
   const arrived = (r: Result | undefined, bytes: number) =>
     r?.failed
@@ -347,18 +371,20 @@ async function main(): Promise<void> {
     return [
       path,
       mib(stalled),
+      heldKiB(stalled),
       arrived(stalled, STALLED_BYTES),
       stalled?.failed ? '—' : yes(stalled?.closeArrived),
       mib(stalledTarget),
+      heldKiB(stalledTarget),
       arrived(stalledTarget, STALLED_TARGET_BYTES),
     ];
   });
   const flowTable = [
-    '| path | stalled reader: gateway RSS growth MiB | every byte arrived | close arrived | stalled target: gateway RSS growth MiB | every byte arrived |',
-    '| --- | ---: | --- | --- | ---: | --- |',
+    '| path | stalled reader: gateway RSS growth MiB | held by the gateway, peak KiB | every byte arrived | close arrived | stalled target: gateway RSS growth MiB | held by the gateway, peak KiB | every byte arrived |',
+    '| --- | ---: | ---: | --- | --- | ---: | ---: | --- |',
     ...flowRows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
-  const flowNote = `Stalled reader: a ${n(STALLED_BYTES / MiB)} MiB download whose reader stops reading for 5 s (wisp: its client can only stop reading the whole WebSocket). Stalled target: a ${n(STALLED_TARGET_BYTES / MiB)} MiB upload to a target that reads nothing for its first 5 s. A close that has not arrived 5 s (upload: 20 s) after the last byte counts as lost. websockify: the RSS summed over its processes (it forks one per connection, and the pages a child shares with its parent count in each), and in parentheses the PSS summed likewise, sampled less often.`;
+  const flowNote = `Stalled reader: a ${n(STALLED_BYTES / MiB)} MiB download whose reader stops reading for 5 s (wisp: its client can only stop reading the whole WebSocket). Stalled target: a ${n(STALLED_TARGET_BYTES / MiB)} MiB upload to a target that reads nothing for its first 5 s. A close that has not arrived 5 s (upload: 20 s) after the last byte counts as lost. Held by the gateway: socketgate's own count of the bytes it holds (the socketgate_buffered_bytes metric, sampled every 100 ms); RSS growth also counts garbage not yet collected. websockify: the RSS summed over its processes (it forks one per connection, and the pages a child shares with its parent count in each), and in parentheses the PSS summed likewise, sampled less often.`;
   // socketgate against the issue's targets, as ratios within this run.
   const sg = (scenario: string, key: string) => pick('socketgate', scenario, key);
   const ratio = (path: string, scenario: string) => sg(scenario, 'mbPerSecond') / pick(path, scenario, 'mbPerSecond');

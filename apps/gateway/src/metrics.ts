@@ -66,6 +66,16 @@ export class GatewayMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'socketgate_buffered_bytes',
+      help: 'Bytes the gateway holds: read from targets and not yet sent, received and not yet written, and waiting in WebSocket send buffers',
+      registers: [this.registry],
+      collect() {
+        let total = 0;
+        for (const session of sessions) total += session.bufferedBytes;
+        this.set(total);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'socketgate_', eventLoopMonitoringPrecision: 20 });
   }
 }

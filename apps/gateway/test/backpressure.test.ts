@@ -57,6 +57,9 @@ it('holds a flooding target back: the SDK keeps readBufferSize, the gateway a sm
   const stream = [...gw.app.socketgate.sessions][0]?.streams.values().next().value;
   expect(stream?.state).toBe('connected');
   expect(gw.app.socketgate.stats().bufferedBytes).toBeLessThanOrEqual(256 * KiB);
+  // The same count, as operators (and the benchmark) read it.
+  const metrics = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body;
+  expect(Number(/^socketgate_buffered_bytes (\d+)$/m.exec(metrics)?.[1])).toBeLessThanOrEqual(256 * KiB);
 
   // Reading resumes the flow, and every byte arrives in order.
   const hash = createHash('sha256');

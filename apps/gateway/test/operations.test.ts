@@ -107,6 +107,7 @@ describe('metrics', () => {
     expect(metric(text, 'socketgate_sessions')).toBe(1);
     expect(metric(text, 'socketgate_streams', { transport: 'tcp', state: 'connected' })).toBe(1);
     expect(metric(text, 'socketgate_streams', { transport: 'udp', state: 'bound' })).toBe(1);
+    expect(metric(text, 'socketgate_buffered_bytes')).toBe(gw.app.socketgate.stats().bufferedBytes);
     expect(metric(text, 'socketgate_bytes_total', { direction: 'up', transport: 'tcp' })).toBe(1000);
     expect(metric(text, 'socketgate_bytes_total', { direction: 'down', transport: 'tcp' })).toBe(1000);
     expect(metric(text, 'socketgate_datagrams_total', { direction: 'up' })).toBe(1);
