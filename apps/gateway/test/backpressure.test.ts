@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
-import { startGateway, startServer, until } from '@socketgate/testkit';
+import { startGateway, startServer, until, writeInPieces } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 
 const KiB = 1024;
@@ -26,19 +26,13 @@ it('holds a flooding target back: the SDK keeps readBufferSize, the gateway a sm
   const data = randomBytes(FLOOD);
   let written = 0;
   const server = await startServer((socket) => {
-    const pump = (): void => {
-      while (written < FLOOD) {
-        const size = Math.min(64 * KiB, FLOOD - written);
-        const more = socket.write(data.subarray(written, written + size));
-        written += size;
-        if (!more) {
-          socket.once('drain', pump);
-          return;
-        }
-      }
-      socket.end();
-    };
-    pump();
+    const sizes = Array.from({ length: FLOOD / (64 * KiB) }, () => 64 * KiB);
+    writeInPieces(socket, data, sizes, {
+      end: true,
+      onProgress: (n) => {
+        written = n;
+      },
+    });
   });
   const gw = await startGateway();
   onTestFinished(() => gw.close());

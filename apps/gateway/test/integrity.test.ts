@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type Gateway, QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
-import { startGateway, startServer, until } from '@socketgate/testkit';
+import { startGateway, startServer, until, writeInPieces } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 
 const MiB = 1024 * 1024;
@@ -35,20 +35,7 @@ it('carries 64 MiB up and 64 MiB down through the gateway intact (SHA-256)', asy
       if (uploadReceived === TOTAL) uploadDone();
     });
     // Send the download in random-sized writes, honouring back-pressure.
-    const sizes = randomChunks(TOTAL);
-    let offset = 0;
-    const pump = (): void => {
-      while (sizes.length > 0) {
-        const size = sizes.shift() as number;
-        const more = socket.write(download.subarray(offset, offset + size));
-        offset += size;
-        if (!more) {
-          socket.once('drain', pump);
-          return;
-        }
-      }
-    };
-    pump();
+    writeInPieces(socket, download, randomChunks(TOTAL));
   });
   const gw = await startGateway();
   onTestFinished(() => gw.close());
@@ -108,22 +95,7 @@ it('keeps concurrent downloads apart: 6 streams on 2 sessions, each intact (shar
     socket.on('data', (chunk: Buffer) => {
       request += chunk.toString();
       if (!request.includes('\n')) return;
-      const data = payloads[Number(request.trim())] as Buffer;
-      const sizes = randomChunks(EACH);
-      let offset = 0;
-      const pump = (): void => {
-        while (sizes.length > 0) {
-          const size = sizes.shift() as number;
-          const more = socket.write(data.subarray(offset, offset + size));
-          offset += size;
-          if (!more) {
-            socket.once('drain', pump);
-            return;
-          }
-        }
-        socket.end();
-      };
-      pump();
+      writeInPieces(socket, payloads[Number(request.trim())] as Buffer, randomChunks(EACH), { end: true });
     });
   });
   const gw = await startGateway();

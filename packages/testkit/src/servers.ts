@@ -137,3 +137,32 @@ export async function startSinkServer(): Promise<SinkServer> {
     ended: { get: () => ended },
   }) as SinkServer;
 }
+
+/**
+ * Writes `data` to `socket` in pieces of `sizes` (adding up to its length), honouring back-pressure:
+ * after a write() that reports a full buffer it waits for 'drain'. Ends the socket after the last
+ * piece when `end` is set; `onProgress` hears how many bytes have been handed to write().
+ */
+export function writeInPieces(
+  socket: net.Socket,
+  data: Uint8Array,
+  sizes: readonly number[],
+  options: { end?: boolean; onProgress?: (written: number) => void } = {},
+): void {
+  let index = 0;
+  let offset = 0;
+  const pump = (): void => {
+    while (index < sizes.length) {
+      const size = sizes[index++] as number;
+      const more = socket.write(data.subarray(offset, offset + size));
+      offset += size;
+      options.onProgress?.(offset);
+      if (!more) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+    if (options.end) socket.end();
+  };
+  pump();
+}
