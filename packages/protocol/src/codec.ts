@@ -71,10 +71,14 @@ export type Decoded<T> = { ok: true; value: T } | DecodeFailure;
 export type Allocate = (bytes: number) => Uint8Array;
 const zeroed: Allocate = (bytes) => new Uint8Array(bytes);
 
-function header(kind: number, stream: number, bodyBytes: number, allocate: Allocate = zeroed): { bytes: Uint8Array; view: DataView } {
+function checkStream(stream: number): void {
   if (!Number.isInteger(stream) || stream < 0 || stream > 0xffff_ffff) {
     throw new RangeError(`stream id must be an unsigned 32-bit integer, got ${stream}`);
   }
+}
+
+function header(kind: number, stream: number, bodyBytes: number, allocate: Allocate = zeroed): { bytes: Uint8Array; view: DataView } {
+  checkStream(stream);
   const bytes = allocate(HEADER_BYTES + bodyBytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   view.setUint8(0, kind);
@@ -97,9 +101,7 @@ export function encodeData(stream: number, payload: Uint8Array, allocate?: Alloc
  * that builds frames in place, with no copy of the payload.
  */
 export function writeDataHeader(frame: Uint8Array, stream: number): void {
-  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffff_ffff) {
-    throw new RangeError(`stream id must be an unsigned 32-bit integer, got ${stream}`);
-  }
+  checkStream(stream);
   if (frame.byteLength < HEADER_BYTES) throw new RangeError(`a frame needs at least ${HEADER_BYTES} bytes, got ${frame.byteLength}`);
   frame[0] = FrameKind.DATA;
   new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES).setUint32(1, stream);

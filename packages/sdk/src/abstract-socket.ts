@@ -56,8 +56,10 @@ const optionName = (option: SocketOption): SocketOptionName | undefined => OPTIO
 
 const NEWLINE = 0x0a;
 
-/** A private copy of what the caller passed (strings as UTF-8), or undefined for anything else. */
-/** The bytes of what write() was given, as a view: whatever keeps them (the output queue, a frame) copies them. */
+/**
+ * The bytes of what write() was given (strings as UTF-8) as a view, or undefined for anything else:
+ * whatever keeps them (the output queue, a frame) copies them.
+ */
 function toBytes(data: unknown): Uint8Array | undefined {
   if (typeof data === 'string') return encoder.encode(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
