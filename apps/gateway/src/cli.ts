@@ -7,7 +7,7 @@ import { ENDPOINT_PATH } from '@socketgate/protocol';
 import Fastify from 'fastify';
 import { GatewayConfig } from './config.js';
 import { type DemoTarget, startEchoService, startFortuneService, startUdpEchoService } from './demo.js';
-import { socketgate } from './gateway.js';
+import { originAllowed, socketgate, withSafeRequests } from './gateway.js';
 import { layerSettings, readConfigFile, redact, settings, settingsHelp } from './load-config.js';
 
 const HELP = `Usage: socketgate [options]
@@ -32,6 +32,14 @@ then flags, each overriding the one before. An invalid setting stops the start w
 Every setting:
 ${settingsHelp()}
 `;
+
+const DEMO_ORIGINS = ['http://127.0.0.1:*', 'http://localhost:*', 'http://[::1]:*'];
+
+/** Whether a Host header names this host by a loopback name (127.0.0.1, localhost, [::1]), with any port. */
+function isLoopbackHost(host: string | undefined): boolean {
+  const name = host?.replace(/:\d{1,5}$/, '').toLowerCase();
+  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
+}
 
 function fail(lines: string[]): never {
   for (const line of lines) console.error(`socketgate: ${line}`);
@@ -87,7 +95,9 @@ async function main(): Promise<void> {
     demos.push(await startFortuneService('127.0.0.1', next(1)));
     demos.push(await startUdpEchoService('127.0.0.1', next(2)));
     raw.allow = [...((raw.allow as string[]) ?? []), ...demos.map((demo) => `127.0.0.1/32:${demo.port}`)];
-    raw.origins ??= ['*'];
+    // Pages served from this host only: a page elsewhere (or one that rebinds a name of its own to
+    // this host) has another origin.
+    raw.origins ??= DEMO_ORIGINS;
   }
   let devToken: string | undefined;
   if ((!Array.isArray(raw.tokens) || raw.tokens.length === 0) && raw.jwt === undefined) {
@@ -107,19 +117,30 @@ async function main(): Promise<void> {
   const logger = pretty
     ? { level: config.log.level, transport: { target: 'pino-pretty', options: { colorize: true } } }
     : { level: config.log.level };
-  const app = Fastify({ logger });
+  const app = Fastify({ logger: withSafeRequests(logger) });
   await app.register(socketgate, config);
   const page = fileURLToPath(new URL('../../terminal/dist/', import.meta.url));
   const servePage = values.demo === true && existsSync(page);
-  if (servePage) {
+  if (servePage) await app.register(fastifyStatic, { root: page, prefix: '/' });
+  if (values.demo === true) {
     // The demo page learns where its gateway is and the development token (demo only: the token
     // is a throwaway one, and the gateway listens where the page is served).
-    await app.register(fastifyStatic, { root: page, prefix: '/' });
-    app.get('/demo.json', async () => ({
-      path: ENDPOINT_PATH,
-      token: config.tokens[0],
-      targets: demos.map(({ name, transport, host, port }) => ({ name, transport, host, port })),
-    }));
+    app.get('/demo.json', async (request, reply) => {
+      // The development token goes only to a page this host serves under a loopback name: a DNS
+      // rebinding page asks with its own name in Host, a foreign page with its own Origin.
+      const origin = request.headers.origin;
+      if (!isLoopbackHost(request.headers.host) || (origin !== undefined && !originAllowed(DEMO_ORIGINS, origin))) {
+        return reply.code(403).send({
+          error: 'Forbidden',
+          message: 'the demo token is served to pages on this host only (http://127.0.0.1 or http://localhost)',
+        });
+      }
+      return {
+        path: ENDPOINT_PATH,
+        token: config.tokens[0],
+        targets: demos.map(({ name, transport, host, port }) => ({ name, transport, host, port })),
+      };
+    });
   }
   const address = await app.listen({ host: config.host, port: config.port });
   console.log(`socketgate listening on ${address.replace(/^http/, 'ws')}${ENDPOINT_PATH}`);

@@ -89,6 +89,50 @@ export const GatewayConfig = z.strictObject({
     .max(1024 * MiB)
     .default(8 * MiB)
     .describe('WebSocket send buffer per session before reading pauses'),
+  sessionUploadBytes: z
+    .int()
+    .min(128 * 1024)
+    .max(1024 * MiB)
+    .default(8 * MiB)
+    .describe("upload bytes one session's streams may hold unwritten in all before the gateway stops reading its WebSocket"),
+  closeTimeoutMs: z
+    .int()
+    .min(1)
+    .max(60_000)
+    .default(2_000)
+    .describe('after the gateway closes a WebSocket, how long the client has to answer before the connection is cut'),
+  handshakeTimeoutMs: z
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(10_000)
+    .describe('time a new connection has to send complete HTTP request headers'),
+  pingIntervalMs: z
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(30_000)
+    .describe('WebSocket ping interval; a client that answers nothing for a whole interval is cut off; 0 never'),
+  tcpKeepAliveMs: z
+    .int()
+    .min(0)
+    .max(7_200_000)
+    .default(60_000)
+    .describe("TCP keepalive on clients' connections: idle time before the first probe; 0 off"),
+  maxConnectionsPerAddress: z
+    .int()
+    .min(1)
+    .default(512)
+    .describe('TCP connections open at once from one client address, counted until each is really closed'),
+  maxPendingSessionsPerAddress: z
+    .int()
+    .min(1)
+    .default(16)
+    .describe('WebSockets from one client address that have not said hello yet; past it the oldest is closed'),
+  metricsPublic: z
+    .boolean()
+    .default(false)
+    .describe('serve /metrics on the main port to anyone; by default only a direct loopback peer gets it'),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),

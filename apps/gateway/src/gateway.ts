@@ -1,7 +1,8 @@
 import http from 'node:http';
+import type net from 'node:net';
 import websocket from '@fastify/websocket';
 import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { Authenticator } from './auth.js';
 import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
@@ -62,6 +63,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     authenticator: new Authenticator(config),
     sessionsPerCredential: new Map(),
     sessionsPerAddress: new Map(),
+    pendingPerAddress: new Map(),
     metrics: new GatewayMetrics(sessions),
     draining: { value: false },
     upstreamProxy: config.upstreamProxy === undefined ? undefined : parseProxyUrl(config.upstreamProxy),
@@ -74,6 +76,9 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     const open = (): number => [...sessions].reduce((n, session) => n + session.streams.size, 0);
     while (open() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const session of [...sessions]) session.close(CloseCode.GOING_AWAY, 'the gateway is shutting down');
+    // Resolves once every connection is really closed (a client that does not answer the close is cut after closeTimeoutMs).
+    const closedBy = Date.now() + config.closeTimeoutMs + 1000;
+    while (sessions.size > 0 && Date.now() < closedBy) await new Promise((resolve) => setTimeout(resolve, 20));
   };
 
   app.decorate('socketgate', {
@@ -111,6 +116,15 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     });
   }
 
+  guardConnections(app.server, config);
+  if (config.pingIntervalMs > 0) {
+    const heartbeat = setInterval(() => {
+      for (const session of sessions) session.heartbeat();
+    }, config.pingIntervalMs);
+    heartbeat.unref();
+    app.addHook('onClose', async () => clearInterval(heartbeat));
+  }
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) =>
     runtime.draining.value ? reply.code(503).send({ status: 'draining' }) : { status: 'ready', sessions: sessions.size },
@@ -120,7 +134,13 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     body: await runtime.metrics.registry.metrics(),
   });
   if (config.metricsPort === undefined) {
-    app.get('/metrics', async (_request, reply) => {
+    app.get('/metrics', async (request, reply) => {
+      // Metrics name the gateway's load and errors: by default only a process on this host that
+      // connects directly (no proxy in between, which would forward the request) may read them.
+      const direct = request.headers['x-forwarded-for'] === undefined && request.headers.forwarded === undefined;
+      if (!config.metricsPublic && !(direct && isLoopback(request.socket.remoteAddress))) {
+        return reply.code(404).send({ error: 'Not Found', message: 'Route GET:/metrics not found' });
+      }
       const { type, body } = await metricsText();
       return reply.type(type).send(body);
     });
@@ -150,7 +170,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
       preValidation: async (request, reply) => {
         if (runtime.draining.value) return reply.code(503).send({ error: 'Service Unavailable', message: 'the gateway is shutting down' });
         const origin = request.headers.origin;
-        if (origin !== undefined && !config.origins.includes('*') && !config.origins.includes(origin)) {
+        if (origin !== undefined && !originAllowed(config.origins, origin)) {
           app.log.info({ origin }, 'refused a WebSocket from a foreign origin');
           return reply.code(403).send({ error: 'Forbidden', message: `origin ${origin} is not allowed` });
         }
@@ -173,7 +193,87 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
   });
 };
 
+/**
+ * Whether a browser's `Origin` is accepted: an exact entry, `*` for any, or an entry whose port is
+ * `*` (`http://localhost:*`), which accepts that scheme and host on any port.
+ */
+export function originAllowed(origins: readonly string[], origin: string): boolean {
+  for (const entry of origins) {
+    if (entry === '*' || entry === origin) return true;
+    if (entry.endsWith(':*')) {
+      const base = entry.slice(0, -1);
+      if (origin.startsWith(base) && /^\d{1,5}$/.test(origin.slice(base.length))) return true;
+    }
+  }
+  return false;
+}
+
+const isLoopback = (address: string | undefined): boolean =>
+  address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+
+/**
+ * Bounds what a client can hold before its WebSocket exists: TCP connections per address, counted
+ * from accept until the socket is really closed (past `maxConnectionsPerAddress` a new one is cut at
+ * once), and `handshakeTimeoutMs` to send a complete request (half-sent headers are cut). Client
+ * connections get TCP keepalive, so that half-open ones are found.
+ */
+function guardConnections(server: http.Server, config: GatewayConfig): void {
+  const perAddress = new Map<string, number>();
+  server.headersTimeout = Math.min(server.headersTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
+  server.requestTimeout = Math.min(server.requestTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
+  const waiting = new WeakMap<net.Socket, NodeJS.Timeout>();
+  const tls = 'setSecureContext' in server;
+  const started = (request: http.IncomingMessage): void => {
+    clearTimeout(waiting.get(request.socket));
+    waiting.delete(request.socket);
+  };
+  server.on('request', started);
+  server.on('upgrade', started);
+  server.on('connection', (socket: net.Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const open = (perAddress.get(address) ?? 0) + 1;
+    perAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+      clearTimeout(waiting.get(socket));
+    });
+    if (open > config.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    if (config.tcpKeepAliveMs > 0) socket.setKeepAlive(true, config.tcpKeepAliveMs);
+    // Over TLS the request arrives on another socket object; headersTimeout bounds it there.
+    if (tls) return;
+    const timer = setTimeout(() => socket.destroy(), config.handshakeTimeoutMs);
+    timer.unref();
+    waiting.set(socket, timer);
+  });
+}
+
 export const socketgate = fastifyPlugin(plugin, { fastify: '5.x', name: '@socketgate/gateway' });
+
+/**
+ * Request log lines without the query string: a credential that a client put in a URL never
+ * reaches the log.
+ */
+export const requestSerializer = (request: FastifyRequest): Record<string, unknown> => ({
+  method: request.method,
+  url: request.url.replace(/[?#].*$/s, ''),
+  host: request.headers.host,
+  remoteAddress: request.ip,
+  remotePort: request.socket?.remotePort,
+});
+
+/** Fastify logger options with the request serializer that drops query strings. */
+type LoggerSetting = NonNullable<FastifyServerOptions['logger']>;
+export function withSafeRequests(logger: LoggerSetting): LoggerSetting {
+  if (logger === true) return { serializers: { req: requestSerializer } };
+  if (typeof logger !== 'object' || logger === null) return logger;
+  const options = logger as { serializers?: Record<string, unknown> };
+  return { ...logger, serializers: { ...options.serializers, req: requestSerializer } } as LoggerSetting;
+}
 
 /**
  * Builds a gateway: a ready Fastify instance, not yet listening, serving the socketgate protocol
@@ -181,7 +281,7 @@ export const socketgate = fastifyPlugin(plugin, { fastify: '5.x', name: '@socket
  */
 export async function createGateway(options: GatewayOptions = {}): Promise<FastifyInstance> {
   const { logger = false, ...rest } = options;
-  const app = Fastify({ logger });
+  const app = Fastify({ logger: withSafeRequests(logger) });
   await app.register(socketgate, rest);
   await app.ready();
   return app;

@@ -15,7 +15,7 @@ export interface Setting {
   secret: boolean;
 }
 
-const SECRETS = new Set(['tokens', 'jwt.secret']);
+const SECRETS = new Set(['tokens', 'jwt.secret', 'upstreamProxy']);
 
 type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType; shape?: Record<string, z.ZodType> };
 const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
@@ -135,7 +135,13 @@ export function redact(config: GatewayConfig): Record<string, unknown> {
   if (Array.isArray(copy.tokens)) copy.tokens = copy.tokens.map(() => '[redacted]');
   const jwt = copy.jwt as Record<string, unknown> | undefined;
   if (jwt?.secret !== undefined) jwt.secret = '[redacted]';
+  if (typeof copy.upstreamProxy === 'string') copy.upstreamProxy = redactUrlPassword(copy.upstreamProxy);
   return copy;
+}
+
+/** A URL with its password (if any) replaced. */
+export function redactUrlPassword(url: string): string {
+  return url.replace(/^([a-z0-9+.-]+:\/\/[^:@/]*:)[^@/]*@/i, '$1[redacted]@');
 }
 
 /** `--help` text for every setting, with its default and environment variable. */

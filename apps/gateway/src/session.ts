@@ -15,6 +15,7 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AuthError, type Authenticator, type Principal } from './auth.js';
+import { closeWebSocket } from './close-reason.js';
 import type { GatewayConfig } from './config.js';
 import { allocateFrame, releaseFrame } from './frame-pool.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -39,6 +40,8 @@ export interface GatewayRuntime {
   /** Open sessions per credential key and per client address, for their limits. */
   readonly sessionsPerCredential: Map<string, number>;
   readonly sessionsPerAddress: Map<string, number>;
+  /** Sessions still waiting to say hello, per client address, oldest first. */
+  readonly pendingPerAddress: Map<string, Set<Session>>;
   readonly metrics: GatewayMetrics;
   readonly upstreamProxy: Socks5Proxy | undefined;
   /** Set while the gateway drains for shutdown: no new sessions or streams. */
@@ -114,6 +117,16 @@ export class Session implements StreamHost {
   readonly #controls: Bucket;
   readonly #errors: Bucket;
   #disposed = false;
+  /** Whether the client was heard from (a pong or any message) since the last ping. */
+  #alive = true;
+  /** Upload bytes the gateway holds for this session: received from the client, not yet written to a target. */
+  #uploadHeld = 0;
+  #uploadPaused = false;
+  /** Whether this session holds one of its address's session slots (from welcome until the connection closes). */
+  #countedForAddress = false;
+  /** Download bytes held in stream queues (UDP datagrams, a TCP chunk beyond credit), besides the WebSocket's buffer. */
+  #downloadQueued = 0;
+  readonly sharedPorts = new Map<string, number>();
 
   constructor(ws: WebSocket, runtime: GatewayRuntime, address: string) {
     this.#ws = ws;
@@ -125,14 +138,73 @@ export class Session implements StreamHost {
     this.#errors = new Bucket(runtime.config.maxProtocolErrorsPerSecond);
     this.log = runtime.log.child({ session: this.id });
     runtime.sessions.add(this);
-    count(runtime.sessionsPerAddress, address, 1);
+    this.#awaitHello(address);
     this.#helloTimer = setTimeout(
       () => this.#closeSession(CloseCode.HELLO_TIMEOUT, `no hello within ${runtime.config.helloTimeoutMs} ms`),
       runtime.config.helloTimeoutMs,
     );
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#guarded(() => this.#onMessage(data, isBinary)));
     ws.on('close', (code: number) => this.#onClosed(code));
     ws.on('error', (error: Error) => this.log.debug({ err: error }, 'websocket error'));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+  }
+
+  /**
+   * Counts this session among its address's sessions that have not said hello. Past the limit the
+   * oldest of them is closed, so that sockets that never say hello cannot lock a real client of the
+   * same address out.
+   */
+  #awaitHello(address: string): void {
+    let waiting = this.#runtime.pendingPerAddress.get(address);
+    if (waiting === undefined) {
+      waiting = new Set();
+      this.#runtime.pendingPerAddress.set(address, waiting);
+    }
+    waiting.add(this);
+    if (waiting.size > this.#runtime.config.maxPendingSessionsPerAddress) {
+      const oldest = waiting.values().next().value as Session;
+      oldest.close(CloseCode.TOO_MANY_SESSIONS, 'too many sessions from this address are waiting to say hello');
+    }
+  }
+
+  #saidHello(): void {
+    const waiting = this.#runtime.pendingPerAddress.get(this.address);
+    if (waiting?.delete(this) && waiting.size === 0) this.#runtime.pendingPerAddress.delete(this.address);
+  }
+
+  /**
+   * Runs a handler of client input. A fault in the gateway's own code while handling one session's
+   * input ends that session (4500) and is logged; it never reaches the process.
+   */
+  #guarded(handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.log.error({ err: error }, 'internal error while handling a message; the session is closed');
+      this.#closeSession(CloseCode.INTERNAL_ERROR, 'internal error');
+    }
+  }
+
+  /**
+   * Called by the gateway every ping interval: a session that answered nothing since the last ping
+   * (no pong, no message) is gone and is terminated; otherwise it is pinged again. A session whose
+   * reading the gateway paused cannot be heard, and is not judged.
+   */
+  heartbeat(): void {
+    if (this.#ws.readyState !== this.#ws.OPEN || this.#uploadPaused) return;
+    if (!this.#alive) {
+      this.log.debug('no pong within the ping interval; the connection is terminated');
+      this.#ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    try {
+      this.#ws.ping();
+    } catch {
+      this.#ws.terminate();
+    }
   }
 
   // ---- StreamHost ---------------------------------------------------------------------------------
@@ -216,8 +288,39 @@ export class Session implements StreamHost {
     for (const stream of this.#ackQueue) this.flushAck(stream);
   }
 
+  /**
+   * Download bytes the session may still take before its streams must stop reading: the limit
+   * (`sessionBufferBytes`) less the WebSocket's send buffer and what streams hold in their queues.
+   */
+  downloadRoom(): number {
+    return this.#runtime.config.sessionBufferBytes - this.#ws.bufferedAmount - this.#downloadQueued;
+  }
+
   canSend(): boolean {
-    return this.#ws.bufferedAmount < this.#runtime.config.sessionBufferBytes;
+    return this.downloadRoom() > 0;
+  }
+
+  queueDownload(bytes: number): void {
+    this.#downloadQueued += bytes;
+  }
+
+  /**
+   * Upload bytes a stream took from the client (positive) or wrote to its target (negative). Past
+   * `sessionUploadBytes` held in all, the gateway stops reading the client's WebSocket (TCP pushes
+   * back on the client) until half of that is written: per-stream windows bound one stream, this
+   * bounds the session.
+   */
+  holdUpload(bytes: number): void {
+    this.#uploadHeld += bytes;
+    const limit = this.#runtime.config.sessionUploadBytes;
+    if (!this.#uploadPaused && this.#uploadHeld > limit && !this.#disposed) {
+      this.#uploadPaused = true;
+      this.#ws.pause();
+    } else if (this.#uploadPaused && this.#uploadHeld <= limit / 2) {
+      this.#uploadPaused = false;
+      this.#alive = true;
+      this.#ws.resume();
+    }
   }
 
   block(stream: Stream): void {
@@ -225,6 +328,8 @@ export class Session implements StreamHost {
   }
 
   #unblock(): void {
+    // Blocked streams already hold their next read's share of the budget: only the WebSocket's own
+    // buffer decides when they may go on.
     if (this.#blocked.size === 0 || this.#ws.bufferedAmount >= this.#runtime.config.sessionBufferBytes / 2) return;
     const streams = [...this.#blocked];
     this.#blocked.clear();
@@ -277,7 +382,9 @@ export class Session implements StreamHost {
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#disposed) return;
     this.#lastMessageAt = Date.now();
+    this.#alive = true;
     if (this.#early !== undefined) {
       // The credential is still being checked: keep the order, within a bound.
       if (this.#early.length >= MAX_EARLY_MESSAGES) {
@@ -359,16 +466,21 @@ export class Session implements StreamHost {
       this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${open} sessions, the gateway's limit`);
       return;
     }
+    const fromAddress = this.#runtime.sessionsPerAddress.get(this.address) ?? 0;
+    if (fromAddress >= config.maxSessionsPerAddress) {
+      this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this address already has ${fromAddress} sessions, the gateway's limit`);
+      return;
+    }
+    this.#saidHello();
+    count(this.#runtime.sessionsPerAddress, this.address, 1);
+    this.#countedForAddress = true;
     count(this.#runtime.sessionsPerCredential, principal.key, 1);
     this.#principal = principal;
     this.#policy = bothPolicies(this.#runtime.policy, principal.policy);
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     this.#authenticated = true;
-    if (principal.expiresAt !== undefined) {
-      const left = Math.max(0, Math.min(principal.expiresAt - Date.now(), 0x7fff_ffff));
-      this.#expiryTimer = setTimeout(() => this.#closeSession(CloseCode.CREDENTIAL_EXPIRED, 'the credential expired'), left);
-    }
+    if (principal.expiresAt !== undefined) this.#armExpiry(principal.expiresAt);
     const tick = Math.max(
       50,
       Math.min(10_000, Math.min(config.streamIdleTimeoutMs || Infinity, config.sessionIdleTimeoutMs || Infinity) / 4),
@@ -379,6 +491,18 @@ export class Session implements StreamHost {
     const early = this.#early ?? [];
     this.#early = undefined;
     for (const [data, isBinary] of early) this.#onMessage(data, isBinary);
+  }
+
+  /** Closes the session when its credential expires; timers longer than setTimeout's 24.8 days are re-armed. */
+  #armExpiry(expiresAt: number): void {
+    const left = Math.max(0, expiresAt - Date.now());
+    this.#expiryTimer = setTimeout(
+      () => {
+        if (Date.now() < expiresAt) this.#armExpiry(expiresAt);
+        else this.#closeSession(CloseCode.CREDENTIAL_EXPIRED, 'the credential expired');
+      },
+      Math.min(left, 0x7fff_ffff),
+    );
   }
 
   /** Ends idle streams (SocketTimeoutError) and an idle session with nothing open. */
@@ -532,26 +656,29 @@ export class Session implements StreamHost {
   }
 
   #closeSession(code: number, reason: string): void {
-    if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING) {
-      this.#ws.close(code, reason.length > 120 ? `${reason.slice(0, 117)}...` : reason);
-    }
+    closeWebSocket(this.#ws, code, reason, this.#runtime.config.closeTimeoutMs);
     this.#dispose();
   }
 
+  /** The connection is really closed (its descriptor too): only now does the session stop counting against limits. */
   #onClosed(code: number): void {
     this.log.debug({ code }, 'session closed');
     this.#dispose();
+    this.#saidHello();
+    if (this.#countedForAddress) count(this.#runtime.sessionsPerAddress, this.address, -1);
+    this.#countedForAddress = false;
+    if (this.#principal) count(this.#runtime.sessionsPerCredential, this.#principal.key, -1);
+    this.#runtime.sessions.delete(this);
   }
 
   /** Closes every real socket of the session and clears its timers. */
   #dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#saidHello();
     this.#early = undefined;
     clearTimeout(this.#expiryTimer);
     clearInterval(this.#idleTimer);
-    count(this.#runtime.sessionsPerAddress, this.address, -1);
-    if (this.#principal) count(this.#runtime.sessionsPerCredential, this.#principal.key, -1);
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     if (this.#ackImmediate) clearImmediate(this.#ackImmediate);
@@ -560,6 +687,10 @@ export class Session implements StreamHost {
     this.#streams.clear();
     this.#blocked.clear();
     this.#ackQueue.clear();
-    this.#runtime.sessions.delete(this);
+    this.#uploadHeld = 0;
+    this.#downloadQueued = 0;
+    // Read again, so that the client's close frame is seen; the session ignores everything else now.
+    if (this.#uploadPaused) this.#ws.resume();
+    this.#uploadPaused = false;
   }
 }

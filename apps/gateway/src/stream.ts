@@ -45,6 +45,8 @@ export interface StreamHost {
   readonly udpQueueBytes: number;
   readonly udpInbound: 'replies' | 'any';
   readonly allowMulticast: boolean;
+  /** Local `address|port`s that this session's UDP sockets bound with ShareAddress, with how many share each. */
+  readonly sharedPorts: Map<string, number>;
   /** The gateway-wide SOCKS5 proxy for outgoing TCP, if any. */
   readonly upstreamProxy: Socks5Proxy | undefined;
   /** Whether clients may name their own SOCKS5 proxy. */
@@ -56,8 +58,14 @@ export interface StreamHost {
   queueAck(stream: Stream): void;
   /** Flushes this stream's pending acknowledgement now. */
   flushAck(stream: Stream): void;
-  /** False while the session's WebSocket send buffer is over its limit. */
+  /** False while the session's download buffers are at their limit. */
   canSend(): boolean;
+  /** Download bytes the session may still take (may be zero or less). */
+  downloadRoom(): number;
+  /** Download bytes a stream queued (positive) or passed on or dropped (negative), counted against the session. */
+  queueDownload(bytes: number): void;
+  /** Upload bytes a stream took from the client (positive) or wrote or dropped (negative), counted against the session. */
+  holdUpload(bytes: number): void;
   /** Parks a stream until the WebSocket send buffer drains. */
   block(stream: Stream): void;
   /** The stream is gone; the session forgets it. */

@@ -45,6 +45,10 @@ export class TcpStream implements Stream {
   #remoteEnded = false;
   #uploadUnacked = 0;
   #ackDue = 0;
+  /** Upload bytes taken from the client and not yet written to the socket. */
+  #uploadHeld = 0;
+  /** The size of the next read, reserved from the session's download budget. */
+  #readReserved = 0;
 
   constructor(host: StreamHost, request: Open) {
     this.#host = host;
@@ -113,6 +117,13 @@ export class TcpStream implements Stream {
     if (spec === undefined || !this.#host.clientProxies) {
       return { error: 'SocketAccessError', message: 'Permission denied: the gateway does not allow client proxies' };
     }
+    // An operator's upstream proxy is the only way out: a client's own proxy would go around it.
+    if (this.#host.upstreamProxy !== undefined) {
+      return {
+        error: 'SocketAccessError',
+        message: "Permission denied: the gateway sends every connection through its own proxy, so it does not take the client's",
+      };
+    }
     let addresses: ResolvedAddress[];
     try {
       addresses = await resolveHost(spec.host, 'any', this.#host.resolver);
@@ -161,14 +172,25 @@ export class TcpStream implements Stream {
       host: target.address,
       port: this.#request.port,
       family: target.family,
-      // Reads go straight into the shared buffer, at most the credit left (no chunk held back).
+      // Reads go straight into the shared buffer, at most the credit left (no chunk held back) and
+      // at most the room left in the session's download budget. Node asks for the next read's size
+      // right after each read, so that size is reserved from the budget until the read happens: a
+      // stream paused with a read pending keeps its share, and no two streams count the same room.
+      // With no room or no credit the read is small (a read of zero bytes is not possible).
       onread: {
-        buffer: () =>
-          READ_BUFFER.subarray(
-            0,
-            this.#downloadCredit > 0 ? Math.min(this.#downloadCredit, READ_BUFFER.byteLength) : READ_BUFFER.byteLength,
-          ),
-        callback: (bytes: number, buffer: Uint8Array) => this.#onData(buffer.subarray(0, bytes)),
+        buffer: () => {
+          const room = this.#host.downloadRoom() + this.#readReserved;
+          const size =
+            this.#downloadCredit > 0
+              ? Math.min(this.#downloadCredit, READ_BUFFER.byteLength, Math.max(room, MIN_READ_BYTES))
+              : MIN_READ_BYTES;
+          this.#reserveRead(size);
+          return READ_BUFFER.subarray(0, size);
+        },
+        callback: (bytes: number, buffer: Uint8Array) => {
+          this.#reserveRead(0);
+          return this.#onData(buffer.subarray(0, bytes));
+        },
       },
     });
     this.#socket = socket;
@@ -234,7 +256,7 @@ export class TcpStream implements Stream {
     } else {
       if (credit > 0) this.#host.sendData(this.id, chunk.subarray(0, credit));
       this.#downloadCredit = 0;
-      this.#pending = Buffer.from(chunk.subarray(credit));
+      this.#setPending(Buffer.from(chunk.subarray(credit)));
     }
     if (!this.#host.canSend()) {
       this.#socket?.pause();
@@ -256,12 +278,24 @@ export class TcpStream implements Stream {
     if (pending !== undefined && this.#downloadCredit > 0) {
       const n = Math.min(pending.byteLength, this.#downloadCredit);
       this.#downloadCredit -= n;
-      this.#pending = n === pending.byteLength ? undefined : pending.subarray(n);
+      this.#setPending(n === pending.byteLength ? undefined : pending.subarray(n));
       this.#host.sendData(this.id, n === pending.byteLength ? pending : pending.subarray(0, n));
     }
     if (this.#pending !== undefined) return;
     if (this.#remoteEnded) this.#finishRemoteEnd();
     else this.resume();
+  }
+
+  /** Sets the size of this stream's next read, counted against the session's download budget. */
+  #reserveRead(bytes: number): void {
+    this.#host.queueDownload(bytes - this.#readReserved);
+    this.#readReserved = bytes;
+  }
+
+  /** Keeps (or drops) the chunk read beyond the client's credit, counted against the session. */
+  #setPending(chunk: Buffer | undefined): void {
+    this.#host.queueDownload((chunk?.byteLength ?? 0) - (this.#pending?.byteLength ?? 0));
+    this.#pending = chunk;
   }
 
   /** Reads again if credit, the session's send buffer and the state allow it. */
@@ -328,8 +362,13 @@ export class TcpStream implements Stream {
     if (payload.byteLength === 0) return undefined;
     this.#uploadUnacked += payload.byteLength;
     const length = payload.byteLength;
+    this.#uploadHeld += length;
+    this.#host.holdUpload(length);
     this.#socket?.write(payload, (error) => {
-      if (error || this.#state === 'closed') return;
+      if (this.#state === 'closed') return;
+      this.#uploadHeld -= length;
+      this.#host.holdUpload(-length);
+      if (error) return;
       this.#ackDue += length;
       this.#host.queueAck(this);
     });
@@ -364,7 +403,7 @@ export class TcpStream implements Stream {
       return;
     }
     this.#setState('closing');
-    this.#pending = undefined;
+    this.#setPending(undefined);
     socket.pause();
     socket.removeAllListeners('data');
     socket.end(() => {
@@ -405,7 +444,10 @@ export class TcpStream implements Stream {
     this.#setState('closed');
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
-    this.#pending = undefined;
+    this.#setPending(undefined);
+    this.#reserveRead(0);
+    this.#host.holdUpload(-this.#uploadHeld);
+    this.#uploadHeld = 0;
     const socket = this.#socket;
     if (socket) {
       socket.removeAllListeners('data');
@@ -424,3 +466,6 @@ export class TcpStream implements Stream {
 }
 
 const TCP_OPTIONS_LIST = [...TCP_OPTIONS];
+
+/** The smallest read when the session's download budget is spent (a read cannot be of zero bytes). */
+const MIN_READ_BYTES = 1024;

@@ -76,6 +76,10 @@ export class UdpStream implements Stream {
   readonly #sends: Outgoing[] = [];
   #sendsBytes = 0;
   #sending = false;
+  /** Upload bytes taken from the client and not yet handed to the socket. */
+  #held = 0;
+  /** The session's shared-port key this socket holds, when bound with ShareAddress. */
+  #sharedKey: string | undefined;
   #unacked = 0;
   #ackDue = 0;
   readonly #options = new Map<SocketOptionName, number>();
@@ -127,19 +131,50 @@ export class UdpStream implements Stream {
       return;
     }
     this.#family = literal === 4 ? 4 : 6;
-    const reuseAddr = (flags & (ShareAddress | ReuseAddressHint)) !== 0;
+    const where = address === '' ? '::' : address;
+    const share = (flags & (ShareAddress | ReuseAddressHint)) !== 0 && port !== 0;
+    if (!share) {
+      this.#bindSocket(where, address === '', port, false, then);
+      return;
+    }
+    // Qt's ShareAddress is honoured between the sockets of one session only: sharing a port with a
+    // service of the gateway host (or another client) would let this socket take its datagrams.
+    // The first sharer proves the port is free by binding it without sharing first.
+    const key = `${where}|${port}`;
+    if (this.#host.sharedPorts.has(key)) {
+      this.#bindSocket(where, address === '', port, true, then);
+      return;
+    }
+    const probe =
+      this.#family === 4 ? dgram.createSocket({ type: 'udp4' }) : dgram.createSocket({ type: 'udp6', ipv6Only: address !== '' });
+    probe.once('error', (error) => {
+      probe.close();
+      this.#fail(bindFailure(error));
+    });
+    probe.bind({ address: where, port, exclusive: true }, () => {
+      probe.close(() => {
+        if (this.#state === 'binding') this.#bindSocket(where, address === '', port, true, then);
+      });
+    });
+  }
+
+  #bindSocket(address: string, dualStack: boolean, port: number, reuseAddr: boolean, then: Connect | undefined): void {
     const socket =
       this.#family === 4
         ? dgram.createSocket({ type: 'udp4', reuseAddr })
-        : dgram.createSocket({ type: 'udp6', reuseAddr, ipv6Only: address !== '' });
+        : dgram.createSocket({ type: 'udp6', reuseAddr, ipv6Only: !dualStack });
     this.#socket = socket;
     socket.once('error', (error) => this.#fail(bindFailure(error)));
-    socket.bind({ address: address === '' ? '::' : address, port, exclusive: true }, () => {
+    socket.bind({ address, port, exclusive: true }, () => {
       socket.removeAllListeners('error');
       socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
       socket.on('message', (payload, from) => this.#onMessage(payload, from));
       this.#setState('bound');
       const local = socket.address();
+      if (reuseAddr) {
+        this.#sharedKey = `${address}|${local.port}`;
+        this.#host.sharedPorts.set(this.#sharedKey, (this.#host.sharedPorts.get(this.#sharedKey) ?? 0) + 1);
+      }
       this.#host.send({
         type: 'bound',
         stream: this.id,
@@ -165,12 +200,23 @@ export class UdpStream implements Stream {
       }
       this.#setState('connecting');
       this.#host.send({ type: 'resolved', stream: this.id });
-      this.#socket?.connect(message.port, this.#native(target.address), () => {
+      const socket = this.#socket as dgram.Socket;
+      // A connect to an address the host has no route to fails in its callback (ENETUNREACH,
+      // EADDRNOTAVAIL, …): the stream fails the way Qt's would; nothing is read from a socket that
+      // is not connected.
+      socket.connect(message.port, this.#native(target.address), (error?: Error) => {
         if (this.#state !== 'connecting') return;
+        let local: { address: string; port: number };
+        let remote: { address: string; port: number };
+        try {
+          if (error) throw error;
+          local = socket.address();
+          remote = socket.remoteAddress();
+        } catch (failure) {
+          this.#fail(socketFailure(failure));
+          return;
+        }
         this.#setState('connected');
-        const socket = this.#socket as dgram.Socket;
-        const local = socket.address();
-        const remote = socket.remoteAddress();
         this.#host.send({
           type: 'connected',
           stream: this.id,
@@ -226,6 +272,8 @@ export class UdpStream implements Stream {
     this.#unacked += cost;
     this.#sends.push({ host, port, payload });
     this.#sendsBytes += payload.byteLength;
+    this.#held += payload.byteLength;
+    this.#host.holdUpload(payload.byteLength);
     void this.#pumpSends();
     return undefined;
   }
@@ -248,9 +296,12 @@ export class UdpStream implements Stream {
   async #sendOne({ host, port, payload }: Outgoing): Promise<void> {
     const cost = datagramCost(payload.byteLength);
     const done = (failure?: SocketFailure): void => {
+      if (this.#state === 'closed') return;
+      this.#held -= payload.byteLength;
+      this.#host.holdUpload(-payload.byteLength);
       this.#ackDue += cost;
       this.#host.queueAck(this);
-      if (failure && this.#state !== 'closed') this.#host.send({ type: 'datagram-error', stream: this.id, ...failure });
+      if (failure) this.#host.send({ type: 'datagram-error', stream: this.id, ...failure });
     };
     const limit = this.#family === 4 ? 65507 : 65527;
     if (payload.byteLength > Math.min(limit, this.#host.maxDatagramBytes)) {
@@ -259,7 +310,11 @@ export class UdpStream implements Stream {
     }
     const socket = this.#socket as dgram.Socket;
     if (host === '') {
-      socket.send(payload, (error) => done(error ? this.#sendFailure(error) : undefined));
+      try {
+        socket.send(payload, (error) => done(error ? this.#sendFailure(error) : undefined));
+      } catch (error) {
+        done(this.#sendFailure(error as Error));
+      }
       return;
     }
     const target = await this.#resolve(host, port, 'any');
@@ -297,13 +352,18 @@ export class UdpStream implements Stream {
       this.#host.sendDatagram(this.id, host, from.port, payload);
       return;
     }
-    if (this.#queueBytes + payload.byteLength > this.#host.udpQueueBytes || this.#queue.length >= MAX_QUEUED_DATAGRAMS) {
+    if (
+      this.#queueBytes + payload.byteLength > this.#host.udpQueueBytes ||
+      this.#queue.length >= MAX_QUEUED_DATAGRAMS ||
+      this.#host.downloadRoom() < payload.byteLength
+    ) {
       this.dropped++;
       this.#host.countDatagram('dropped');
       return;
     }
     this.#queue.push({ host, port: from.port, payload });
     this.#queueBytes += payload.byteLength;
+    this.#host.queueDownload(payload.byteLength);
     if (!this.#host.canSend()) this.#host.block(this);
   }
 
@@ -324,6 +384,7 @@ export class UdpStream implements Stream {
       }
       this.#queue.shift();
       this.#queueBytes -= head.payload.byteLength;
+      this.#host.queueDownload(-head.payload.byteLength);
       this.#credit -= cost;
       this.#host.sendDatagram(this.id, head.host, head.port, head.payload);
     }
@@ -426,6 +487,15 @@ export class UdpStream implements Stream {
   #release(): void {
     if (this.#state === 'closed') return;
     this.#setState('closed');
+    if (this.#sharedKey !== undefined) {
+      const left = (this.#host.sharedPorts.get(this.#sharedKey) ?? 1) - 1;
+      if (left > 0) this.#host.sharedPorts.set(this.#sharedKey, left);
+      else this.#host.sharedPorts.delete(this.#sharedKey);
+      this.#sharedKey = undefined;
+    }
+    this.#host.queueDownload(-this.#queueBytes);
+    this.#host.holdUpload(-this.#held);
+    this.#held = 0;
     this.#queue.length = 0;
     this.#queueBytes = 0;
     this.#sends.length = 0;

@@ -102,6 +102,7 @@ describe('metrics', () => {
     const bad = await rawSession(gw.url, 'wrong-token', { hello: false });
     bad.send({ type: 'hello', version: 1, token: 'wrong-token' });
     await bad.closed;
+    await until(() => gw.app.socketgate.stats().sessions === 1, 5000, 'the refused session gone');
 
     const text = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metric(text, 'socketgate_sessions')).toBe(1);
