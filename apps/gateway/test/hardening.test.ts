@@ -106,7 +106,7 @@ describe('connections and limits', () => {
     half.write('GET /v1/socket HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     const trickle = net.connect({ host: '127.0.0.1', port });
     trickle.on('error', () => {});
-    const header = 'GET /v1/socket HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'a'.repeat(200);
+    const header = `GET /v1/socket HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(200)}`;
     let sent = 0;
     const drip = setInterval(() => {
       if (!trickle.destroyed) trickle.write(header[sent++ % header.length] as string);
