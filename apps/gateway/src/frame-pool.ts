@@ -34,3 +34,6 @@ export function releaseFrame(frame: Uint8Array): void {
     free.push(memory);
   }
 }
+
+/** Bytes kept for reuse: at most 8 MiB, held for the life of the process by design. */
+export const pooledFrameBytes = (): number => free.length * FRAME_BYTES;
