@@ -10,6 +10,7 @@ import { EgressPolicy } from './policy.js';
 import { dnsServerResolver, NameCache, type Resolver, systemResolver } from './resolve.js';
 import { type GatewayRuntime, Session } from './session.js';
 import { parseProxyUrl } from './socks.js';
+import { createStore } from './store.js';
 
 export interface GatewayOptions extends GatewayConfigInput {
   /** Fastify's logger setting; off by default when embedded. */
@@ -51,6 +52,9 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
   const config = parseConfig(settings);
   const resolver = givenResolver ?? (config.dnsServers.length > 0 ? dnsServerResolver(config.dnsServers) : systemResolver);
   const sessions = new Set<Session>();
+  const store = await createStore(config, app.log);
+  // After preClose has closed every session, so their places are given back first.
+  app.addHook('onClose', () => store.close());
   const runtime: GatewayRuntime = {
     config,
     policy: new EgressPolicy(config.allow, { allowPorts: config.allowPorts }),
@@ -59,9 +63,9 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     sessions,
     log: app.log,
     datagrams: { dropped: 0, refused: 0 },
-    authenticator: new Authenticator(config),
-    sessionsPerCredential: new Map(),
+    authenticator: new Authenticator(config, store),
     sessionsPerAddress: new Map(),
+    store,
     metrics: new GatewayMetrics(sessions),
     draining: { value: false },
     upstreamProxy: config.upstreamProxy === undefined ? undefined : parseProxyUrl(config.upstreamProxy),
@@ -155,6 +159,12 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
           return reply.code(403).send({ error: 'Forbidden', message: `origin ${origin} is not allowed` });
         }
         if ((runtime.sessionsPerAddress.get(request.ip) ?? 0) >= config.maxSessionsPerAddress) {
+          return reply.code(429).send({ error: 'Too Many Requests', message: 'too many sessions from this address' });
+        }
+        // Authenticated sessions on every gateway sharing the store; a store that cannot answer is
+        // left to refuse the hello, with a close reason the client can read.
+        const authenticated = await store.count(`address:${request.ip}`).catch(() => 0);
+        if (authenticated >= config.maxSessionsPerAddress) {
           return reply.code(429).send({ error: 'Too Many Requests', message: 'too many sessions from this address' });
         }
         return undefined;

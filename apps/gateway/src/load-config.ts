@@ -129,12 +129,22 @@ export function layerSettings(
   return merged;
 }
 
+/** A URL with its password, if any, replaced. */
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password === '') return url;
+  parsed.password = 'redacted';
+  return parsed.href;
+}
+
 /** The config with every secret replaced, for printing. */
 export function redact(config: GatewayConfig): Record<string, unknown> {
   const copy = structuredClone(config) as Record<string, unknown>;
   if (Array.isArray(copy.tokens)) copy.tokens = copy.tokens.map(() => '[redacted]');
   const jwt = copy.jwt as Record<string, unknown> | undefined;
   if (jwt?.secret !== undefined) jwt.secret = '[redacted]';
+  const store = copy.store as Record<string, unknown> | undefined;
+  if (typeof store?.redis === 'string') store.redis = redactPassword(store.redis);
   return copy;
 }
 

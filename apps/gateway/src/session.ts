@@ -16,11 +16,13 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AuthError, type Authenticator, type Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
+import { GW_ERR_STORE_UNAVAILABLE } from './errors.js';
 import { allocateFrame, releaseFrame } from './frame-pool.js';
 import type { GatewayMetrics } from './metrics.js';
 import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
 import type { Socks5Proxy } from './socks.js';
+import type { SessionStore } from './store.js';
 import type { Stream, StreamHost } from './stream.js';
 import { TcpStream } from './tcp-stream.js';
 import { UdpStream } from './udp-stream.js';
@@ -36,9 +38,10 @@ export interface GatewayRuntime {
   /** Datagrams not delivered since the gateway started. */
   readonly datagrams: { dropped: number; refused: number };
   readonly authenticator: Authenticator;
-  /** Open sessions per credential key and per client address, for their limits. */
-  readonly sessionsPerCredential: Map<string, number>;
+  /** Sessions of this process per client address, before and after hello. */
   readonly sessionsPerAddress: Map<string, number>;
+  /** Single-use tickets and the authenticated sessions per credential and per address, maybe shared with other gateways. */
+  readonly store: SessionStore;
   readonly metrics: GatewayMetrics;
   readonly upstreamProxy: Socks5Proxy | undefined;
   /** Set while the gateway drains for shutdown: no new sessions or streams. */
@@ -340,26 +343,47 @@ export class Session implements StreamHost {
     }
     this.#early = [];
     this.#runtime.authenticator.authenticate(hello.token).then(
-      (principal) => this.#welcome(principal),
-      (error: unknown) => {
-        if (this.#disposed) return;
-        const reason = error instanceof AuthError ? error.message : 'the credential could not be checked';
-        this.#runtime.metrics.authFailures.inc();
-        this.log.info({ reason }, 'hello refused');
-        this.#closeSession(CloseCode.UNAUTHORIZED, reason);
-      },
+      (principal) => this.#admit(principal),
+      (error: unknown) => this.#refuse(error),
     );
   }
 
-  #welcome(principal: Principal): void {
+  /** Takes the session's places in its credential's and its address's limits (across gateways), then welcomes it. */
+  #admit(principal: Principal): void {
     if (this.#disposed) return;
-    const { config } = this.#runtime;
-    const open = this.#runtime.sessionsPerCredential.get(principal.key) ?? 0;
-    if (open >= config.maxSessionsPerCredential) {
-      this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${open} sessions, the gateway's limit`);
+    const { config, store } = this.#runtime;
+    const credential = { key: `credential:${principal.key}`, limit: config.maxSessionsPerCredential };
+    const address = { key: `address:${this.address}`, limit: config.maxSessionsPerAddress };
+    store.acquire(this.id, [credential, address]).then(
+      (full) => {
+        if (this.#disposed) store.release(this.id);
+        else if (full === credential)
+          this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${full.limit} sessions, the gateway's limit`);
+        else if (full === address)
+          this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this address already has ${full.limit} sessions, the gateway's limit`);
+        else this.#welcome(principal);
+      },
+      (error: unknown) => this.#refuse(error),
+    );
+  }
+
+  #refuse(error: unknown): void {
+    if (this.#disposed) return;
+    if (error instanceof GW_ERR_STORE_UNAVAILABLE) {
+      // Fail closed: without the store, neither single use nor the limits can be checked. The
+      // store itself warns once per outage.
+      this.log.debug({ err: error }, 'hello refused: the session store is unavailable');
+      this.#closeSession(CloseCode.INTERNAL_ERROR, 'the session store is unavailable');
       return;
     }
-    count(this.#runtime.sessionsPerCredential, principal.key, 1);
+    const reason = error instanceof AuthError ? error.message : 'the credential could not be checked';
+    this.#runtime.metrics.authFailures.inc();
+    this.log.info({ reason }, 'hello refused');
+    this.#closeSession(CloseCode.UNAUTHORIZED, reason);
+  }
+
+  #welcome(principal: Principal): void {
+    const { config } = this.#runtime;
     this.#principal = principal;
     this.#policy = bothPolicies(this.#runtime.policy, principal.policy);
     clearTimeout(this.#helloTimer);
@@ -551,7 +575,7 @@ export class Session implements StreamHost {
     clearTimeout(this.#expiryTimer);
     clearInterval(this.#idleTimer);
     count(this.#runtime.sessionsPerAddress, this.address, -1);
-    if (this.#principal) count(this.#runtime.sessionsPerCredential, this.#principal.key, -1);
+    this.#runtime.store.release(this.id);
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     if (this.#ackImmediate) clearImmediate(this.#ackImmediate);

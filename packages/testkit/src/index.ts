@@ -2,6 +2,7 @@
 export * from './gateway.js';
 export * from './imap-server.js';
 export * from './raw-session.js';
+export * from './redis.js';
 export * from './servers.js';
 export * from './signals.js';
 export * from './socks.js';
