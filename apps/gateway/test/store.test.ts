@@ -126,6 +126,26 @@ describe('a Redis store shared by gateways', () => {
     expect(ttl).toBeLessThanOrEqual(65_000);
   });
 
+  it('keeps the order of messages sent behind a hello while Redis is asked', async () => {
+    const target = await startEchoServer();
+    onTestFinished(() => target.close());
+    const server = await redis();
+    const gw = await gateway({ store: { redis: server.url } });
+    for (const token of [TEST_TOKEN, await ticket({ sub: 'user:1', jti: 'ordered' })]) {
+      const session = await rawSession(gw.url, token, { hello: false });
+      onTestFinished(() => session.close());
+      session.send({ type: 'hello', version: 1, token });
+      session.send({ type: 'open', stream: 1, transport: 'tcp', host: '127.0.0.1', port: target.port, window: 1024 });
+      session.send({ type: 'abort', stream: 1 });
+      session.send({ type: 'open', stream: 2, transport: 'tcp', host: 'nosuchhost.invalid', port: 80, window: 1024 });
+      await session.message('error', (m) => m.stream === 2);
+      const types = session.received.flatMap((r) =>
+        r.kind === 'message' ? [`${r.message.type}${'stream' in r.message ? ` ${r.message.stream}` : ''}`] : [],
+      );
+      expect(types).toEqual(['welcome', 'closed 1', 'error 2']);
+    }
+  });
+
   it('holds the per-credential limit across gateways, and a closed gateway gives its places back', async () => {
     const server = await redis();
     const options = { store: { redis: server.url }, maxSessionsPerCredential: 3 };
