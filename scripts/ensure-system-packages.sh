@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real, when they are missing: dnsmasq (a DNS
-# server), nginx (the scale-out test), microsocks (a SOCKS5 proxy), chromium (the end-to-end tests;
-# browsers cannot be downloaded by test tools here). Needs root and apt-get.
+# server), nginx (the scale-out test), microsocks (a SOCKS5 proxy), redis-server (the shared session
+# store), chromium (the end-to-end tests; browsers cannot be downloaded by test tools here). Needs
+# root and apt-get.
 set -euo pipefail
 need=()
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

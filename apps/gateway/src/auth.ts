@@ -4,12 +4,13 @@ import { createLocalJWKSet, importSPKI, type JWTVerifyGetKey, jwtVerify } from '
 import * as z from 'zod';
 import type { GatewayConfig } from './config.js';
 import { EgressPolicy } from './policy.js';
+import type { SessionStore } from './store.js';
 
 /** Who a session belongs to, and what its credential lets it do (never more than the gateway allows). */
 export interface Principal {
   /** A stable key for per-credential limits (a digest, never the credential itself). */
   key: string;
-  /** For logs: `token:<digest>` or the JWT's subject. */
+  /** For logs: `token:<digest>` or the JWT's `sub`. */
   subject: string;
   /** When the credential expires (ms since the epoch). */
   expiresAt?: number;
@@ -25,7 +26,7 @@ export class AuthError extends Error {}
 
 /** The claims a socketgate JWT may carry to narrow what its session may do. */
 export const TokenClaims = z.object({
-  sub: z.string().max(256).optional(),
+  sub: z.string().min(1).max(256),
   jti: z.string().min(1).max(256).optional(),
   exp: z.number().optional(),
   /** Destinations, in --allow syntax: CIDR[:ports] or host[:ports]. */
@@ -41,49 +42,23 @@ export type TokenClaims = z.infer<typeof TokenClaims>;
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-/**
- * Remembers the `jti` of single-use tickets until they expire, in a bounded map: a replayed ticket is
- * refused, and when the map is full the ticket is refused too (fail closed) rather than forgotten.
- */
-export class ReplayCache {
-  readonly #seen = new Map<string, number>();
-  readonly #maxEntries: number;
-
-  constructor(maxEntries: number) {
-    this.#maxEntries = maxEntries;
-  }
-
-  /** True when `jti` is new (and records it until `expiresAt`). */
-  claim(jti: string, expiresAt: number): boolean {
-    const now = Date.now();
-    if (this.#seen.size >= this.#maxEntries) {
-      for (const [id, until] of this.#seen) if (until < now) this.#seen.delete(id);
-    }
-    const until = this.#seen.get(jti);
-    if (until !== undefined && until >= now) return false;
-    if (this.#seen.size >= this.#maxEntries) return false;
-    this.#seen.set(jti, expiresAt);
-    return true;
-  }
-
-  get size(): number {
-    return this.#seen.size;
-  }
-}
-
 type Key = Uint8Array | Awaited<ReturnType<typeof importSPKI>> | JWTVerifyGetKey;
 
-/** Checks `hello` credentials: static tokens (constant time) and signed JWTs (jose, pinned algorithms). */
+/**
+ * Checks `hello` credentials: static tokens (constant time) and signed JWTs (jose, pinned algorithms).
+ * A JWT's `jti` is claimed in the session store, so a ticket is used once across every gateway
+ * sharing the store; a store that cannot answer rejects with GW_ERR_STORE_UNAVAILABLE.
+ */
 export class Authenticator {
   readonly #tokens: readonly Buffer[];
   readonly #jwt: GatewayConfig['jwt'];
   readonly #key: Promise<Key> | undefined;
-  readonly #replay: ReplayCache;
+  readonly #store: SessionStore;
 
-  constructor(config: Pick<GatewayConfig, 'tokens' | 'jwt'>) {
+  constructor(config: Pick<GatewayConfig, 'tokens' | 'jwt'>, store: SessionStore) {
     this.#tokens = config.tokens.map(digest);
     this.#jwt = config.jwt;
-    this.#replay = new ReplayCache(config.jwt?.replayCacheSize ?? 100_000);
+    this.#store = store;
     const jwt = config.jwt;
     if (jwt === undefined) this.#key = undefined;
     else if (jwt.secret !== undefined) this.#key = Promise.resolve(new TextEncoder().encode(jwt.secret));
@@ -109,29 +84,35 @@ export class Authenticator {
         algorithms: [...jwt.algorithms],
         audience: jwt.audience,
         ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
+        ...(jwt.typ === undefined ? {} : { typ: jwt.typ }),
         clockTolerance: jwt.clockToleranceSec,
         requiredClaims: ['exp', ...(jwt.requireJti ? ['jti'] : [])],
         ...(jwt.maxTokenAgeSec === undefined ? {} : { maxTokenAge: jwt.maxTokenAgeSec }),
       });
       payload = verified.payload;
     } catch (error) {
-      throw new AuthError(`the token is not accepted (${(error as { code?: string }).code ?? 'ERR_JWT_INVALID'})`);
+      const { code = 'ERR_JWT_INVALID', claim } = error as { code?: string; claim?: string };
+      // Which claim (or the typ header) failed, where jose's code alone does not say.
+      throw new AuthError(`the token is not accepted (${code}${code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && claim ? `: ${claim}` : ''})`);
     }
+    // Every credential has a session budget, and a JWT's is its subject's.
+    if ((payload as { sub?: unknown }).sub === undefined) throw new AuthError('the token has no sub claim; a JWT must name its subject');
     const claims = TokenClaims.safeParse(payload);
     if (!claims.success) throw new AuthError(`the token's claims are invalid (${claims.error.issues[0]?.path.join('.')})`);
     const { sub, jti, exp, allow, transports, multicast, maxStreams } = claims.data;
     const expiresAt = exp === undefined ? undefined : exp * 1000;
-    if (jti !== undefined && !this.#replay.claim(jti, (expiresAt ?? Date.now()) + jwt.clockToleranceSec * 1000)) {
-      throw new AuthError('the ticket was already used');
-    }
     let policy: EgressPolicy | undefined;
     try {
-      policy = allow === undefined ? undefined : new EgressPolicy(allow, { allowPorts: range(0, 65535) });
+      // A token's own rules never refuse a port for being "bad": that is the gateway policy's call.
+      policy = allow === undefined ? undefined : new EgressPolicy(allow, { allowPorts: 'all' });
     } catch {
       throw new AuthError("the token's allow claim has an invalid rule");
     }
-    const subject = sub ?? `jwt:${digest(token).subarray(0, 8).toString('hex')}`;
-    const principal: Principal = { key: `jwt:${subject}`, subject };
+    // Claimed last, so a ticket refused for another reason is not used up.
+    if (jti !== undefined && !(await this.#store.claimTicket(jti, (expiresAt ?? Date.now()) + jwt.clockToleranceSec * 1000))) {
+      throw new AuthError('the ticket was already used');
+    }
+    const principal: Principal = { key: `jwt:${sub}`, subject: sub };
     if (expiresAt !== undefined) principal.expiresAt = expiresAt;
     if (policy !== undefined) principal.policy = policy;
     if (transports !== undefined) principal.transports = new Set(transports);
@@ -140,6 +121,3 @@ export class Authenticator {
     return principal;
   }
 }
-
-// A token's own rules never refuse a port for being "bad": that is the gateway policy's call.
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);

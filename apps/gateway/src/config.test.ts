@@ -33,6 +33,7 @@ describe('parseConfig', () => {
       udpInbound: 'replies',
       allowMulticast: false,
       origins: [],
+      store: { keyPrefix: 'socketgate:', slotTtlMs: 30_000, timeoutMs: 2000 },
       maxSessionsPerCredential: 64,
       maxSessionsPerAddress: 256,
       maxOpensPerSecond: 200,
@@ -55,6 +56,13 @@ describe('parseConfig', () => {
       clockToleranceSec: 5,
       requireJti: false,
     });
+  });
+
+  it('takes a redis:// or rediss:// URL for the shared store, nothing else', () => {
+    expect(parseConfig({ store: { redis: 'redis://:pw@127.0.0.1:6379/0' } }).store.redis).toBe('redis://:pw@127.0.0.1:6379/0');
+    expect(parseConfig({ store: { redis: 'rediss://redis.example.org:6380' } }).store.redis).toBe('rediss://redis.example.org:6380');
+    expect(() => parseConfig({ store: { redis: 'http://127.0.0.1:6379' } })).toThrow(/store\.redis: must be redis:\/\//);
+    expect(() => parseConfig({ store: { redis: '127.0.0.1:6379' } })).toThrow(/store\.redis: must be redis:\/\//);
   });
 
   it('names every bad field and why', () => {

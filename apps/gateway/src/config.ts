@@ -22,8 +22,14 @@ export const GatewayConfig = z.strictObject({
       audience: z.string().min(1).describe('required aud claim'),
       clockToleranceSec: z.int().min(0).max(300).default(5).describe('allowed clock skew for exp and nbf'),
       maxTokenAgeSec: z.int().min(1).optional().describe('refuse tokens issued longer ago than this'),
+      typ: z.string().min(1).optional().describe('required typ header (for example JWT or socketgate+jwt), so no other kind of JWT passes'),
       requireJti: z.boolean().default(false).describe('require single-use tickets (a jti claim, remembered until expiry)'),
-      replayCacheSize: z.int().min(1).max(10_000_000).default(100_000).describe('single-use ticket ids remembered at most'),
+      replayCacheSize: z
+        .int()
+        .min(1)
+        .max(10_000_000)
+        .default(100_000)
+        .describe('single-use ticket ids the in-process store remembers at most (Redis is bounded by its own memory)'),
     })
     .refine((jwt) => [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((key) => key !== undefined).length === 1, {
       message: 'give exactly one of secret, publicKeyFile or jwksFile',
@@ -34,6 +40,34 @@ export const GatewayConfig = z.strictObject({
     })
     .optional()
     .describe('signed tokens (JWT) accepted in hello, checked with pinned algorithms'),
+  store: z
+    .strictObject({
+      redis: z
+        .string()
+        .refine(
+          (url) => URL.canParse(url) && /^rediss?:$/.test(new URL(url).protocol),
+          'must be redis://[user:password@]host:port[/db] or rediss://',
+        )
+        .optional()
+        .describe(
+          'keep single-use tickets and session limits in this Redis (redis://[user:password@]host:port[/db], rediss:// for TLS), shared by every gateway naming it; unset: in this process',
+        ),
+      keyPrefix: z.string().min(1).max(100).default('socketgate:').describe('prefix of every Redis key the gateway writes'),
+      slotTtlMs: z
+        .int()
+        .min(1000)
+        .max(3_600_000)
+        .default(30_000)
+        .describe("how long a session's place in a shared limit outlives a gateway that stopped without releasing it"),
+      timeoutMs: z
+        .int()
+        .min(10)
+        .max(60_000)
+        .default(2000)
+        .describe('how long a Redis command may take before the hello waiting on it is refused'),
+    })
+    .prefault({})
+    .describe('where single-use tickets and per-credential and per-address session counts are kept'),
   origins: z
     .array(z.string().min(1))
     .default([])

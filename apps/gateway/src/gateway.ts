@@ -11,6 +11,7 @@ import { EgressPolicy } from './policy.js';
 import { dnsServerResolver, NameCache, type Resolver, systemResolver } from './resolve.js';
 import { type GatewayRuntime, Session } from './session.js';
 import { parseProxyUrl } from './socks.js';
+import { createStore } from './store.js';
 
 export interface GatewayOptions extends GatewayConfigInput {
   /** Fastify's logger setting; off by default when embedded. */
@@ -52,6 +53,9 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
   const config = parseConfig(settings);
   const resolver = givenResolver ?? (config.dnsServers.length > 0 ? dnsServerResolver(config.dnsServers) : systemResolver);
   const sessions = new Set<Session>();
+  const store = await createStore(config, app.log);
+  // After preClose has closed every session, so their places are given back first.
+  app.addHook('onClose', () => store.close());
   const runtime: GatewayRuntime = {
     config,
     policy: new EgressPolicy(config.allow, { allowPorts: config.allowPorts }),
@@ -60,13 +64,18 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     sessions,
     log: app.log,
     datagrams: { dropped: 0, refused: 0 },
-    authenticator: new Authenticator(config),
-    sessionsPerCredential: new Map(),
-    sessionsPerAddress: new Map(),
+    authenticator: new Authenticator(config, store),
     pendingPerAddress: new Map(),
+    store,
     metrics: new GatewayMetrics(sessions),
     draining: { value: false },
     upstreamProxy: config.upstreamProxy === undefined ? undefined : parseProxyUrl(config.upstreamProxy),
+  };
+
+  /** Resolves once every session's connection is really closed (a client that does not answer the close is cut after closeTimeoutMs). */
+  const allClosed = async (): Promise<void> => {
+    const closedBy = Date.now() + config.closeTimeoutMs + 1000;
+    while (sessions.size > 0 && Date.now() < closedBy) await new Promise((resolve) => setTimeout(resolve, 20));
   };
 
   const drain = async (graceMs = config.drainGraceMs): Promise<void> => {
@@ -76,9 +85,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     const open = (): number => [...sessions].reduce((n, session) => n + session.streams.size, 0);
     while (open() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const session of [...sessions]) session.close(CloseCode.GOING_AWAY, 'the gateway is shutting down');
-    // Resolves once every connection is really closed (a client that does not answer the close is cut after closeTimeoutMs).
-    const closedBy = Date.now() + config.closeTimeoutMs + 1000;
-    while (sessions.size > 0 && Date.now() < closedBy) await new Promise((resolve) => setTimeout(resolve, 20));
+    await allClosed();
   };
 
   app.decorate('socketgate', {
@@ -174,7 +181,10 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
           app.log.info({ origin }, 'refused a WebSocket from a foreign origin');
           return reply.code(403).send({ error: 'Forbidden', message: `origin ${origin} is not allowed` });
         }
-        if ((runtime.sessionsPerAddress.get(request.ip) ?? 0) >= config.maxSessionsPerAddress) {
+        // Authenticated sessions on every gateway sharing the store; a store that cannot answer is
+        // left to refuse the hello, with a close reason the client can read.
+        const authenticated = await store.count(`address:${request.ip}`).catch(() => 0);
+        if (authenticated >= config.maxSessionsPerAddress) {
           return reply.code(429).send({ error: 'Too Many Requests', message: 'too many sessions from this address' });
         }
         return undefined;
@@ -190,6 +200,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
   );
   app.addHook('preClose', async () => {
     for (const session of [...sessions]) session.close(CloseCode.GOING_AWAY, 'the gateway is shutting down');
+    await allClosed();
   });
 };
 

@@ -129,19 +129,24 @@ export function layerSettings(
   return merged;
 }
 
+/** A URL with its password, if any, replaced. */
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password === '') return url;
+  parsed.password = 'redacted';
+  return parsed.href;
+}
+
 /** The config with every secret replaced, for printing. */
 export function redact(config: GatewayConfig): Record<string, unknown> {
   const copy = structuredClone(config) as Record<string, unknown>;
   if (Array.isArray(copy.tokens)) copy.tokens = copy.tokens.map(() => '[redacted]');
   const jwt = copy.jwt as Record<string, unknown> | undefined;
   if (jwt?.secret !== undefined) jwt.secret = '[redacted]';
-  if (typeof copy.upstreamProxy === 'string') copy.upstreamProxy = redactUrlPassword(copy.upstreamProxy);
+  if (typeof copy.upstreamProxy === 'string') copy.upstreamProxy = redactPassword(copy.upstreamProxy);
+  const store = copy.store as Record<string, unknown> | undefined;
+  if (typeof store?.redis === 'string') store.redis = redactPassword(store.redis);
   return copy;
-}
-
-/** A URL with its password (if any) replaced. */
-export function redactUrlPassword(url: string): string {
-  return url.replace(/^([a-z0-9+.-]+:\/\/[^:@/]*:)[^@/]*@/i, '$1[redacted]@');
 }
 
 /** `--help` text for every setting, with its default and environment variable. */

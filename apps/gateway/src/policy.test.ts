@@ -89,6 +89,12 @@ describe('EgressPolicy', () => {
     });
     expect(new EgressPolicy(['198.51.100.0/24'], { allowPorts: [25] }).allows('198.51.100.1', '8.8.8.8', 25)).toBeUndefined();
     expect(new EgressPolicy(['8.8.8.0/24'], { allowPorts: [25] }).allows('8.8.8.8', '8.8.8.8', 25)?.text).toBe('8.8.8.0/24');
+    // A credential's own rules leave bad ports to the gateway's policy, without a list of every port.
+    const all = new EgressPolicy(['8.8.8.0/24:0-65535'], { allowPorts: 'all' });
+    expect([0, 22, 25, 6667, 65535].map((port) => all.allows('8.8.8.8', '8.8.8.8', port)?.text)).toEqual(
+      Array(5).fill('8.8.8.0/24:0-65535'),
+    );
+    expect(all.allows('8.8.4.4', '8.8.4.4', 25)).toBeUndefined();
   });
 
   it('refuses zone ids and allows nothing without rules', () => {

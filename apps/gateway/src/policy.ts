@@ -155,8 +155,8 @@ export function bothPolicies(gateway: DestinationPolicy, credential: Destination
 }
 
 export interface PolicyOptions {
-  /** Ports of the Fetch "bad port" list that this gateway allows anyway. */
-  allowPorts?: readonly number[];
+  /** Ports of the Fetch "bad port" list that this gateway allows anyway; `'all'` allows every one. */
+  allowPorts?: readonly number[] | 'all';
 }
 
 /**
@@ -168,12 +168,12 @@ export interface PolicyOptions {
  */
 export class EgressPolicy implements DestinationPolicy {
   readonly rules: readonly AllowRule[];
-  readonly #allowPorts: ReadonlySet<number>;
+  readonly #allowPorts: Pick<ReadonlySet<number>, 'has'>;
   readonly #opensSpecial: ReadonlySet<AllowRule>;
 
   constructor(rules: readonly string[], options: PolicyOptions = {}) {
     this.rules = rules.map(parseAllowRule);
-    this.#allowPorts = new Set(options.allowPorts ?? []);
+    this.#allowPorts = options.allowPorts === 'all' ? { has: () => true } : new Set(options.allowPorts ?? []);
     this.#opensSpecial = new Set(this.rules.filter((rule) => rule.kind === 'cidr' && insideSpecialRange(rule.range)));
   }
 

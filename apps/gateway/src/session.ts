@@ -17,11 +17,13 @@ import type { WebSocket } from 'ws';
 import { AuthError, type Authenticator, type Principal } from './auth.js';
 import { closeWebSocket } from './close-reason.js';
 import type { GatewayConfig } from './config.js';
+import { GW_ERR_STORE_UNAVAILABLE } from './errors.js';
 import { allocateFrame, releaseFrame } from './frame-pool.js';
 import type { GatewayMetrics } from './metrics.js';
 import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
 import type { NameCache, Resolver } from './resolve.js';
 import type { Socks5Proxy } from './socks.js';
+import type { SessionStore } from './store.js';
 import type { Stream, StreamHost } from './stream.js';
 import { TcpStream } from './tcp-stream.js';
 import { UdpStream } from './udp-stream.js';
@@ -37,11 +39,10 @@ export interface GatewayRuntime {
   /** Datagrams not delivered since the gateway started. */
   readonly datagrams: { dropped: number; refused: number };
   readonly authenticator: Authenticator;
-  /** Open sessions per credential key and per client address, for their limits. */
-  readonly sessionsPerCredential: Map<string, number>;
-  readonly sessionsPerAddress: Map<string, number>;
   /** Sessions still waiting to say hello, per client address, oldest first. */
   readonly pendingPerAddress: Map<string, Set<Session>>;
+  /** Single-use tickets and the authenticated sessions per credential and per address, maybe shared with other gateways. */
+  readonly store: SessionStore;
   readonly metrics: GatewayMetrics;
   readonly upstreamProxy: Socks5Proxy | undefined;
   /** Set while the gateway drains for shutdown: no new sessions or streams. */
@@ -68,12 +69,6 @@ class Bucket {
     return true;
   }
 }
-
-const count = (map: Map<string, number>, key: string, by: number): void => {
-  const next = (map.get(key) ?? 0) + by;
-  if (next <= 0) map.delete(key);
-  else map.set(key, next);
-};
 
 /** Messages a client may send while its credential is being checked, before `welcome`. */
 const MAX_EARLY_MESSAGES = 64;
@@ -122,8 +117,6 @@ export class Session implements StreamHost {
   /** Upload bytes the gateway holds for this session: received from the client, not yet written to a target. */
   #uploadHeld = 0;
   #uploadPaused = false;
-  /** Whether this session holds one of its address's session slots (from welcome until the connection closes). */
-  #countedForAddress = false;
   /** Download bytes held in stream queues (UDP datagrams, a TCP chunk beyond credit), besides the WebSocket's buffer. */
   #downloadQueued = 0;
   readonly sharedPorts = new Map<string, number>();
@@ -447,34 +440,48 @@ export class Session implements StreamHost {
     }
     this.#early = [];
     this.#runtime.authenticator.authenticate(hello.token).then(
-      (principal) => this.#welcome(principal),
-      (error: unknown) => {
-        if (this.#disposed) return;
-        const reason = error instanceof AuthError ? error.message : 'the credential could not be checked';
-        this.#runtime.metrics.authFailures.inc();
-        this.log.info({ reason }, 'hello refused');
-        this.#closeSession(CloseCode.UNAUTHORIZED, reason);
-      },
+      (principal) => this.#admit(principal),
+      (error: unknown) => this.#refuse(error),
     );
   }
 
-  #welcome(principal: Principal): void {
+  /** Takes the session's places in its credential's and its address's limits (across gateways), then welcomes it. */
+  #admit(principal: Principal): void {
     if (this.#disposed) return;
+    const { config, store } = this.#runtime;
+    const credential = { key: `credential:${principal.key}`, limit: config.maxSessionsPerCredential };
+    const address = { key: `address:${this.address}`, limit: config.maxSessionsPerAddress };
+    store.acquire(this.id, [credential, address]).then(
+      (full) => {
+        if (this.#disposed) store.release(this.id);
+        else if (full === credential)
+          this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${full.limit} sessions, the gateway's limit`);
+        else if (full === address)
+          this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this address already has ${full.limit} sessions, the gateway's limit`);
+        else this.#welcome(principal);
+      },
+      (error: unknown) => this.#refuse(error),
+    );
+  }
+
+  #refuse(error: unknown): void {
+    if (this.#disposed) return;
+    if (error instanceof GW_ERR_STORE_UNAVAILABLE) {
+      // Fail closed: without the store, neither single use nor the limits can be checked. The
+      // store itself warns once per outage.
+      this.log.debug({ err: error }, 'hello refused: the session store is unavailable');
+      this.#closeSession(CloseCode.INTERNAL_ERROR, 'the session store is unavailable');
+      return;
+    }
+    const reason = error instanceof AuthError ? error.message : 'the credential could not be checked';
+    this.#runtime.metrics.authFailures.inc();
+    this.log.info({ reason }, 'hello refused');
+    this.#closeSession(CloseCode.UNAUTHORIZED, reason);
+  }
+
+  #welcome(principal: Principal): void {
     const { config } = this.#runtime;
-    const open = this.#runtime.sessionsPerCredential.get(principal.key) ?? 0;
-    if (open >= config.maxSessionsPerCredential) {
-      this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${open} sessions, the gateway's limit`);
-      return;
-    }
-    const fromAddress = this.#runtime.sessionsPerAddress.get(this.address) ?? 0;
-    if (fromAddress >= config.maxSessionsPerAddress) {
-      this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this address already has ${fromAddress} sessions, the gateway's limit`);
-      return;
-    }
     this.#saidHello();
-    count(this.#runtime.sessionsPerAddress, this.address, 1);
-    this.#countedForAddress = true;
-    count(this.#runtime.sessionsPerCredential, principal.key, 1);
     this.#principal = principal;
     this.#policy = bothPolicies(this.#runtime.policy, principal.policy);
     clearTimeout(this.#helloTimer);
@@ -665,9 +672,7 @@ export class Session implements StreamHost {
     this.log.debug({ code }, 'session closed');
     this.#dispose();
     this.#saidHello();
-    if (this.#countedForAddress) count(this.#runtime.sessionsPerAddress, this.address, -1);
-    this.#countedForAddress = false;
-    if (this.#principal) count(this.#runtime.sessionsPerCredential, this.#principal.key, -1);
+    this.#runtime.store.release(this.id);
     this.#runtime.sessions.delete(this);
   }
 

@@ -46,12 +46,18 @@ describe('configuration', () => {
   it('reads JSON files too, and prints secrets redacted', async () => {
     const file = tempFile(
       'gateway.json',
-      JSON.stringify({ tokens: ['secret-token-1'], jwt: { secret: 'x'.repeat(40), algorithms: ['HS256'], audience: 'gw' } }),
+      JSON.stringify({
+        tokens: ['secret-token-1'],
+        jwt: { secret: 'x'.repeat(40), algorithms: ['HS256'], audience: 'gw' },
+        store: { redis: 'redis://gw:redis-password-1@127.0.0.1:6379/2' },
+      }),
     );
     const config = await printConfig(['--config', file]);
     expect(config.tokens).toEqual(['[redacted]']);
     expect(config.jwt).toMatchObject({ secret: '[redacted]', algorithms: ['HS256'], audience: 'gw' });
+    expect(config.store).toMatchObject({ redis: 'redis://gw:redacted@127.0.0.1:6379/2' });
     expect(JSON.stringify(config)).not.toContain('secret-token-1');
+    expect(JSON.stringify(config)).not.toContain('redis-password-1');
   });
 
   it('stops with exit code 2 naming each bad field and why', async () => {

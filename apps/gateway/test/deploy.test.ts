@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '@socketgate/gateway';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { readConfigFile } from '../src/load-config.js';
+import { layerSettings, readConfigFile } from '../src/load-config.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
@@ -15,6 +15,8 @@ interface Service {
   profiles?: string[];
   image?: string;
   build?: string | { context: string; target: string };
+  environment?: Record<string, string>;
+  depends_on?: string[];
 }
 const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
 const startScript = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
@@ -72,5 +74,17 @@ describe('the container and the compose file', () => {
     expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
     expect(nginx).toMatch(/proxy_buffering off;/);
     expect(compose.services.nginx?.volumes).toContain('./deploy/nginx.conf:/etc/nginx/nginx.conf:ro');
+  });
+
+  it('let the scaled-out pair share tickets and session limits through one Redis of the profile', () => {
+    expect(compose.services.redis?.profiles).toEqual(['scale']);
+    expect(compose.services.redis?.command?.slice(0, 1)).toEqual(['redis-server']);
+    for (const name of ['gateway-1', 'gateway-2']) {
+      const service = compose.services[name] as Service;
+      const url = service.environment?.SOCKETGATE_STORE_REDIS ?? '';
+      const raw = layerSettings(readConfigFile(`${root}deploy/gateway.yaml`), { SOCKETGATE_STORE_REDIS: url }, new Map());
+      expect(parseConfig(raw).store.redis, name).toBe('redis://redis:6379/0');
+      expect(service.depends_on, name).toContain('redis');
+    }
   });
 });

@@ -299,7 +299,7 @@ describe('secrets', () => {
     const [code] = await once(cli.child, 'exit');
     expect(code).toBe(0);
     const printed = cli.lines.join('\n');
-    expect(printed).toContain('socks5://bob:[redacted]@127.0.0.1:1080');
+    expect(printed).toContain('socks5://bob:redacted@127.0.0.1:1080');
     expect(printed).not.toContain('hunter2-secret');
   });
 });

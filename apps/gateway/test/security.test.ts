@@ -27,7 +27,7 @@ async function gateway(options: Parameters<typeof startGateway>[0] = {}) {
 }
 
 const hs256 = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
-  new SignJWT({ ...claims })
+  new SignJWT({ sub: 'user:test', ...claims })
     .setProtectedHeader({ alg: 'HS256', ...header })
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
@@ -54,19 +54,19 @@ describe('JWT credentials', () => {
   it('accepts a signed token and refuses every bad one with 4401', async () => {
     const gw = await jwtGateway();
     const key = new TextEncoder().encode(SECRET);
-    const base = () => new SignJWT({}).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt();
+    const base = () => new SignJWT({ sub: 'user:1' }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt();
     expect(await hello(gw.url, await hs256({ sub: 'user:1' }))).toBe('welcome');
     const wrongKey = await base()
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime(now() + 60)
       .sign(new TextEncoder().encode('x'.repeat(40)));
-    const wrongAudience = await new SignJWT({})
+    const wrongAudience = await new SignJWT({ sub: 'user:1' })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
       .setAudience('other')
       .setExpirationTime(now() + 60)
       .sign(key);
-    const wrongIssuer = await new SignJWT({})
+    const wrongIssuer = await new SignJWT({ sub: 'user:1' })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer('evil')
       .setAudience(AUDIENCE)
@@ -124,7 +124,7 @@ describe('JWT credentials', () => {
     const byJwks = await gateway({ jwt: { jwksFile: join(dir, 'jwks.json'), algorithms: [alg], audience: AUDIENCE } });
     expect(await hello(byJwks.url, token)).toBe('welcome');
     // An HS256 token made with the public key as the secret (algorithm confusion) is refused.
-    const confused = await new SignJWT({})
+    const confused = await new SignJWT({ sub: 'user:1' })
       .setProtectedHeader({ alg: 'HS256' })
       .setAudience(AUDIENCE)
       .setExpirationTime(now() + 60)
@@ -207,7 +207,7 @@ describe('JWT credentials', () => {
   it('ends a live session with 4440 when its credential expires', async () => {
     const target = await echo();
     const gw = await jwtGateway({ clockToleranceSec: 0 });
-    const token = await new SignJWT({})
+    const token = await new SignJWT({ sub: 'user:expiring' })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)

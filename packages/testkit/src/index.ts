@@ -4,6 +4,7 @@ export * from './bare-websocket.js';
 export * from './gateway.js';
 export * from './imap-server.js';
 export * from './raw-session.js';
+export * from './redis.js';
 export * from './servers.js';
 export * from './signals.js';
 export * from './socks.js';
