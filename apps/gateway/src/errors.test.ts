@@ -11,7 +11,7 @@ describe('socketFailure', () => {
     ['EAI_AGAIN', 'HostNotFoundError', 'Host not found'],
     ['EAI_FAIL', 'HostNotFoundError', 'Host not found'],
     ['ENODATA', 'HostNotFoundError', 'Host not found'],
-    ['ECONNRESET', 'RemoteHostClosedError', 'The remote host closed the connection'],
+    ['ECONNRESET', 'RemoteHostClosedError', 'The remote host closed the connection (connection reset by peer)'],
     ['EPIPE', 'RemoteHostClosedError', 'The remote host closed the connection'],
     ['ETIMEDOUT', 'NetworkError', 'Connection timed out'],
     ['EHOSTUNREACH', 'NetworkError', 'Host unreachable'],

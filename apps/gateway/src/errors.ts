@@ -24,6 +24,8 @@ export function socketFailure(err: unknown): SocketFailure {
     case 'ENONAME':
       return { error: 'HostNotFoundError', message: 'Host not found' };
     case 'ECONNRESET':
+      // Qt's text for a reset is a close's; the added words keep the reset visible.
+      return { error: 'RemoteHostClosedError', message: 'The remote host closed the connection (connection reset by peer)' };
     case 'EPIPE':
       return { error: 'RemoteHostClosedError', message: 'The remote host closed the connection' };
     case 'ETIMEDOUT':

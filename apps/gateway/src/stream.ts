@@ -30,7 +30,11 @@ export interface Stream {
   setOption(option: SocketOptionName, value: number): void;
   /** Bytes written since the last acknowledgement; taking them returns them to the window. */
   takeAck(): number;
-  /** Ends the stream silently because its session is gone. */
+  /**
+   * Ends the stream silently because the client did not close it: its session is gone, it idled
+   * out or broke the protocol. A TCP stream resets its connection (RST), so the target never takes
+   * a cut stream for a complete one.
+   */
   dispose(): void;
 }
 

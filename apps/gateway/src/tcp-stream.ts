@@ -43,6 +43,8 @@ export class TcpStream implements Stream {
   #downloadCredit: number;
   #pending: Buffer | undefined;
   #remoteEnded = false;
+  /** The peer ended with a reset (RST) rather than a FIN. */
+  #remoteReset = false;
   #uploadUnacked = 0;
   #ackDue = 0;
   /** Upload bytes taken from the client and not yet written to the socket. */
@@ -313,12 +315,13 @@ export class TcpStream implements Stream {
   #onRemoteEnd(): void {
     if (this.#state !== 'connected') return;
     this.#remoteEnded = true;
+    if (this.#socket !== undefined && lostPeer(this.#socket)) this.#remoteReset = true;
     if (this.#pending === undefined) this.#finishRemoteEnd();
   }
 
   #finishRemoteEnd(): void {
     this.#host.flushAck(this);
-    this.#host.send({ type: 'end', stream: this.id });
+    this.#host.send(this.#remoteReset ? { type: 'end', stream: this.id, reset: true } : { type: 'end', stream: this.id });
     this.#release();
   }
 
@@ -336,9 +339,10 @@ export class TcpStream implements Stream {
 
   #onSocketError(error: NodeJS.ErrnoException): void {
     if (this.#state === 'closed') return;
-    // A reset seen while reading is Qt's remote close (buffered data stays readable); a failed
-    // write is its abort path (EPIPE).
+    // A reset seen while reading is Qt's remote close (buffered data stays readable), reported as
+    // one so it is never taken for an orderly end; a failed write is its abort path (EPIPE).
     if (error.code === 'ECONNRESET' && this.#state === 'connected') {
+      this.#remoteReset = true;
       this.#socket?.removeAllListeners('data');
       this.#onRemoteEnd();
       return;
@@ -414,7 +418,11 @@ export class TcpStream implements Stream {
     });
   }
 
-  /** Qt's abort: drop pending output and close now. */
+  /**
+   * Qt's abort: drop pending output and close now. Qt closes the descriptor without lingering
+   * options, so on Linux the peer gets what the kernel already holds and then a FIN (an RST only
+   * when received bytes lie unread); `destroy()` does the same.
+   */
   abort(): void {
     if (this.#state === 'closed') return;
     this.#host.send({ type: 'closed', stream: this.id });
@@ -438,8 +446,8 @@ export class TcpStream implements Stream {
     this.#release();
   }
 
-  /** Closes the real socket and forgets the stream, without telling the client. */
-  #release(): void {
+  /** Closes the real socket (with a reset if `reset`) and forgets the stream, without telling the client. */
+  #release(reset = false): void {
     if (this.#state === 'closed') return;
     this.#setState('closed');
     clearTimeout(this.#connectTimer);
@@ -454,14 +462,21 @@ export class TcpStream implements Stream {
       socket.removeAllListeners('close');
       socket.removeAllListeners('end');
       socket.on('error', () => {});
-      socket.destroy();
+      // Once every byte is written and the FIN is on its way nothing is cut short, and libuv
+      // cannot reset a socket that is shutting down.
+      const finishing = socket.writableEnded && socket.writableLength === 0;
+      if (reset && !socket.connecting && !socket.destroyed && !finishing) socket.resetAndDestroy();
+      else socket.destroy();
     }
     this.#host.released(this);
   }
 
-  /** Ends the stream silently because its session is gone. */
+  /**
+   * Ends the stream silently, not at the client's request: the target gets a reset rather than a
+   * FIN, so it cannot take a cut stream for a complete one (a FIN already on its way stays).
+   */
   dispose(): void {
-    this.#release();
+    this.#release(true);
   }
 }
 
@@ -469,3 +484,13 @@ const TCP_OPTIONS_LIST = [...TCP_OPTIONS];
 
 /** The smallest read when the session's download budget is spent (a read cannot be of zero bytes). */
 const MIN_READ_BYTES = 1024;
+
+/**
+ * Whether a socket that reported an end was in fact reset. libuv reports a reset that arrives
+ * behind unread bytes as an end (a short read with POLLHUP); the socket then has no peer any more,
+ * whereas after a FIN it is half-open (CLOSE_WAIT) and still has one.
+ */
+function lostPeer(socket: net.Socket): boolean {
+  const handle = (socket as unknown as { _handle?: { getpeername?(out: object): number } | null })._handle;
+  return typeof handle?.getpeername === 'function' && handle.getpeername({}) !== 0;
+}

@@ -181,8 +181,11 @@ export const OptionValue = z.object({
 });
 export type OptionValue = z.infer<typeof OptionValue>;
 
-/** The peer closed or reset the connection; every byte it sent before was delivered first. The stream is gone. */
-export const End = z.object({ type: z.literal('end'), stream: StreamId });
+/**
+ * The peer closed (FIN) or reset (RST) the connection; every byte it sent before was delivered
+ * first. `reset` is true after a reset (absent or false after a FIN). The stream is gone.
+ */
+export const End = z.object({ type: z.literal('end'), stream: StreamId, reset: z.optional(z.boolean()) });
 export type End = z.infer<typeof End>;
 
 /** A `close` or `abort` finished; for `close`, every byte sent was written first. The stream is gone. */

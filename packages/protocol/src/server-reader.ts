@@ -7,7 +7,7 @@ import type { Decoded } from './codec.js';
 import type { ServerMessage } from './messages.js';
 import { PROTOCOL_ERROR_CODES, SOCKET_ERROR_NAMES, SOCKET_OPTION_NAMES } from './names.js';
 
-type Kind = 'u32' | 'port' | 'int' | 'string' | 'error' | 'option' | 'intOrNull' | 'options' | 'code';
+type Kind = 'u32' | 'port' | 'int' | 'string' | 'boolean' | 'error' | 'option' | 'intOrNull' | 'options' | 'code';
 type Fields = Record<string, Kind>;
 
 const U32 = 0xffff_ffff;
@@ -37,6 +37,11 @@ const SHAPES: Record<ServerMessage['type'], Fields> = {
   error: { ...stream, error: 'error', message: 'string' },
   'protocol-error': { code: 'code', message: 'string' },
 };
+/** Fields a message may leave out; when present they must fit. */
+const OPTIONAL: Partial<Record<ServerMessage['type'], Fields>> = {
+  end: { reset: 'boolean' },
+  'protocol-error': stream,
+};
 
 const isInt = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
 
@@ -50,6 +55,8 @@ function fits(kind: Kind, value: unknown): boolean {
       return isInt(value);
     case 'string':
       return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
     case 'error':
       return errors.has(value);
     case 'option':
@@ -85,8 +92,8 @@ export function readServerMessage(text: string): Decoded<ServerMessage> {
   for (const [field, kind] of Object.entries(shape)) {
     if (!fits(kind, record[field])) return { ok: false, code: 'BAD_MESSAGE', message: `${field}: invalid` };
   }
-  if (record.type === 'protocol-error' && record.stream !== undefined && !fits('u32', record.stream)) {
-    return { ok: false, code: 'BAD_MESSAGE', message: 'stream: invalid' };
+  for (const [field, kind] of Object.entries(OPTIONAL[type as ServerMessage['type']] ?? {})) {
+    if (record[field] !== undefined && !fits(kind, record[field])) return { ok: false, code: 'BAD_MESSAGE', message: `${field}: invalid` };
   }
   return { ok: true, value: record as ServerMessage };
 }

@@ -46,6 +46,9 @@ const ERROR_TEXT: Partial<Record<SocketErrorName, string>> = {
   UnsupportedSocketOperationError: 'Unsupported socket operation',
 };
 
+/** RemoteHostClosedError's text after a reset: Qt's error, with words that keep the reset visible. */
+const PEER_RESET_TEXT = 'The remote host closed the connection (connection reset by peer)';
+
 /** Maps a wire error name to Qt's SocketError; every name has a value (tested). */
 export function socketErrorFromName(name: SocketErrorName): SocketError {
   return SocketError[name];
@@ -169,8 +172,8 @@ class QAbstractSocketBase implements StreamEndpoint {
   /** Credit granted to the gateway and not yet used. */
   #outstanding = 0;
   #grantScheduled = false;
-  /** The gateway reported the peer's close behind data still staged. */
-  #endPending = false;
+  /** The gateway reported the peer's close (or reset) behind data still staged. */
+  #endPending: 'close' | 'reset' | undefined;
   #inReadyRead = false;
   #transaction: Uint8Array[] | undefined;
 
@@ -835,13 +838,17 @@ class QAbstractSocketBase implements StreamEndpoint {
         if (message.value === null) this.#options.delete(SocketOption[message.option]);
         else this.#options.set(SocketOption[message.option], message.value);
         return;
-      case 'end':
+      case 'end': {
+        const how = message.reset === true ? 'reset' : 'close';
         this.#gateway?.releaseStream(message.stream);
         this.#stream = undefined;
-        if (this.#state === ClosingState) this.#finishClose();
-        else if (this.#staged.size > 0) this.#endPending = true;
-        else this.#remoteClosed();
+        // A reset while closing cut what was still to be written: Qt's failed write, not a close.
+        if (this.#state === ClosingState && how === 'reset') this.#failed('RemoteHostClosedError', PEER_RESET_TEXT);
+        else if (this.#state === ClosingState) this.#finishClose();
+        else if (this.#staged.size > 0) this.#endPending = how;
+        else this.#remoteClosed(how);
         return;
+      }
       case 'closed':
         this.#gateway?.releaseStream(message.stream);
         this.#stream = undefined;
@@ -959,9 +966,10 @@ class QAbstractSocketBase implements StreamEndpoint {
     const moved = room > 0 ? this.#staged.moveTo(this.#readBuffer, room) : 0;
     if (this.#readBufferSize > 0 && this.#readBuffer.size >= this.#readBufferSize) this.#readPaused = true;
     if (moved > 0) this.#emitReadyRead();
-    if (this.#endPending && this.#staged.size === 0 && this.#state === ConnectedState) {
-      this.#endPending = false;
-      this.#remoteClosed();
+    const how = this.#endPending;
+    if (how !== undefined && this.#staged.size === 0 && this.#state === ConnectedState) {
+      this.#endPending = undefined;
+      this.#remoteClosed(how);
     }
   }
 
@@ -1219,10 +1227,13 @@ class QAbstractSocketBase implements StreamEndpoint {
     this.#settleWaiters(false);
   }
 
-  /** The peer closed (Qt §2.1 #10): errorOccurred while Connected, then Closing, Unconnected, ... */
-  #remoteClosed(): void {
+  /**
+   * The peer closed (Qt §2.1 #10): errorOccurred while Connected, then Closing, Unconnected, ...
+   * A reset takes the same path (Qt reads ECONNRESET as an end), with its own errorString.
+   */
+  #remoteClosed(how: 'close' | 'reset'): void {
     if (this.#state !== ConnectedState) return;
-    this.#setError('RemoteHostClosedError', ERROR_TEXT.RemoteHostClosedError as string);
+    this.#setError('RemoteHostClosedError', how === 'reset' ? PEER_RESET_TEXT : (ERROR_TEXT.RemoteHostClosedError as string));
     this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
     this.#errorOccurred.emit(this.#error);
     if (this.#state !== ConnectedState) return; // the handler closed or aborted the socket
@@ -1289,7 +1300,7 @@ class QAbstractSocketBase implements StreamEndpoint {
     this.#sendWindow = 0;
     this.#outstanding = 0;
     this.#readPaused = false;
-    this.#endPending = false;
+    this.#endPending = undefined;
     this.#options.clear();
     this.#peerAddress = new QHostAddress();
     this.#peerPort = 0;

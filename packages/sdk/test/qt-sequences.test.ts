@@ -149,7 +149,7 @@ describe('§2.2 scenario traces', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('6. remote reset: the same sequence and error as a graceful close; buffered data stays readable', async () => {
+  it('6. remote reset: the same sequence and error as a graceful close, an errorString that says reset; buffered data stays readable', async () => {
     const server = stopAfter(
       await startServer((peer) => {
         peer.write('abc', () => setTimeout(() => peer.resetAndDestroy(), 50));
@@ -169,6 +169,8 @@ describe('§2.2 scenario traces', () => {
       'readChannelFinished',
       'disconnected',
     ]);
+    expect(socket.error()).toBe(QAbstractSocket.RemoteHostClosedError);
+    expect(socket.errorString()).toBe('The remote host closed the connection (connection reset by peer)');
     expect(text(socket.readAll())).toBe('abc');
   });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Gateway, QTcpSocket, type WebSocketConstructor, type WebSocketLike } from '@socketgate/sdk';
 import { recordSignals, text } from '@socketgate/testkit';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 
 const load = (name: string) =>
   JSON.parse(readFileSync(createRequire(import.meta.url).resolve(`@socketgate/protocol/vectors/${name}`), 'utf8'));
@@ -14,6 +14,8 @@ const recordedFrame = (name: string) => Uint8Array.from(Buffer.from(frames.valid
 /** A scripted WebSocket that answers the SDK with the recorded gateway frames of the shared vectors. */
 class RecordedGateway implements WebSocketLike {
   static sent: Array<string | Uint8Array> = [];
+  /** The recorded `end` the stream finishes with. */
+  static end = 'end';
   readyState = 0;
   binaryType = 'blob';
   onopen: ((event: unknown) => void) | null = null;
@@ -39,7 +41,7 @@ class RecordedGateway implements WebSocketLike {
       for (const name of ['resolved', 'connected']) reply(recorded(name));
       reply(recordedFrame('data with a payload'));
       reply(recordedFrame('data with an empty payload'));
-      reply(recorded('end'));
+      reply(recorded(RecordedGateway.end));
     }
   }
   close(): void {
@@ -79,4 +81,30 @@ it('decodes the recorded gateway frames of the shared vectors into Qt signals', 
   const [hello, open] = RecordedGateway.sent.slice(0, 2).map((item) => JSON.parse(item as string));
   expect(hello).toEqual({ type: 'hello', version: 1, token: 'x' });
   expect(open).toEqual({ type: 'open', stream: 1, transport: 'tcp', host: 'example.org', port: 7, family: 'any', window: 4 * 1024 * 1024 });
+});
+
+it("decodes the recorded end after a reset into Qt's remote close, with an errorString that says reset", async () => {
+  RecordedGateway.end = 'end after a reset';
+  onTestFinished(() => {
+    RecordedGateway.end = 'end';
+  });
+  const gateway = new Gateway('ws://recorded.test/v1/socket', {
+    token: 'x',
+    WebSocket: RecordedGateway as unknown as WebSocketConstructor,
+  });
+  const socket = new QTcpSocket({ gateway });
+  socket.connectToHost('example.org', 7);
+  await socket.waitForConnected(2000);
+  const log = recordSignals(socket);
+  expect(await socket.waitForDisconnected(2000)).toBe(true);
+  expect(log).toEqual([
+    'readyRead',
+    'errorOccurred(RemoteHostClosedError)',
+    'stateChanged(ClosingState)',
+    'stateChanged(UnconnectedState)',
+    'readChannelFinished',
+    'disconnected',
+  ]);
+  expect(socket.errorString()).toBe('The remote host closed the connection (connection reset by peer)');
+  expect(text(socket.readAll())).toBe('hello');
 });

@@ -32,7 +32,10 @@ const [v4Listener, v6Listener] = listeners as [net.Server, net.Server];
 const P = (v4Listener.address() as net.AddressInfo).port;
 const P6 = (v6Listener.address() as net.AddressInfo).port;
 const allowedServer = await new Promise<net.Server>((resolve) => {
-  const server = net.createServer((socket) => socket.end());
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end();
+  });
   server.listen({ host: '127.0.0.1', port: 0 }, () => resolve(server));
 });
 const ALLOWED = (allowedServer.address() as net.AddressInfo).port;
