@@ -17,9 +17,9 @@ import type { WebSocket } from 'ws';
 import { AuthError, type Authenticator, type Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { allocateFrame, releaseFrame } from './frame-pool.js';
+import type { Lookups, SessionLookups } from './lookups.js';
 import type { GatewayMetrics } from './metrics.js';
 import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
-import type { NameCache, Resolver } from './resolve.js';
 import type { Socks5Proxy } from './socks.js';
 import type { Stream, StreamHost } from './stream.js';
 import { TcpStream } from './tcp-stream.js';
@@ -29,8 +29,8 @@ import { UdpStream } from './udp-stream.js';
 export interface GatewayRuntime {
   readonly config: GatewayConfig;
   readonly policy: EgressPolicy;
-  readonly resolver: Resolver;
-  readonly names: NameCache;
+  /** Name resolution, bounded and cached for every session. */
+  readonly lookups: Lookups;
   readonly sessions: Set<Session>;
   readonly log: FastifyBaseLogger;
   /** Datagrams not delivered since the gateway started. */
@@ -114,6 +114,8 @@ export class Session implements StreamHost {
   readonly #controls: Bucket;
   readonly #errors: Bucket;
   #disposed = false;
+  /** This session's name lookups, capped; what is pending fails when the session closes. */
+  readonly names: SessionLookups;
 
   constructor(ws: WebSocket, runtime: GatewayRuntime, address: string) {
     this.#ws = ws;
@@ -123,6 +125,7 @@ export class Session implements StreamHost {
     this.#opens = new Bucket(runtime.config.maxOpensPerSecond);
     this.#controls = new Bucket(runtime.config.maxControlMessagesPerSecond);
     this.#errors = new Bucket(runtime.config.maxProtocolErrorsPerSecond);
+    this.names = runtime.lookups.session();
     this.log = runtime.log.child({ session: this.id });
     runtime.sessions.add(this);
     count(runtime.sessionsPerAddress, address, 1);
@@ -143,17 +146,11 @@ export class Session implements StreamHost {
   get principal(): Principal | undefined {
     return this.#principal;
   }
-  get resolver(): Resolver {
-    return this.#runtime.resolver;
-  }
   get connectTimeoutMs(): number {
     return this.#runtime.config.connectTimeoutMs;
   }
   get uploadWindowBytes(): number {
     return this.#runtime.config.uploadWindowBytes;
-  }
-  get names(): NameCache {
-    return this.#runtime.names;
   }
   get maxDatagramBytes(): number {
     return this.#runtime.config.maxDatagramBytes;
@@ -558,6 +555,7 @@ export class Session implements StreamHost {
     this.#ackImmediate = undefined;
     for (const stream of [...this.#streams.values()]) stream.dispose();
     this.#streams.clear();
+    this.names.dispose();
     this.#blocked.clear();
     this.#ackQueue.clear();
     this.#runtime.sessions.delete(this);
