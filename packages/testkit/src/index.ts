@@ -1,4 +1,5 @@
 /** @module @socketgate/testkit Helpers for socketgate's tests: loopback servers, gateways, signal recorders. */
+export * from './fake-dns.js';
 export * from './gateway.js';
 export * from './imap-server.js';
 export * from './raw-session.js';
