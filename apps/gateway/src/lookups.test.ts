@@ -221,25 +221,28 @@ describe('Lookups', () => {
     await Promise.all(waits);
   });
 
-  it('fails the pending lookups of a closed session and never asks its queued names; aborts the resolver call when it lands', async () => {
+  it('fails the pending lookups of a closed session, never asks its queued names, and aborts the calls no one waits for', async () => {
     const dns = manualResolver();
     const lookups = new Lookups(settings(dns.resolver, { maxLookupsPerSession: 2 }));
-    const session = lookups.session();
-    const results = Array.from({ length: 5 }, (_, i) => failureOf(session.resolve(`c${i}.test`, 'any')));
-    session.dispose();
+    const [closing, staying] = [lookups.session(), lookups.session()];
+    const results = Array.from({ length: 5 }, (_, i) => failureOf(closing.resolve(`c${i}.test`, 'any')));
+    const shared = staying.resolve('c1.test', 'any');
+    closing.dispose();
     for (const result of await Promise.all(results))
       expect(result).toEqual({ error: 'HostNotFoundError', message: 'Host not found: the session closed' });
-    expect(session.pending).toEqual({ active: 0, queued: 0 });
+    expect(closing.pending).toEqual({ active: 0, queued: 0 });
     expect(dns.calls.map((call) => call.name)).toEqual(['c0.test', 'c1.test']);
-    // The flights go on to their end (their answers are cached for other sessions).
+    // c0 had no one else waiting: aborted, yet counted until it ends; c1 goes on for the other session.
+    expect(dns.calls.map((call) => call.signal?.aborted)).toEqual([true, false]);
     expect(lookups.pending.flights).toBe(2);
+    dns.calls[1]?.answer([v4('192.0.2.2', 60)]);
+    expect(await shared).toEqual([v4('192.0.2.2', 60)]);
+    // A resolver that ignores the abort still has its answer cached.
     dns.calls[0]?.answer([v4('192.0.2.1', 60)]);
     await flush();
-    expect(dns.calls[0]?.signal?.aborted).toBe(true);
-    expect(await lookups.session().resolve('c0.test', 'any')).toEqual([v4('192.0.2.1', 60)]);
-    vi.advanceTimersByTime(1000);
     expect(lookups.pending.flights).toBe(0);
-    expect(dns.calls[1]?.signal?.aborted).toBe(true);
+    expect(await lookups.session().resolve('c0.test', 'any')).toEqual([v4('192.0.2.1', 60)]);
+    expect(dns.calls).toHaveLength(2);
   });
 
   it('answers IP literals, localhost and *.invalid without a lookup or a slot', async () => {

@@ -63,7 +63,10 @@ export class Lookups {
   readonly #settings: LookupSettings;
   readonly #cache = new Map<string, { expiresAt: number; addresses: ResolvedAddress[] }>();
   readonly #absent = new Map<string, number>();
+  /** Flights that new requests for their name may join. */
   readonly #flights = new Map<string, Flight>();
+  /** Every flight whose resolver call runs, joinable or left by all its requests: what the cap counts. */
+  readonly #running = new Set<Flight>();
   readonly #waiting = new Set<Request>();
 
   constructor(settings: LookupSettings) {
@@ -77,7 +80,7 @@ export class Lookups {
 
   /** Names being asked of the resolver now, and lookups waiting for a gateway slot. */
   get pending(): { flights: number; waiting: number; cached: number } {
-    return { flights: this.#flights.size, waiting: this.#waiting.size, cached: this.#cache.size + this.#absent.size };
+    return { flights: this.#running.size, waiting: this.#waiting.size, cached: this.#cache.size + this.#absent.size };
   }
 
   get timeoutMs(): number {
@@ -121,7 +124,7 @@ export class Lookups {
       return;
     }
     // A free slot goes to the head of the queue first.
-    if (this.#flights.size < this.#settings.maxLookups && (fromQueue || this.#waiting.size === 0)) {
+    if (this.#running.size < this.#settings.maxLookups && (fromQueue || this.#waiting.size === 0)) {
       this.#fly(request);
       return;
     }
@@ -139,9 +142,18 @@ export class Lookups {
     request.at = 'gateway';
   }
 
-  /** Forgets a request that waits for a gateway slot. */
-  unqueue(request: Request): void {
-    this.#waiting.delete(request);
+  /** Forgets a request whose session closed. */
+  leave(request: Request): void {
+    const at = request.at;
+    request.at = undefined;
+    if (at === 'gateway') this.#waiting.delete(request);
+    if (typeof at !== 'object') return;
+    at.requests.delete(request);
+    if (at.requests.size > 0 || this.#flights.get(at.name) !== at) return;
+    // No one waits for this answer any more: a resolver that can stop (one still queued for
+    // getaddrinfo) stops; one that cannot keeps its slot until it ends, so it is still counted.
+    this.#flights.delete(at.name);
+    at.abort.abort();
   }
 
   #fly(first: Request): void {
@@ -156,6 +168,7 @@ export class Lookups {
     };
     first.at = flight;
     this.#flights.set(name, flight);
+    this.#running.add(flight);
     let call: Promise<ResolvedAddress[]>;
     try {
       call = this.#settings.resolver(name, { signal: abort.signal });
@@ -169,8 +182,8 @@ export class Lookups {
   }
 
   #land(flight: Flight, outcome: ResolvedAddress[] | Error): void {
-    if (this.#flights.get(flight.name) !== flight) return; // ended already (timed out, then answered)
-    this.#flights.delete(flight.name);
+    if (!this.#running.delete(flight)) return; // ended already (timed out, then answered)
+    if (this.#flights.get(flight.name) === flight) this.#flights.delete(flight.name);
     clearTimeout(flight.timer);
     flight.abort.abort();
     const answer = Array.isArray(outcome) ? this.#remember(flight.name, outcome) : this.#forget(flight.name, outcome);
@@ -180,7 +193,7 @@ export class Lookups {
     }
     flight.requests.clear();
     for (const request of this.#waiting) {
-      if (this.#flights.size >= this.#settings.maxLookups) break;
+      if (this.#running.size >= this.#settings.maxLookups) break;
       this.#waiting.delete(request);
       this.#serve(request, true);
     }
@@ -296,7 +309,7 @@ export class SessionLookups {
     request.settle(lookupTimedOut(this.#lookups.timeoutMs));
     if (request.at === 'session') this.#queue.delete(request);
     else if (request.at === 'gateway') {
-      this.#lookups.unqueue(request);
+      this.#lookups.leave(request);
       this.release(request);
     }
   }
@@ -319,9 +332,7 @@ export class SessionLookups {
     const closed = new SocketFailureError({ error: 'HostNotFoundError', message: 'Host not found: the session closed' });
     for (const request of [...this.#queue, ...this.#holding]) {
       request.settle(closed);
-      if (request.at === 'gateway') this.#lookups.unqueue(request);
-      else if (typeof request.at === 'object') request.at.requests.delete(request);
-      request.at = undefined;
+      this.#lookups.leave(request);
     }
     this.#queue.clear();
     this.#holding.clear();

@@ -1,6 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Gateway, nameOf, QAbstractSocket, QTcpSocket, QUdpSocket, SocketState } from '@socketgate/sdk';
 import { type FakeDns, nextSignal, startEchoServer, startFakeDns, startGateway, startUdpEcho, text, until } from '@socketgate/testkit';
 import { describe, expect, it, onTestFinished } from 'vitest';
+
+const gatewayDir = fileURLToPath(new URL('..', import.meta.url));
 
 function stopAfter<T extends { close(): Promise<void> }>(server: T): T {
   onTestFinished(() => server.close());
@@ -181,5 +188,52 @@ describe('name resolution through the gateway', () => {
     expect(last.errorString()).toBe('Out of resources: this session already waits for 9 name lookups, its limit');
     expect(sockets.slice(0, 9).map(stateOf)).toEqual(Array(9).fill('HostLookupState'));
     expect(dns.namesAsked(/never/)).toEqual(new Set(['q0.never.test']));
+  });
+});
+
+/**
+ * Runs test/netns/resolvers.ts in new network and mount namespaces: only loopback, and the
+ * namespace's own /etc/resolv.conf and /etc/hosts bound over the machine's, so the system's resolver
+ * asks the script's DNS server on 127.0.0.1:53 and nothing leaves the machine.
+ */
+function inResolverNamespace(script: string): Array<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'socketgate-dns-'));
+  try {
+    // One try of 30 s (glibc's longest) per query: a name that never answers holds getaddrinfo.
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n');
+    writeFileSync(join(dir, 'hosts'), '127.0.0.1 localhost files.test\n::1 localhost\n');
+    const run = spawnSync(
+      'unshare',
+      [
+        '--map-root-user',
+        '--net',
+        '--mount',
+        'sh',
+        '-c',
+        `ip link set lo up && mount --bind "${dir}/resolv.conf" /etc/resolv.conf && mount --bind "${dir}/hosts" /etc/hosts && exec "${process.execPath}" --conditions=@socketgate/source --import tsx ${script}`,
+      ],
+      { cwd: gatewayDir, encoding: 'utf8', timeout: 120_000 },
+    );
+    if (run.status !== 0) throw new Error(`the namespace run failed (${run.status}): ${run.stderr}`);
+    return run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the system resolver and the default one', () => {
+  it('keeps getaddrinfo to half the threadpool, so crypto, files and the dns resolver go on while names never answer', () => {
+    const [files, threadpool, dns, closed] = inResolverNamespace('test/netns/resolvers.ts');
+    // getaddrinfo reads /etc/hosts: no DNS question for a name it lists.
+    expect(files).toEqual({ step: 'files', connected: true, asked: 0 });
+    // Two of the eight lookups run (half of libuv's four threads), the rest wait; the threadpool's
+    // other work finished while all eight still waited.
+    expect(threadpool).toEqual({ step: 'threadpool', stuck: ['HostLookupState'], names: 2 });
+    // The default resolver asks the servers of /etc/resolv.conf directly, with no thread to wait for.
+    expect(dns).toEqual({ step: 'dns', connected: true, stuck: ['HostLookupState'], names: 2, asked: 2 });
+    expect(closed).toEqual({ step: 'closed', names: 2 });
   });
 });

@@ -16,6 +16,8 @@ export interface FakeDns {
   asked(name: string): number;
   /** Distinct names asked that match `pattern`. */
   namesAsked(pattern?: RegExp): Set<string>;
+  /** Answers every question it held back so far with NXDOMAIN (so that getaddrinfo calls end). */
+  answerHeld(): void;
   /** Changes or adds a name's record. */
   set(name: string, record: FakeDnsRecord): void;
   close(): Promise<void>;
@@ -33,6 +35,7 @@ export async function startFakeDns(
   const { host = '127.0.0.1', port = 0, silent } = options;
   const records = new Map(Object.entries(zone).map(([name, record]) => [name.toLowerCase(), record]));
   const queries: FakeDns['queries'] = [];
+  const held: Array<{ query: dnsPacket.Packet; port: number; address: string }> = [];
   const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   socket.on('message', (data, from) => {
     let query: dnsPacket.Packet;
@@ -46,7 +49,10 @@ export async function startFakeDns(
     const name = question.name.toLowerCase();
     queries.push({ name, type: question.type });
     const record = records.get(name);
-    if (record === 'silent' || (record === undefined && silent?.test(name))) return;
+    if (record === 'silent' || (record === undefined && silent?.test(name))) {
+      held.push({ query, port: from.port, address: from.address });
+      return;
+    }
     const addresses =
       record === undefined ? [] : question.type === 'A' ? (record.a ?? []) : question.type === 'AAAA' ? (record.aaaa ?? []) : [];
     const reply = dnsPacket.encode({
@@ -75,6 +81,17 @@ export async function startFakeDns(
     queries,
     asked: (name) => queries.filter((query) => query.name === name.toLowerCase()).length,
     namesAsked: (pattern) => new Set(queries.map((query) => query.name).filter((name) => pattern === undefined || pattern.test(name))),
+    answerHeld: () => {
+      for (const { query, port: to, address } of held.splice(0)) {
+        const reply = dnsPacket.encode({
+          type: 'response',
+          id: query.id ?? 0,
+          flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | 3,
+          questions: query.questions ?? [],
+        });
+        socket.send(reply, to, address);
+      }
+    },
     set: (name, record) => records.set(name.toLowerCase(), record),
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
