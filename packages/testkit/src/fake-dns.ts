@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 
 /** What the fake server knows of one name: its addresses and their TTL, or silence. */
-export type FakeDnsRecord = { a?: string[]; aaaa?: string[]; ttlSec?: number } | 'silent';
+export type FakeDnsRecord = { a?: string[] | 'silent'; aaaa?: string[] | 'silent'; ttlSec?: number } | 'silent';
 
 /** A DNS server of a test's own on loopback, which counts what it is asked. */
 export interface FakeDns {
@@ -49,12 +49,19 @@ export async function startFakeDns(
     const name = question.name.toLowerCase();
     queries.push({ name, type: question.type });
     const record = records.get(name);
-    if (record === 'silent' || (record === undefined && silent?.test(name))) {
+    const typed =
+      record === undefined || record === 'silent'
+        ? undefined
+        : question.type === 'A'
+          ? record.a
+          : question.type === 'AAAA'
+            ? record.aaaa
+            : [];
+    if (record === 'silent' || typed === 'silent' || (record === undefined && silent?.test(name))) {
       held.push({ query, port: from.port, address: from.address });
       return;
     }
-    const addresses =
-      record === undefined ? [] : question.type === 'A' ? (record.a ?? []) : question.type === 'AAAA' ? (record.aaaa ?? []) : [];
+    const addresses = typed ?? [];
     const reply = dnsPacket.encode({
       type: 'response',
       id: query.id ?? 0,
@@ -63,7 +70,7 @@ export async function startFakeDns(
       answers: addresses.map((data) => ({
         type: question.type as 'A' | 'AAAA',
         name: question.name,
-        ttl: record === undefined ? 0 : (record.ttlSec ?? 60),
+        ttl: record?.ttlSec ?? 60,
         data,
       })),
     });
