@@ -245,6 +245,31 @@ describe('Lookups', () => {
     expect(dns.calls).toHaveLength(2);
   });
 
+  it("keeps only IP addresses from an embedder's resolver, and fails a name whose answer holds none", async () => {
+    const sloppy = (async (name: string) =>
+      name === 'mixed.test'
+        ? [{ address: 'not an address', family: 4 }, { address: '::1', family: 4 }, null]
+        : name === 'nothing.test'
+          ? undefined
+          : [{ address: 'nope', family: 4 }]) as unknown as Resolver;
+    const session = new Lookups(settings(sloppy)).session();
+    expect(await session.resolve('mixed.test', 'any')).toEqual([{ address: '::1', family: 6 }]);
+    expect(await failureOf(session.resolve('nothing.test', 'any'))).toEqual({ error: 'HostNotFoundError', message: 'Host not found' });
+    expect(await failureOf(session.resolve('junk.test', 'any'))).toEqual({ error: 'HostNotFoundError', message: 'Host not found' });
+  });
+
+  it('answers a long queue of lookups of one name from the cache without deep recursion', async () => {
+    const dns = manualResolver();
+    const lookups = new Lookups(settings(dns.resolver, { maxLookupsPerSession: 2000 }));
+    const session = lookups.session();
+    const all = Array.from({ length: 18_000 }, () => session.resolve('popular.test', 'any'));
+    expect(session.pending).toEqual({ active: 2000, queued: 16_000 });
+    dns.calls[0]?.answer([v4('192.0.2.1', 60)]);
+    expect((await Promise.all(all)).every((found) => found[0]?.address === '192.0.2.1')).toBe(true);
+    expect(dns.calls).toHaveLength(1);
+    expect(session.pending).toEqual({ active: 0, queued: 0 });
+  });
+
   it('answers IP literals, localhost and *.invalid without a lookup or a slot', async () => {
     const dns = manualResolver();
     const lookups = new Lookups(settings(dns.resolver, { maxLookupsPerSession: 1 }));

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { AddressFamily } from '@socketgate/protocol';
 import { SocketFailureError } from './errors.js';
 import { type ResolvedAddress, type Resolver, resolveHost } from './resolve.js';
@@ -176,7 +177,7 @@ export class Lookups {
       call = Promise.reject(error);
     }
     call.then(
-      (addresses) => this.#land(flight, addresses),
+      (addresses: unknown) => this.#land(flight, Array.isArray(addresses) ? addresses : new Error('the resolver returned no list')),
       (error: unknown) => this.#land(flight, error instanceof Error ? error : new Error(String(error))),
     );
   }
@@ -201,8 +202,13 @@ export class Lookups {
 
   /** Caches an answer for the shortest TTL of its records, clamped; returns what the streams get. */
   #remember(name: string, found: ResolvedAddress[]): ResolvedAddress[] | Error {
-    if (found.length === 0) return this.#forget(name, Object.assign(new Error(`${name} has no addresses`), { code: 'ENOTFOUND' }));
-    const addresses = found.slice(0, MAX_ADDRESSES);
+    // An embedder's resolver may return anything: keep IP addresses only, with their real family.
+    const addresses = found
+      .map((entry) => ({ entry, version: typeof entry?.address === 'string' ? isIP(entry.address) : 0 }))
+      .filter(({ version }) => version !== 0)
+      .slice(0, MAX_ADDRESSES)
+      .map(({ entry, version }) => ({ ...entry, family: version === 6 ? (6 as const) : (4 as const) }));
+    if (addresses.length === 0) return this.#forget(name, Object.assign(new Error(`${name} has no addresses`), { code: 'ENOTFOUND' }));
     const { maxTtlSec, defaultTtlSec, cacheEntries } = this.#settings;
     const ttls = addresses.map((entry) => entry.ttlSec).filter((ttl): ttl is number => typeof ttl === 'number' && ttl >= 0);
     const ttlSec = Math.min(maxTtlSec, ttls.length > 0 ? Math.min(...ttls) : defaultTtlSec);
@@ -246,6 +252,7 @@ export class SessionLookups {
   readonly #maxQueued: number;
   readonly #queue = new Set<Request>();
   readonly #holding = new Set<Request>();
+  #pumping = false;
   #disposed = false;
 
   constructor(lookups: Lookups, max: number, maxQueued: number) {
@@ -318,10 +325,17 @@ export class SessionLookups {
   release(request: Request): void {
     request.at = undefined;
     if (!this.#holding.delete(request)) return;
-    for (const next of this.#queue) {
-      if (this.#holding.size >= this.#max) break;
-      this.#queue.delete(next);
-      this.#admit(next);
+    // A queued request answered from the cache releases at once: loop here rather than recurse.
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (const next of this.#queue) {
+        if (this.#holding.size >= this.#max) break;
+        this.#queue.delete(next);
+        this.#admit(next);
+      }
+    } finally {
+      this.#pumping = false;
     }
   }
 
