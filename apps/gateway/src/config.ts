@@ -4,172 +4,168 @@ import { parseAllowRule } from './policy.js';
 
 const MiB = 1024 * 1024;
 
+const GatewaySettings = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
+  port: z.int().min(0).max(65535).default(8080).describe('port to listen on; 0 picks a free port'),
+  tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]).describe('static tokens accepted in hello'),
+  jwt: z
+    .strictObject({
+      secret: z.string().min(32, 'an HS256 secret must be at least 32 characters').optional().describe('shared secret for HS256/384/512'),
+      publicKeyFile: z.string().min(1).optional().describe('PEM (SPKI) public key for RS256, ES256 or EdDSA'),
+      jwksFile: z.string().min(1).optional().describe('a JWKS JSON file of public keys'),
+      algorithms: z
+        .array(z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA']))
+        .min(1)
+        .describe('the only algorithms accepted'),
+      issuer: z.string().min(1).optional().describe('required iss claim'),
+      audience: z.string().min(1).describe('required aud claim'),
+      clockToleranceSec: z.int().min(0).max(300).default(5).describe('allowed clock skew for exp and nbf'),
+      maxTokenAgeSec: z.int().min(1).optional().describe('refuse tokens issued longer ago than this'),
+      requireJti: z.boolean().default(false).describe('require single-use tickets (a jti claim, remembered until expiry)'),
+      replayCacheSize: z.int().min(1).max(10_000_000).default(100_000).describe('single-use ticket ids remembered at most'),
+    })
+    .refine((jwt) => [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((key) => key !== undefined).length === 1, {
+      message: 'give exactly one of secret, publicKeyFile or jwksFile',
+    })
+    .refine((jwt) => (jwt.secret === undefined) === jwt.algorithms.every((alg) => !alg.startsWith('HS')), {
+      message: 'HS* algorithms go with a secret, the others with a public key',
+      path: ['algorithms'],
+    })
+    .optional()
+    .describe('signed tokens (JWT) accepted in hello, checked with pinned algorithms'),
+  origins: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      "Origin headers accepted from browsers (exact, e.g. https://app.example.org, or '*'); requests without Origin are not browsers",
+    ),
+  allow: z
+    .array(
+      z.string().superRefine((rule, ctx) => {
+        try {
+          parseAllowRule(rule);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
+    )
+    .default([])
+    .describe('egress allow-list: CIDR[:ports] or host[:ports]; nothing else is reached'),
+  allowPorts: z
+    .array(z.int().min(0).max(65535))
+    .default([])
+    .describe("ports of the Fetch standard's bad-port list (25, 22, 6667, …) to allow anyway"),
+  nameResolver: z
+    .enum(['dns', 'system'])
+    .default('dns')
+    .describe(
+      "dns: ask DNS servers directly (c-ares; no threads, so names that never answer delay nothing else; no /etc/hosts); system: getaddrinfo (/etc/hosts, nsswitch) on at most half of libuv's threadpool, where names that never answer delay other lookups",
+    ),
+  dnsServers: z
+    .array(z.string().min(1))
+    .default([])
+    .describe("DNS servers (host or host:port) the dns resolver asks; none: the system's, from /etc/resolv.conf"),
+  dnsTimeoutMs: z
+    .int()
+    .min(1)
+    .max(120_000)
+    .default(5_000)
+    .describe('longest a stream waits for a name lookup, queueing included; then HostNotFoundError'),
+  maxLookups: z.int().min(1).max(100_000).default(256).describe('names the gateway asks at once; 8 times that more wait in order'),
+  maxLookupsPerSession: z
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(8)
+    .describe('name lookups one session waits on at once; 8 times that more wait in order, beyond that SocketResourceError'),
+  dnsCacheEntries: z
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .default(4096)
+    .describe('names whose answers are cached (and a quarter of that of names that do not exist); 0 caches nothing'),
+  dnsMaxTtlSec: z.int().min(0).max(86_400).default(300).describe("longest an answer is cached, whatever its records' TTL"),
+  dnsDefaultTtlSec: z
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(30)
+    .describe('how long an answer without TTLs (system, embedded resolvers) is cached'),
+  dnsNegativeTtlSec: z.int().min(0).max(3_600).default(5).describe('how long a name that does not exist is remembered'),
+  upstreamProxy: z
+    .string()
+    .regex(/^socks5h?:\/\/([^:@/]+(:[^@/]*)?@)?[^:/@]+:\d{1,5}\/?$/, 'must be socks5://[user:password@]host:port')
+    .optional()
+    .describe('send every outgoing TCP connection through this SOCKS5 proxy (socks5://[user:password@]host:port)'),
+  clientProxies: z
+    .boolean()
+    .default(false)
+    .describe('let clients name their own SOCKS5 proxy (QNetworkProxy); the proxy must pass the egress policy'),
+  connectTimeoutMs: z.int().min(1).max(600_000).default(30_000).describe('per-address connect timeout, as Qt'),
+  helloTimeoutMs: z.int().min(1).max(600_000).default(5_000).describe('time a new session has to send hello'),
+  uploadWindowBytes: z
+    .int()
+    .min(128 * 1024)
+    .max(256 * MiB)
+    .default(MiB)
+    .describe('unwritten bytes a stream may send ahead (at least 128 KiB, two full datagrams)'),
+  maxMessageBytes: z
+    .int()
+    .min(1024)
+    .max(64 * MiB)
+    .default(MiB)
+    .describe('largest WebSocket message accepted'),
+  sessionBufferBytes: z
+    .int()
+    .min(64 * 1024)
+    .max(1024 * MiB)
+    .default(8 * MiB)
+    .describe('WebSocket send buffer per session before reading pauses'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('json, pretty, or auto: pretty in a terminal, JSON otherwise'),
+    })
+    .prefault({})
+    .describe('logging'),
+  drainGraceMs: z.int().min(0).default(30_000).describe('on SIGTERM, how long open streams may finish before the rest are closed'),
+  metricsHost: z.string().min(1).default('127.0.0.1').describe('address of the separate metrics listener'),
+  metricsPort: z.int().min(0).max(65535).optional().describe('serve /metrics on this port instead of the main one (keep it private)'),
+  maxStreamsPerSession: z.int().min(1).max(1_000_000).default(4096).describe('streams one session may hold open'),
+  maxSessionsPerCredential: z.int().min(1).default(64).describe('sessions open at once with one token or JWT subject'),
+  maxSessionsPerAddress: z.int().min(1).default(256).describe('sessions open at once from one client address'),
+  maxOpensPerSecond: z.int().min(1).default(200).describe('new streams one session may open per second (bursts of twice that)'),
+  maxProtocolErrorsPerSecond: z
+    .int()
+    .min(1)
+    .default(100)
+    .describe('bad messages one session may send per second (bursts of twice that) before it is closed with 4429'),
+  maxControlMessagesPerSecond: z
+    .int()
+    .min(1)
+    .default(2000)
+    .describe('control messages one session may send per second (bursts of twice that)'),
+  streamIdleTimeoutMs: z.int().min(0).default(300_000).describe('close a stream with no traffic either way for this long; 0 never'),
+  sessionIdleTimeoutMs: z.int().min(0).default(600_000).describe('close a session with no streams and no messages for this long; 0 never'),
+  maxDatagramBytes: z.int().min(1).max(65527).default(65507).describe('largest UDP payload sent (65507 fits IPv4)'),
+  udpQueueBytes: z
+    .int()
+    .min(0)
+    .max(64 * MiB)
+    .default(256 * 1024)
+    .describe('datagrams held per UDP socket for a client out of credit; more are dropped'),
+  udpInbound: z
+    .enum(['replies', 'any'])
+    .default('replies')
+    .describe('deliver datagrams only from peers the socket has sent to, or from any'),
+  allowMulticast: z.boolean().default(false).describe('let UDP sockets join multicast groups'),
+});
+
 /** Every gateway setting, with its default. One schema for the CLI, config files and embedding. */
-export const GatewayConfig = z
-  .strictObject({
-    host: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
-    port: z.int().min(0).max(65535).default(8080).describe('port to listen on; 0 picks a free port'),
-    tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]).describe('static tokens accepted in hello'),
-    jwt: z
-      .strictObject({
-        secret: z.string().min(32, 'an HS256 secret must be at least 32 characters').optional().describe('shared secret for HS256/384/512'),
-        publicKeyFile: z.string().min(1).optional().describe('PEM (SPKI) public key for RS256, ES256 or EdDSA'),
-        jwksFile: z.string().min(1).optional().describe('a JWKS JSON file of public keys'),
-        algorithms: z
-          .array(z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'EdDSA']))
-          .min(1)
-          .describe('the only algorithms accepted'),
-        issuer: z.string().min(1).optional().describe('required iss claim'),
-        audience: z.string().min(1).describe('required aud claim'),
-        clockToleranceSec: z.int().min(0).max(300).default(5).describe('allowed clock skew for exp and nbf'),
-        maxTokenAgeSec: z.int().min(1).optional().describe('refuse tokens issued longer ago than this'),
-        requireJti: z.boolean().default(false).describe('require single-use tickets (a jti claim, remembered until expiry)'),
-        replayCacheSize: z.int().min(1).max(10_000_000).default(100_000).describe('single-use ticket ids remembered at most'),
-      })
-      .refine((jwt) => [jwt.secret, jwt.publicKeyFile, jwt.jwksFile].filter((key) => key !== undefined).length === 1, {
-        message: 'give exactly one of secret, publicKeyFile or jwksFile',
-      })
-      .refine((jwt) => (jwt.secret === undefined) === jwt.algorithms.every((alg) => !alg.startsWith('HS')), {
-        message: 'HS* algorithms go with a secret, the others with a public key',
-        path: ['algorithms'],
-      })
-      .optional()
-      .describe('signed tokens (JWT) accepted in hello, checked with pinned algorithms'),
-    origins: z
-      .array(z.string().min(1))
-      .default([])
-      .describe(
-        "Origin headers accepted from browsers (exact, e.g. https://app.example.org, or '*'); requests without Origin are not browsers",
-      ),
-    allow: z
-      .array(
-        z.string().superRefine((rule, ctx) => {
-          try {
-            parseAllowRule(rule);
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: (error as Error).message });
-          }
-        }),
-      )
-      .default([])
-      .describe('egress allow-list: CIDR[:ports] or host[:ports]; nothing else is reached'),
-    allowPorts: z
-      .array(z.int().min(0).max(65535))
-      .default([])
-      .describe("ports of the Fetch standard's bad-port list (25, 22, 6667, …) to allow anyway"),
-    nameResolver: z
-      .enum(['dns', 'system'])
-      .default('dns')
-      .describe(
-        "dns: ask DNS servers directly (c-ares; no threads, so names that never answer delay nothing else; no /etc/hosts); system: getaddrinfo (/etc/hosts, nsswitch) on at most half of libuv's threadpool, where names that never answer delay other lookups",
-      ),
-    dnsServers: z
-      .array(z.string().min(1))
-      .default([])
-      .describe("DNS servers (host or host:port) the dns resolver asks; none: the system's, from /etc/resolv.conf"),
-    dnsTimeoutMs: z
-      .int()
-      .min(1)
-      .max(120_000)
-      .default(5_000)
-      .describe('longest a stream waits for a name lookup, queueing included; then HostNotFoundError'),
-    maxLookups: z.int().min(1).max(100_000).default(256).describe('names the gateway asks at once; 8 times that more wait in order'),
-    maxLookupsPerSession: z
-      .int()
-      .min(1)
-      .max(10_000)
-      .default(8)
-      .describe('name lookups one session waits on at once; 8 times that more wait in order, beyond that SocketResourceError'),
-    dnsCacheEntries: z
-      .int()
-      .min(0)
-      .max(10_000_000)
-      .default(4096)
-      .describe('names whose answers are cached (and a quarter of that of names that do not exist); 0 caches nothing'),
-    dnsMaxTtlSec: z.int().min(0).max(86_400).default(300).describe("longest an answer is cached, whatever its records' TTL"),
-    dnsDefaultTtlSec: z
-      .int()
-      .min(0)
-      .max(86_400)
-      .default(30)
-      .describe('how long an answer without TTLs (system, embedded resolvers) is cached'),
-    dnsNegativeTtlSec: z.int().min(0).max(3_600).default(5).describe('how long a name that does not exist is remembered'),
-    upstreamProxy: z
-      .string()
-      .regex(/^socks5h?:\/\/([^:@/]+(:[^@/]*)?@)?[^:/@]+:\d{1,5}\/?$/, 'must be socks5://[user:password@]host:port')
-      .optional()
-      .describe('send every outgoing TCP connection through this SOCKS5 proxy (socks5://[user:password@]host:port)'),
-    clientProxies: z
-      .boolean()
-      .default(false)
-      .describe('let clients name their own SOCKS5 proxy (QNetworkProxy); the proxy must pass the egress policy'),
-    connectTimeoutMs: z.int().min(1).max(600_000).default(30_000).describe('per-address connect timeout, as Qt'),
-    helloTimeoutMs: z.int().min(1).max(600_000).default(5_000).describe('time a new session has to send hello'),
-    uploadWindowBytes: z
-      .int()
-      .min(128 * 1024)
-      .max(256 * MiB)
-      .default(MiB)
-      .describe('unwritten bytes a stream may send ahead (at least 128 KiB, two full datagrams)'),
-    maxMessageBytes: z
-      .int()
-      .min(1024)
-      .max(64 * MiB)
-      .default(MiB)
-      .describe('largest WebSocket message accepted'),
-    sessionBufferBytes: z
-      .int()
-      .min(64 * 1024)
-      .max(1024 * MiB)
-      .default(8 * MiB)
-      .describe('WebSocket send buffer per session before reading pauses'),
-    log: z
-      .strictObject({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
-        format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('json, pretty, or auto: pretty in a terminal, JSON otherwise'),
-      })
-      .prefault({})
-      .describe('logging'),
-    drainGraceMs: z.int().min(0).default(30_000).describe('on SIGTERM, how long open streams may finish before the rest are closed'),
-    metricsHost: z.string().min(1).default('127.0.0.1').describe('address of the separate metrics listener'),
-    metricsPort: z.int().min(0).max(65535).optional().describe('serve /metrics on this port instead of the main one (keep it private)'),
-    maxStreamsPerSession: z.int().min(1).max(1_000_000).default(4096).describe('streams one session may hold open'),
-    maxSessionsPerCredential: z.int().min(1).default(64).describe('sessions open at once with one token or JWT subject'),
-    maxSessionsPerAddress: z.int().min(1).default(256).describe('sessions open at once from one client address'),
-    maxOpensPerSecond: z.int().min(1).default(200).describe('new streams one session may open per second (bursts of twice that)'),
-    maxProtocolErrorsPerSecond: z
-      .int()
-      .min(1)
-      .default(100)
-      .describe('bad messages one session may send per second (bursts of twice that) before it is closed with 4429'),
-    maxControlMessagesPerSecond: z
-      .int()
-      .min(1)
-      .default(2000)
-      .describe('control messages one session may send per second (bursts of twice that)'),
-    streamIdleTimeoutMs: z.int().min(0).default(300_000).describe('close a stream with no traffic either way for this long; 0 never'),
-    sessionIdleTimeoutMs: z
-      .int()
-      .min(0)
-      .default(600_000)
-      .describe('close a session with no streams and no messages for this long; 0 never'),
-    maxDatagramBytes: z.int().min(1).max(65527).default(65507).describe('largest UDP payload sent (65507 fits IPv4)'),
-    udpQueueBytes: z
-      .int()
-      .min(0)
-      .max(64 * MiB)
-      .default(256 * 1024)
-      .describe('datagrams held per UDP socket for a client out of credit; more are dropped'),
-    udpInbound: z
-      .enum(['replies', 'any'])
-      .default('replies')
-      .describe('deliver datagrams only from peers the socket has sent to, or from any'),
-    allowMulticast: z.boolean().default(false).describe('let UDP sockets join multicast groups'),
-  })
-  .refine((config) => config.nameResolver === 'dns' || config.dnsServers.length === 0, {
-    message: 'dnsServers are asked by the dns resolver only; the system resolver reads /etc/resolv.conf',
-    path: ['dnsServers'],
-  });
+export const GatewayConfig = GatewaySettings.refine((config) => config.nameResolver === 'dns' || config.dnsServers.length === 0, {
+  message: 'dnsServers are asked by the dns resolver only; the system resolver reads /etc/resolv.conf',
+  path: ['dnsServers'],
+});
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
 
