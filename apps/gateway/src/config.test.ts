@@ -9,7 +9,15 @@ describe('parseConfig', () => {
       tokens: [],
       allow: [],
       allowPorts: [],
+      nameResolver: 'dns',
       dnsServers: [],
+      dnsTimeoutMs: 5_000,
+      maxLookups: 256,
+      maxLookupsPerSession: 8,
+      dnsCacheEntries: 4096,
+      dnsMaxTtlSec: 300,
+      dnsDefaultTtlSec: 30,
+      dnsNegativeTtlSec: 5,
       clientProxies: false,
       connectTimeoutMs: 30_000,
       helloTimeoutMs: 5_000,
@@ -63,6 +71,13 @@ describe('parseConfig', () => {
     expect(parseConfig({ store: { redis: 'rediss://redis.example.org:6380' } }).store.redis).toBe('rediss://redis.example.org:6380');
     expect(() => parseConfig({ store: { redis: 'http://127.0.0.1:6379' } })).toThrow(/store\.redis: must be redis:\/\//);
     expect(() => parseConfig({ store: { redis: '127.0.0.1:6379' } })).toThrow(/store\.redis: must be redis:\/\//);
+  });
+
+  it('refuses dnsServers with the system resolver, which never asks them', () => {
+    expect(() => parseConfig({ nameResolver: 'system', dnsServers: ['127.0.0.1:5353'] })).toThrow(
+      /dnsServers: dnsServers are asked by the dns resolver only/,
+    );
+    expect(parseConfig({ nameResolver: 'system' }).nameResolver).toBe('system');
   });
 
   it('names every bad field and why', () => {

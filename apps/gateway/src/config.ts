@@ -4,8 +4,7 @@ import { parseAllowRule } from './policy.js';
 
 const MiB = 1024 * 1024;
 
-/** Every gateway setting, with its default. One schema for the CLI, config files and embedding. */
-export const GatewayConfig = z.strictObject({
+const GatewaySettings = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
   port: z.int().min(0).max(65535).default(8080).describe('port to listen on; 0 picks a free port'),
   tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]).describe('static tokens accepted in hello'),
@@ -90,10 +89,43 @@ export const GatewayConfig = z.strictObject({
     .array(z.int().min(0).max(65535))
     .default([])
     .describe("ports of the Fetch standard's bad-port list (25, 22, 6667, …) to allow anyway"),
+  nameResolver: z
+    .enum(['dns', 'system'])
+    .default('dns')
+    .describe(
+      "dns: ask DNS servers directly (c-ares; no threads, so names that never answer delay nothing else; no /etc/hosts); system: getaddrinfo (/etc/hosts, nsswitch) on at most half of libuv's threadpool, where names that never answer delay other lookups",
+    ),
   dnsServers: z
     .array(z.string().min(1))
     .default([])
-    .describe('DNS servers (host or host:port) the gateway asks instead of the system resolver'),
+    .describe("DNS servers (host or host:port) the dns resolver asks; none: the system's, from /etc/resolv.conf"),
+  dnsTimeoutMs: z
+    .int()
+    .min(1)
+    .max(120_000)
+    .default(5_000)
+    .describe('longest a stream waits for a name lookup, queueing included; then HostNotFoundError'),
+  maxLookups: z.int().min(1).max(100_000).default(256).describe('names the gateway asks at once; 8 times that more wait in order'),
+  maxLookupsPerSession: z
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(8)
+    .describe('name lookups one session waits on at once; 8 times that more wait in order, beyond that SocketResourceError'),
+  dnsCacheEntries: z
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .default(4096)
+    .describe('names whose answers are cached (and a quarter of that of names that do not exist); 0 caches nothing'),
+  dnsMaxTtlSec: z.int().min(0).max(86_400).default(300).describe("longest an answer is cached, whatever its records' TTL"),
+  dnsDefaultTtlSec: z
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(30)
+    .describe('how long an answer without TTLs (system, embedded resolvers) is cached'),
+  dnsNegativeTtlSec: z.int().min(0).max(3_600).default(5).describe('how long a name that does not exist is remembered'),
   upstreamProxy: z
     .string()
     .regex(/^socks5h?:\/\/([^:@/]+(:[^@/]*)?@)?[^:/@]+:\d{1,5}\/?$/, 'must be socks5://[user:password@]host:port')
@@ -205,6 +237,12 @@ export const GatewayConfig = z.strictObject({
     .default('replies')
     .describe('deliver datagrams only from peers the socket has sent to, or from any'),
   allowMulticast: z.boolean().default(false).describe('let UDP sockets join multicast groups'),
+});
+
+/** Every gateway setting, with its default. One schema for the CLI, config files and embedding. */
+export const GatewayConfig = GatewaySettings.refine((config) => config.nameResolver === 'dns' || config.dnsServers.length === 0, {
+  message: 'dnsServers are asked by the dns resolver only; the system resolver reads /etc/resolv.conf',
+  path: ['dnsServers'],
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;

@@ -7,10 +7,22 @@ export interface SocketFailure {
   message: string;
 }
 
+/** An error that already knows how Qt reports it, such as a name lookup that timed out. */
+export class SocketFailureError extends Error {
+  readonly failure: SocketFailure;
+
+  constructor(failure: SocketFailure, options?: ErrorOptions) {
+    super(failure.message, options);
+    this.name = 'SocketFailureError';
+    this.failure = failure;
+  }
+}
+
 /**
  * Maps a Node.js socket or DNS error to Qt's SocketError name and text (QT-SOCKETS.md §4.3).
  */
 export function socketFailure(err: unknown): SocketFailure {
+  if (err instanceof SocketFailureError) return err.failure;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
   switch (code) {
     case 'ECONNREFUSED':

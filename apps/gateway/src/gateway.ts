@@ -6,9 +6,10 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReq
 import fastifyPlugin from 'fastify-plugin';
 import { Authenticator } from './auth.js';
 import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
+import { Lookups } from './lookups.js';
 import { GatewayMetrics } from './metrics.js';
 import { EgressPolicy } from './policy.js';
-import { dnsServerResolver, NameCache, type Resolver, systemResolver } from './resolve.js';
+import { dnsResolver, type Resolver, systemResolver } from './resolve.js';
 import { type GatewayRuntime, Session } from './session.js';
 import { parseProxyUrl } from './socks.js';
 import { createStore } from './store.js';
@@ -16,7 +17,11 @@ import { createStore } from './store.js';
 export interface GatewayOptions extends GatewayConfigInput {
   /** Fastify's logger setting; off by default when embedded. */
   logger?: FastifyServerOptions['logger'];
-  /** Replaces the system resolver (for example, to use a DNS server of one's own). */
+  /**
+   * Replaces the gateway's resolver (for example, to use a directory of one's own). The gateway still
+   * bounds it: `dnsTimeoutMs`, `maxLookups`, `maxLookupsPerSession`, the cache (its `ttlSec`, else
+   * `dnsDefaultTtlSec`).
+   */
   resolver?: Resolver;
 }
 
@@ -51,7 +56,9 @@ export interface SocketgatePluginOptions extends Omit<GatewayOptions, 'logger'> 
 const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options) => {
   const { resolver: givenResolver, ...settings } = options;
   const config = parseConfig(settings);
-  const resolver = givenResolver ?? (config.dnsServers.length > 0 ? dnsServerResolver(config.dnsServers) : systemResolver);
+  const resolver =
+    givenResolver ??
+    (config.nameResolver === 'system' ? systemResolver : dnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeoutMs }));
   const sessions = new Set<Session>();
   const store = await createStore(config, app.log);
   // After preClose has closed every session, so their places are given back first.
@@ -59,8 +66,16 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
   const runtime: GatewayRuntime = {
     config,
     policy: new EgressPolicy(config.allow, { allowPorts: config.allowPorts }),
-    resolver,
-    names: new NameCache(resolver),
+    lookups: new Lookups({
+      resolver,
+      timeoutMs: config.dnsTimeoutMs,
+      maxLookups: config.maxLookups,
+      maxLookupsPerSession: config.maxLookupsPerSession,
+      cacheEntries: config.dnsCacheEntries,
+      maxTtlSec: config.dnsMaxTtlSec,
+      defaultTtlSec: config.dnsDefaultTtlSec,
+      negativeTtlSec: config.dnsNegativeTtlSec,
+    }),
     sessions,
     log: app.log,
     datagrams: { dropped: 0, refused: 0 },

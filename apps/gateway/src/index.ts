@@ -6,4 +6,4 @@ export { GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js
 export { GW_ERR_ALLOW_RULE, GW_ERR_CONFIG_INVALID, GW_ERR_STORE_UNAVAILABLE, socketFailure } from './errors.js';
 export { createGateway, type GatewayHandle, type GatewayOptions, type SocketgatePluginOptions, socketgate } from './gateway.js';
 export { EgressPolicy, parseAllowRule } from './policy.js';
-export { type ResolvedAddress, type Resolver, resolveHost, systemResolver } from './resolve.js';
+export { dnsResolver, type ResolvedAddress, type Resolver, resolveHost, systemResolver } from './resolve.js';

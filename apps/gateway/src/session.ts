@@ -19,9 +19,9 @@ import { closeWebSocket } from './close-reason.js';
 import type { GatewayConfig } from './config.js';
 import { GW_ERR_STORE_UNAVAILABLE } from './errors.js';
 import { allocateFrame, releaseFrame } from './frame-pool.js';
+import type { Lookups, SessionLookups } from './lookups.js';
 import type { GatewayMetrics } from './metrics.js';
 import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
-import type { NameCache, Resolver } from './resolve.js';
 import type { Socks5Proxy } from './socks.js';
 import type { SessionStore } from './store.js';
 import type { Stream, StreamHost } from './stream.js';
@@ -32,8 +32,8 @@ import { UdpStream } from './udp-stream.js';
 export interface GatewayRuntime {
   readonly config: GatewayConfig;
   readonly policy: EgressPolicy;
-  readonly resolver: Resolver;
-  readonly names: NameCache;
+  /** Name resolution, bounded and cached for every session. */
+  readonly lookups: Lookups;
   readonly sessions: Set<Session>;
   readonly log: FastifyBaseLogger;
   /** Datagrams not delivered since the gateway started. */
@@ -120,6 +120,8 @@ export class Session implements StreamHost {
   /** Download bytes held in stream queues (UDP datagrams, a TCP chunk beyond credit), besides the WebSocket's buffer. */
   #downloadQueued = 0;
   readonly sharedPorts = new Map<string, number>();
+  /** This session's name lookups, capped; what is pending fails when the session closes. */
+  readonly names: SessionLookups;
 
   constructor(ws: WebSocket, runtime: GatewayRuntime, address: string) {
     this.#ws = ws;
@@ -129,6 +131,7 @@ export class Session implements StreamHost {
     this.#opens = new Bucket(runtime.config.maxOpensPerSecond);
     this.#controls = new Bucket(runtime.config.maxControlMessagesPerSecond);
     this.#errors = new Bucket(runtime.config.maxProtocolErrorsPerSecond);
+    this.names = runtime.lookups.session();
     this.log = runtime.log.child({ session: this.id });
     runtime.sessions.add(this);
     this.#awaitHello(address);
@@ -208,17 +211,11 @@ export class Session implements StreamHost {
   get principal(): Principal | undefined {
     return this.#principal;
   }
-  get resolver(): Resolver {
-    return this.#runtime.resolver;
-  }
   get connectTimeoutMs(): number {
     return this.#runtime.config.connectTimeoutMs;
   }
   get uploadWindowBytes(): number {
     return this.#runtime.config.uploadWindowBytes;
-  }
-  get names(): NameCache {
-    return this.#runtime.names;
   }
   get maxDatagramBytes(): number {
     return this.#runtime.config.maxDatagramBytes;
@@ -690,6 +687,7 @@ export class Session implements StreamHost {
     this.#ackImmediate = undefined;
     for (const stream of [...this.#streams.values()]) stream.dispose();
     this.#streams.clear();
+    this.names.dispose();
     this.#blocked.clear();
     this.#ackQueue.clear();
     this.#uploadHeld = 0;

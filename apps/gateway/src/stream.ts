@@ -1,6 +1,6 @@
 import type { Connect, Multicast, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
+import type { SessionLookups } from './lookups.js';
 import type { DestinationPolicy } from './policy.js';
-import type { NameCache, Resolver } from './resolve.js';
 import type { Socks5Proxy } from './socks.js';
 
 /** A protocol violation by the client, reported as `protocol-error`. */
@@ -41,8 +41,8 @@ export interface Stream {
 /** What a stream needs from the session that owns it. */
 export interface StreamHost {
   readonly policy: DestinationPolicy;
-  readonly resolver: Resolver;
-  readonly names: NameCache;
+  /** The session's name lookups: bounded in time and number, cached; every stream resolves through it. */
+  readonly names: SessionLookups;
   readonly connectTimeoutMs: number;
   readonly uploadWindowBytes: number;
   readonly maxDatagramBytes: number;

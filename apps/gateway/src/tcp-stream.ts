@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Open, SocketOptionName } from '@socketgate/protocol';
 import { type SocketFailure, socketFailure } from './errors.js';
 import { READ_BUFFER } from './frame-pool.js';
-import { type ResolvedAddress, resolveHost } from './resolve.js';
+import type { ResolvedAddress } from './resolve.js';
 import { connectThrough, fromSpec, proxyFailure, type Socks5Proxy } from './socks.js';
 import { type Stream, type StreamHost, unsupported, type Violation } from './stream.js';
 
@@ -83,7 +83,7 @@ export class TcpStream implements Stream {
     const { host, port, family } = this.#request;
     let addresses: ResolvedAddress[];
     try {
-      addresses = await resolveHost(host, family ?? 'any', this.#host.resolver);
+      addresses = await this.#host.names.resolve(host, family ?? 'any');
     } catch (error) {
       if (this.#state === 'resolving') this.#fail(socketFailure(error));
       return;
@@ -128,7 +128,7 @@ export class TcpStream implements Stream {
     }
     let addresses: ResolvedAddress[];
     try {
-      addresses = await resolveHost(spec.host, 'any', this.#host.resolver);
+      addresses = await this.#host.names.resolve(spec.host, 'any');
     } catch {
       return { error: 'ProxyNotFoundError', message: 'Proxy host not found' };
     }

@@ -1,6 +1,7 @@
 /** @module @socketgate/testkit Helpers for socketgate's tests: loopback servers, gateways, signal recorders. */
 
 export * from './bare-websocket.js';
+export * from './fake-dns.js';
 export * from './gateway.js';
 export * from './imap-server.js';
 export * from './raw-session.js';
