@@ -588,7 +588,9 @@ class QAbstractSocketBase implements StreamEndpoint {
   // ---- connection control -------------------------------------------------------------------------
   /**
    * Qt's connectToHost: looks the name up on the gateway, which checks its policy and connects.
-   * HostLookup, Connecting and hostFound are emitted before this returns for an IP literal.
+   * HostLookup, Connecting and hostFound are emitted before this returns for an IP literal. A host
+   * outside the protocol's host grammar (a control character, a space, Unicode not in punycode, a
+   * zone id) is never sent: it fails as a name that does not resolve (HostNotFoundError).
    */
   connectToHost(
     host: string | QHostAddress,
