@@ -1,7 +1,5 @@
 import { promises as dns } from 'node:dns';
-import { isIP } from 'node:net';
-import type { AddressFamily } from '@socketgate/protocol';
-import ipaddr from 'ipaddr.js';
+import { type AddressFamily, parseHost } from '@socketgate/protocol';
 
 export interface ResolvedAddress {
   address: string;
@@ -119,15 +117,16 @@ function notFound(hostname: string): NodeJS.ErrnoException {
  * without a trailing dot.
  */
 export async function resolveHost(host: string, family: AddressFamily, resolver: Resolver): Promise<ResolvedAddress[]> {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  // Every IPv4 spelling (127.1, 0x7f.0.0.1, 2130706433, …) is an address, never a name to look up.
-  const literal = isIP(bare) === 0 && ipaddr.IPv4.isValid(bare) ? ipaddr.IPv4.parse(bare).toString() : bare;
-  const version = isIP(literal);
+  // The protocol's one host grammar: the schema has already refused anything else, and this keeps
+  // every caller to it (a malformed name is never asked of a resolver).
+  const parsed = parseHost(host);
+  if (!parsed.ok) throw notFound(host);
   let found: ResolvedAddress[];
-  if (version !== 0) {
-    found = [{ address: literal, family: version === 6 ? 6 : 4 }];
+  if (parsed.kind !== 'name') {
+    // Every IPv4 spelling (127.1, 0x7f.0.0.1, 2130706433, …) is an address, never a name to look up.
+    found = [{ address: parsed.host, family: parsed.kind === 'ipv6' ? 6 : 4 }];
   } else {
-    const name = host.toLowerCase().replace(/\.$/, '');
+    const name = parsed.host;
     if (name === 'invalid' || name.endsWith('.invalid')) throw notFound(host);
     found =
       name === 'localhost' || name.endsWith('.localhost')

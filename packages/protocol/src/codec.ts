@@ -14,13 +14,15 @@
  *   kind 0x04 DATAGRAM body = u16 port, u8 address length,      both directions
  *                      the address (ASCII), then the payload
  *
- * A DATAGRAM from the client names its destination (a host name or IP literal; empty with port 0
- * for a connected socket's peer); one from the gateway names the sender's IP address and port.
+ * A DATAGRAM from the client names its destination (a host of host.ts's grammar; empty with port 0
+ * for a connected socket's peer); one from the gateway names the sender's IP address and port. A
+ * decoded host is always empty or of that grammar; the encoder checks only that it fits the header.
  *
  * Decoders never throw: at a boundary, hostile input is normal.
  */
 import type * as z from 'zod/mini';
 import type { ProtocolErrorCode } from './codes.js';
+import { hostProblem } from './host.js';
 import { ClientMessage, ServerMessage } from './messages.js';
 
 export const FrameKind = { DATA: 0x01, CREDIT: 0x02, ACK: 0x03, DATAGRAM: 0x04 } as const;
@@ -183,9 +185,14 @@ export function decodeFrame(bytes: Uint8Array): Decoded<Frame> {
       let host = '';
       for (let i = DATAGRAM_HEADER_BYTES; i < end; i++) {
         const code = bytes[i] as number;
-        if (code < 0x21 || code > 0x7e) return badFrame('datagram address is not printable ASCII', stream);
+        if (code < 0x21 || code > 0x7e) {
+          const at = i - DATAGRAM_HEADER_BYTES;
+          return badFrame(`datagram host: byte 0x${code.toString(16).padStart(2, '0')} at index ${at} is not printable ASCII`, stream);
+        }
         host += String.fromCharCode(code);
       }
+      const problem = host === '' ? undefined : hostProblem(host);
+      if (problem !== undefined) return badFrame(`datagram host: ${problem}`, stream);
       return { ok: true, value: { kind: 'datagram', stream, host, port, payload: bytes.subarray(end) } };
     }
     default:

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ProtocolErrorCode, SocketErrorName } from './codes.js';
+import { hostProblem } from './host.js';
 import { SOCKET_OPTION_NAMES } from './names.js';
 
 /** A stream id: chosen by the client, unsigned 32-bit, strictly increasing within a session. */
@@ -7,8 +8,13 @@ export const StreamId = z.number().check(z.int(), z.gte(0), z.lte(0xffff_ffff));
 /** A byte count that fits the binary frames' unsigned 32-bit fields. */
 export const ByteCount = z.number().check(z.int(), z.gte(0), z.lte(0xffff_ffff));
 export const Port = z.number().check(z.int(), z.gte(0), z.lte(65535));
-/** A host name or IP literal (IPv6 without brackets). */
-export const Host = z.string().check(z.minLength(1), z.maxLength(253));
+/** A destination host: an IP literal (IPv6 with or without brackets) or an ASCII DNS name (see host.ts). */
+export const Host = z.string().check(
+  z.superRefine((value, ctx) => {
+    const problem = hostProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  }),
+);
 
 /** Qt's `QAbstractSocket::SocketOption` names that travel on the wire. */
 export const SocketOptionName = z.enum(SOCKET_OPTION_NAMES);

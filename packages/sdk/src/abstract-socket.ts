@@ -1,4 +1,4 @@
-import { HEADER_BYTES, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
+import { HEADER_BYTES, isHost, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
 import { ByteQueue } from './byte-queue.js';
 import {
   BindFlag,
@@ -591,7 +591,9 @@ class QAbstractSocketBase implements StreamEndpoint {
   // ---- connection control -------------------------------------------------------------------------
   /**
    * Qt's connectToHost: looks the name up on the gateway, which checks its policy and connects.
-   * HostLookup, Connecting and hostFound are emitted before this returns for an IP literal.
+   * HostLookup, Connecting and hostFound are emitted before this returns for an IP literal. A host
+   * outside the protocol's host grammar (a control character, a space, Unicode not in punycode, a
+   * zone id) is never sent: it fails as a name that does not resolve (HostNotFoundError).
    */
   connectToHost(
     host: string | QHostAddress,
@@ -645,6 +647,15 @@ class QAbstractSocketBase implements StreamEndpoint {
       protocol === NetworkLayerProtocol.IPv4Protocol ? 'ipv4' : protocol === NetworkLayerProtocol.IPv6Protocol ? 'ipv6' : 'any';
     const literal = QHostAddress.isAddress(hostName);
     const target = hostName.replace(/^\[(.*)\]$/, '$1');
+    // A host the gateway would refuse as malformed (a NUL, a space, Unicode, a zone id…) is not sent.
+    if (!isHost(target)) {
+      this.#failLookupLater(hostName, 'HostNotFoundError');
+      return;
+    }
+    if (proxy !== undefined && !isHost(proxy.hostName())) {
+      this.#failLookupLater(hostName, 'ProxyNotFoundError');
+      return;
+    }
     if (boundStream !== undefined) {
       gateway.sendMessage({ type: 'connect', stream: boundStream, host: target, port, family });
     } else {
@@ -669,6 +680,14 @@ class QAbstractSocketBase implements StreamEndpoint {
       });
     }
     if (literal) this.#hostWasFound();
+  }
+
+  /** Qt's failed lookup of a name that cannot resolve: Unconnected, then errorOccurred, from the event loop. */
+  #failLookupLater(hostName: string, error: 'HostNotFoundError' | 'ProxyNotFoundError'): void {
+    setTimeout(() => {
+      if (this.#state !== HostLookupState || this.#peerName !== hostName) return; // aborted, or another attempt
+      this.#failed(error, error === 'HostNotFoundError' ? (ERROR_TEXT.HostNotFoundError as string) : 'Proxy host not found');
+    }, 0);
   }
 
   #initialWindow(): number {
@@ -1135,6 +1154,12 @@ class QAbstractSocketBase implements StreamEndpoint {
       throw new RangeError(`writeDatagram() needs a port from 0 to 65535, got ${String(port)}`);
     if (host === '' && this.#state !== ConnectedState) {
       this.#setError('UnknownSocketError', 'Socket is not connected');
+      this.#errorOccurred.emit(this.#error);
+      return -1;
+    }
+    if (host !== '' && !isHost(host)) {
+      // Not sent (nor bound for): the error a name the gateway cannot resolve gets, reported at once.
+      this.#setError('HostNotFoundError', ERROR_TEXT.HostNotFoundError as string);
       this.#errorOccurred.emit(this.#error);
       return -1;
     }

@@ -27,7 +27,10 @@ export class QUdpSocket extends QAbstractSocket {
     return this.bindSocket(any ? '' : new QHostAddress(text).toString(), port ?? 0, mode ?? 0);
   }
 
-  /** Sends one datagram to `address` (a QHostAddress, an address or a host name) and `port`; its size, or -1. */
+  /**
+   * Sends one datagram to `address` (a QHostAddress, an address or a host name) and `port`; its size,
+   * or -1 (HostNotFoundError at once for a host outside the protocol's host grammar, which is not sent).
+   */
   writeDatagram(data: Uint8Array | ArrayBuffer | string, address: QHostAddress | string, port: number): number;
   /** Sends a QNetworkDatagram to its destination, or to the connected peer when it has none. */
   writeDatagram(datagram: QNetworkDatagram): number;
