@@ -394,7 +394,11 @@ export class Session implements StreamHost {
     }
     const parsed = parseClientMessage(data.toString('utf8'));
     if (!parsed.ok) {
-      this.#protocolError(parsed.code, parsed.message, parsed.stream);
+      // A bad message naming a stream id never used (a malformed open, say) still answers for that
+      // id, so that no client waits on it; the id is spent.
+      const fresh = parsed.stream !== undefined && parsed.stream > this.#lastStreamId;
+      if (fresh) this.#lastStreamId = parsed.stream as number;
+      this.#protocolError(parsed.code, parsed.message, parsed.stream, fresh);
       return;
     }
     if (!this.#controls.take()) {
@@ -645,7 +649,7 @@ export class Session implements StreamHost {
   }
 
   /** Reports a bad message; a fault that names a live stream ends that stream only. */
-  #protocolError(code: ProtocolErrorCode, message: string, streamId?: number): void {
+  #protocolError(code: ProtocolErrorCode, message: string, streamId?: number, fresh = false): void {
     if (!this.#errors.take()) {
       this.#closeSession(
         CloseCode.TOO_MANY_SESSIONS,
@@ -656,7 +660,8 @@ export class Session implements StreamHost {
     const stream = streamId === undefined ? undefined : this.#streams.get(streamId);
     stream?.dispose();
     this.log.debug({ code, stream: streamId }, `protocol error: ${message}`);
-    this.send(stream ? { type: 'protocol-error', stream: stream.id, code, message } : { type: 'protocol-error', code, message });
+    const named = stream?.id ?? (fresh ? streamId : undefined);
+    this.send(named === undefined ? { type: 'protocol-error', code, message } : { type: 'protocol-error', stream: named, code, message });
   }
 
   #closeSession(code: number, reason: string): void {

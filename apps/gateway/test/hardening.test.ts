@@ -59,6 +59,20 @@ describe('close reasons', () => {
   });
 });
 
+describe('bad messages for new streams', () => {
+  it('answers a malformed open for the stream id it names, which is then spent', async () => {
+    const gw = await gateway();
+    const session = await rawSession(gw.url, TEST_TOKEN);
+    onTestFinished(() => session.close());
+    session.send({ type: 'open', stream: 7, transport: 'tcp', host: 'evil.test\u0000.example.org', port: 7000, window: 1024 });
+    const reply = await session.message('protocol-error');
+    expect(reply).toMatchObject({ stream: 7, code: 'BAD_MESSAGE' });
+    expect(reply.message).toMatch(/^host: /);
+    session.send({ type: 'open', stream: 7, transport: 'tcp', host: '127.0.0.1', port: 7000, window: 1024 });
+    expect(await session.message('protocol-error', (m) => m.code === 'STREAM_ID_REUSED')).toBeDefined();
+  });
+});
+
 describe('connections and limits', () => {
   it('cuts clients that never answer the close handshake after closeTimeoutMs, counting them until then', async () => {
     const gw = await gateway({ closeTimeoutMs: 400, maxConnectionsPerAddress: 6 });
