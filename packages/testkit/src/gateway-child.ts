@@ -27,3 +27,6 @@ process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && ad
 process.once('SIGTERM', () => {
   void app.close().then(() => process.exit(0));
 });
+// The test's end of stdin closes when the test process goes, however it goes: so does this one.
+process.stdin.resume();
+process.stdin.once('end', () => process.exit(0));

@@ -33,7 +33,7 @@ export interface GatewayProcess {
 export async function startGatewayProcess(options: GatewayChildOptions = {}): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--conditions=@socketgate/source', '--import', 'tsx', CHILD, JSON.stringify(options)], {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   let exited: string | undefined;
