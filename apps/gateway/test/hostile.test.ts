@@ -12,6 +12,8 @@
  * make it send a packet anywhere else.
  */
 import { isUtf8 } from 'node:buffer';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CloseCode,
   decodeFrame,
@@ -68,7 +70,10 @@ interface Arena {
    * while silent clients still hold their sockets) only the bystander's session is left.
    */
   check(options?: { sessionsLeft?: boolean }): Promise<void>;
-  /** Runs `body`; if the gateway process died meanwhile, fails with its stderr (the crash's stack). */
+  /**
+   * Runs `body` (one run of a property), and `check` after every 50 runs; if the gateway process
+   * died meanwhile, fails with its stderr (the crash's stack).
+   */
   guard(body: () => Promise<void>): Promise<void>;
 }
 
@@ -101,45 +106,49 @@ async function arena(): Promise<Arena> {
   bystander.connectToHost('127.0.0.1', echo.port);
   expect(await bystander.waitForConnected(ANSWER_MS)).toBe(true);
   let round = 0;
+  let runs = 0;
+  const check = async ({ sessionsLeft = true } = {}): Promise<void> => {
+    await gw.assertAlive();
+    round++;
+    const sent = Buffer.from(`bystander round ${round} €😀`);
+    bystander.write(sent);
+    const got: Uint8Array[] = [];
+    let bytes = 0;
+    while (bytes < sent.byteLength && (await bystander.waitForReadyRead(ANSWER_MS))) {
+      const chunk = bystander.readAll();
+      got.push(chunk);
+      bytes += chunk.byteLength;
+    }
+    expect(Buffer.concat(got).toString(), 'the bystander session still echoes').toBe(sent.toString());
+    if (!sessionsLeft) return;
+    // Every hostile session has been let go: only the bystander's is left.
+    const deadline = Date.now() + ANSWER_MS;
+    let sessions = -1;
+    while (Date.now() < deadline) {
+      const ready = (await (await fetch(`http://127.0.0.1:${gw.port}/readyz`)).json()) as { sessions: number };
+      sessions = ready.sessions;
+      if (sessions === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(sessions, 'sessions left on the gateway').toBe(1);
+    await gw.assertAlive();
+  };
   return {
     gw,
     echoPort: echo.port,
     udpPort: udp.port,
     jwt,
+    check,
     async guard(body) {
       try {
         await body();
+        // The bystander is checked within a batch too: a gateway that hangs fails here, not at the end.
+        if (++runs % 50 === 0) await check();
       } catch (error) {
         await new Promise((resolve) => setTimeout(resolve, 200));
         if (gw.exited !== undefined) throw new Error(`the gateway process ended (${gw.exited}):\n${gw.stderr}`, { cause: error });
         throw error;
       }
-    },
-    async check({ sessionsLeft = true } = {}) {
-      await gw.assertAlive();
-      round++;
-      const sent = Buffer.from(`bystander round ${round} €😀`);
-      bystander.write(sent);
-      const got: Uint8Array[] = [];
-      let bytes = 0;
-      while (bytes < sent.byteLength && (await bystander.waitForReadyRead(ANSWER_MS))) {
-        const chunk = bystander.readAll();
-        got.push(chunk);
-        bytes += chunk.byteLength;
-      }
-      expect(Buffer.concat(got).toString(), 'the bystander session still echoes').toBe(sent.toString());
-      if (!sessionsLeft) return;
-      // Every hostile session has been let go: only the bystander's is left.
-      const deadline = Date.now() + ANSWER_MS;
-      let sessions = -1;
-      while (Date.now() < deadline) {
-        const ready = (await (await fetch(`http://127.0.0.1:${gw.port}/readyz`)).json()) as { sessions: number };
-        sessions = ready.sessions;
-        if (sessions === 1) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(sessions, 'sessions left on the gateway').toBe(1);
-      await gw.assertAlive();
     },
   };
 }
@@ -581,7 +590,9 @@ async function waitFor(ws: RawWebSocket, test: (message: ServerMessage) => boole
 
 /** The close code and reason, or fails (the gateway hangs) when the session is not closed within ANSWER_MS. */
 async function closedWithin(ws: RawWebSocket): Promise<{ code: number; reason: string }> {
-  const closed = await Promise.race([ws.closed, new Promise<undefined>((resolve) => setTimeout(resolve, ANSWER_MS))]);
+  const waiting = new AbortController();
+  const closed = await Promise.race([ws.closed, sleep(ANSWER_MS, undefined, { signal: waiting.signal }).catch(() => undefined)]);
+  waiting.abort();
   if (closed === undefined) {
     ws.destroy();
     throw new Error(`the session was not closed within ${ANSWER_MS} ms; received ${JSON.stringify(serverMessages(ws))}`);
@@ -707,6 +718,35 @@ async function expectAnswered(a: Arena, ws: RawWebSocket, inputs: readonly Input
   );
   expect(isSubsequence(wanted, errors), `protocol-errors ${JSON.stringify(errors)} answer ${JSON.stringify(wanted)} in order`).toBe(true);
   await leave(ws);
+}
+
+/**
+ * Writes `request` (a whole HTTP request, in bytes) on a new connection and reads the answer's
+ * status; a 101 is then closed as a client would. Fails when the gateway neither answers nor closes.
+ */
+async function exchange(port: number, request: Uint8Array): Promise<number | undefined> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  socket.write(request);
+  let received = Buffer.alloc(0);
+  const answer = await new Promise<number | undefined | 'hang'>((resolve) => {
+    const timer = setTimeout(() => resolve('hang'), ANSWER_MS);
+    const done = (status: number | undefined): void => {
+      clearTimeout(timer);
+      resolve(status);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const head = /^HTTP\/1\.1 (\d{3}) /.exec(received.toString('latin1'));
+      if (head && received.includes('\r\n\r\n')) done(Number(head[1]));
+    });
+    socket.once('close', () => done(undefined));
+  });
+  if (answer === 101) socket.write(encodeWebSocketFrame(Opcode.CLOSE, closePayload(1000)));
+  socket.destroy();
+  if (answer === 'hang')
+    throw new Error(`no answer to an upgrade request within ${ANSWER_MS} ms: ${Buffer.from(request).toString('latin1').slice(0, 300)}`);
+  return answer;
 }
 
 // ---- the suite -------------------------------------------------------------------------------------------
@@ -909,6 +949,87 @@ describe('stream life cycles', () => {
         }
       }
     }
+    await a.check();
+  });
+});
+
+describe('the HTTP upgrade', () => {
+  it('answers malformed upgrade requests with an HTTP error, never a crash or a 500', async () => {
+    const a = await arena();
+    const base: Array<[string, string]> = [
+      ['Host', `127.0.0.1:${a.gw.port}`],
+      ['Upgrade', 'websocket'],
+      ['Connection', 'Upgrade'],
+      ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+      ['Sec-WebSocket-Version', '13'],
+      ['Sec-WebSocket-Protocol', 'socketgate.v1'],
+    ];
+    const value = fc.oneof(
+      fc.constantFrom(
+        '',
+        ' ',
+        'socketgate.v1, socketgate.v1',
+        ',,,',
+        'websocket, h2c',
+        '8',
+        '13, 8',
+        'permessage-deflate',
+        'null',
+        'https://evil.test',
+        'x'.repeat(8000),
+      ),
+      anyText(30),
+    );
+    const name = fc.constantFrom(
+      'Sec-WebSocket-Extensions',
+      'Origin',
+      'Sec-WebSocket-Protocol',
+      'X-Forwarded-For',
+      'Content-Length',
+      'Transfer-Encoding',
+      'Expect',
+      'Host',
+    );
+    const mutation = fc.oneof(
+      fc.record({ drop: fc.nat(5) }),
+      fc.record({ replace: fc.nat(5), value }),
+      fc.record({ duplicate: fc.nat(5) }),
+      fc.record({ add: name, value }),
+    );
+    const request = fc.record({
+      method: fc.constantFrom('GET', 'GET', 'GET', 'POST', 'HEAD', 'OPTIONS', 'get'),
+      path: fc.constantFrom(
+        '/v1/socket',
+        '/v1/socket?token=x',
+        '//v1/socket',
+        '/v1/socket/',
+        '/v1/%73ocket',
+        '/v1/socket%00',
+        '*',
+        `http://127.0.0.1/v1/socket`,
+        `/${'a'.repeat(20_000)}`,
+      ),
+      version: fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0'),
+      mutations: fc.array(mutation, { maxLength: 3 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(request, ({ method, path, version, mutations }) =>
+        a.guard(async () => {
+          const headers = [...base];
+          for (const m of mutations) {
+            if ('drop' in m) headers.splice(m.drop % headers.length, 1);
+            else if ('replace' in m && headers.length > 0) (headers[m.replace % headers.length] as [string, string])[1] = m.value;
+            else if ('duplicate' in m && headers.length > 0) headers.push(headers[m.duplicate % headers.length] as [string, string]);
+            else if ('add' in m) headers.push([m.add, m.value]);
+          }
+          // Header values go out as UTF-8 bytes: whatever a client can put on the wire.
+          const bytes = Buffer.from(`${method} ${path} ${version}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+          const status = await exchange(a.gw.port, bytes);
+          if (status !== undefined) expect([101, 400, 403, 404, 405, 413, 417, 426, 431, 505]).toContain(status);
+        }),
+      ),
+      { ...RUNS, numRuns: 200 },
+    );
     await a.check();
   });
 });
