@@ -222,8 +222,9 @@ const anyChar = fc.oneof(
     arbitrary: fc.constantFrom('€', '😀', '\u{10FFFF}', '\0', '"', '\\', '\u2028', '\uFEFF', '\uFFFF', '\r\n', '%00', '\u202E'),
   },
 );
-const anyText = (maxLength = 40): fc.Arbitrary<string> => fc.string({ unit: anyChar, maxLength });
-/** A string `units` UTF-16 units long of one character: counts bytes near every limit (an odd cut leaves a lone surrogate). */
+/** Text of any characters; lengths spread up to `maxLength`, not only the short ones fast-check favours. */
+const anyText = (maxLength = 40): fc.Arbitrary<string> => fc.string({ unit: anyChar, maxLength, size: 'max' });
+/** A string of one character, near every length limit: bytes from 1 to 4 a character (an odd cut of 😀 leaves a lone surrogate). */
 const longText = fc
   .record({
     char: fc.constantFrom('a', '€', '😀', '\uD83D', '\uDE00', '\0'),
@@ -324,7 +325,7 @@ function nearValid(a: Pick<Arena, 'echoPort' | 'udpPort' | 'jwt'>): fc.Arbitrary
       base: validMessage(a),
       pick: fc.nat(),
       op: fc.constantFrom('replace', 'replace', 'delete', 'add', 'wrap'),
-      value: anyValue,
+      value: fc.oneof({ weight: 4, arbitrary: anyValue }, { weight: 1, arbitrary: longText }),
       key: anyText(8),
     })
     .map(({ base, pick, op, value, key }) => {
@@ -448,7 +449,7 @@ function hostileInput(a: Pick<Arena, 'echoPort' | 'udpPort' | 'jwt'>, options: {
     { weight: 3, arbitrary: validMessage(a) },
     { weight: 6, arbitrary: nearValid(a) },
     { weight: 2, arbitrary: anyValue },
-    { weight: 1, arbitrary: fc.record({ type: anyText(60) }) },
+    { weight: 1, arbitrary: fc.record({ type: fc.oneof(anyText(60), longText) }) },
   );
   return withCuts(
     fc.oneof(
