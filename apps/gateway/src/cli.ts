@@ -162,6 +162,9 @@ async function main(): Promise<void> {
     await Promise.all(demos.map((demo) => demo.close()));
     process.exit(0);
   };
+  // The last line of defence: every promise of the gateway's is handled where it is made, but a
+  // stray rejection must not end a process that serves every other session.
+  process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection; the gateway goes on'));
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }

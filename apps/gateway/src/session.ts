@@ -340,6 +340,13 @@ export class Session implements StreamHost {
     if (this.#authenticated) this.send({ type: 'goaway', graceMs });
   }
 
+  fault(stream: Stream, error: unknown): void {
+    this.log.error({ err: error, stream: stream.id }, 'internal error in a stream; the stream is ended');
+    if (!this.#streams.has(stream.id)) return;
+    stream.dispose();
+    this.send({ type: 'error', stream: stream.id, error: 'UnknownSocketError', message: 'Unknown error: the gateway failed internally' });
+  }
+
   released(stream: Stream): void {
     this.log.debug({ stream: stream.id, transport: stream.transport }, 'stream closed');
     this.#streams.delete(stream.id);
@@ -441,8 +448,8 @@ export class Session implements StreamHost {
     }
     this.#early = [];
     this.#runtime.authenticator.authenticate(hello.token).then(
-      (principal) => this.#admit(principal),
-      (error: unknown) => this.#refuse(error),
+      (principal) => this.#guarded(() => this.#admit(principal)),
+      (error: unknown) => this.#guarded(() => this.#refuse(error)),
     );
   }
 
@@ -453,15 +460,16 @@ export class Session implements StreamHost {
     const credential = { key: `credential:${principal.key}`, limit: config.maxSessionsPerCredential };
     const address = { key: `address:${this.address}`, limit: config.maxSessionsPerAddress };
     store.acquire(this.id, [credential, address]).then(
-      (full) => {
-        if (this.#disposed) store.release(this.id);
-        else if (full === credential)
-          this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${full.limit} sessions, the gateway's limit`);
-        else if (full === address)
-          this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this address already has ${full.limit} sessions, the gateway's limit`);
-        else this.#welcome(principal);
-      },
-      (error: unknown) => this.#refuse(error),
+      (full) =>
+        this.#guarded(() => {
+          if (this.#disposed) store.release(this.id);
+          else if (full === credential)
+            this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this credential already has ${full.limit} sessions, the gateway's limit`);
+          else if (full === address)
+            this.#closeSession(CloseCode.TOO_MANY_SESSIONS, `this address already has ${full.limit} sessions, the gateway's limit`);
+          else this.#welcome(principal);
+        }),
+      (error: unknown) => this.#guarded(() => this.#refuse(error)),
     );
   }
 

@@ -72,6 +72,8 @@ export interface StreamHost {
   holdUpload(bytes: number): void;
   /** Parks a stream until the WebSocket send buffer drains. */
   block(stream: Stream): void;
+  /** A fault of the gateway's own in a stream's asynchronous work: the stream ends with an error, and it is logged. */
+  fault(stream: Stream, error: unknown): void;
   /** The stream is gone; the session forgets it. */
   released(stream: Stream): void;
   /** Counts a datagram the gateway did not deliver: the client's queue was full, or a stranger sent it. */

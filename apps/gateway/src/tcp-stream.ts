@@ -60,7 +60,7 @@ export class TcpStream implements Stream {
     for (const [name, value] of Object.entries(request.options ?? {})) {
       if (TCP_OPTIONS.has(name as SocketOptionName)) this.#options.set(name as SocketOptionName, value ? 1 : 0);
     }
-    void this.#start();
+    this.#start().catch((error: unknown) => this.#host.fault(this, error));
   }
 
   get state(): StreamState {

@@ -184,7 +184,7 @@ export class UdpStream implements Stream {
         maxDatagramBytes: this.#host.maxDatagramBytes,
       });
       if (then) this.connect(then);
-      void this.#pumpSends();
+      this.#pumpSends().catch((error: unknown) => this.#host.fault(this, error));
     });
   }
 
@@ -192,43 +192,45 @@ export class UdpStream implements Stream {
     if (this.#state !== 'bound')
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: connect needs a bound UDP stream, this one is ${this.#state}` };
     this.#setState('resolving');
-    void this.#resolve(message.host, message.port, message.family ?? 'any').then((target) => {
-      if (this.#state !== 'resolving') return;
-      if ('error' in target) {
-        this.#fail(target);
-        return;
-      }
-      this.#setState('connecting');
-      this.#host.send({ type: 'resolved', stream: this.id });
-      const socket = this.#socket as dgram.Socket;
-      // A connect to an address the host has no route to fails in its callback (ENETUNREACH,
-      // EADDRNOTAVAIL, …): the stream fails the way Qt's would; nothing is read from a socket that
-      // is not connected.
-      socket.connect(message.port, this.#native(target.address), (error?: Error) => {
-        if (this.#state !== 'connecting') return;
-        let local: { address: string; port: number };
-        let remote: { address: string; port: number };
-        try {
-          if (error) throw error;
-          local = socket.address();
-          remote = socket.remoteAddress();
-        } catch (failure) {
-          this.#fail(socketFailure(failure));
+    this.#resolve(message.host, message.port, message.family ?? 'any')
+      .then((target) => {
+        if (this.#state !== 'resolving') return;
+        if ('error' in target) {
+          this.#fail(target);
           return;
         }
-        this.#setState('connected');
-        this.#host.send({
-          type: 'connected',
-          stream: this.id,
-          window: this.#host.uploadWindowBytes,
-          localAddress: plain(local.address),
-          localPort: local.port,
-          peerAddress: plain(remote.address),
-          peerPort: remote.port,
-          options: Object.fromEntries(this.#options),
+        this.#setState('connecting');
+        this.#host.send({ type: 'resolved', stream: this.id });
+        const socket = this.#socket as dgram.Socket;
+        // A connect to an address the host has no route to fails in its callback (ENETUNREACH,
+        // EADDRNOTAVAIL, …): the stream fails the way Qt's would; nothing is read from a socket that
+        // is not connected.
+        socket.connect(message.port, this.#native(target.address), (error?: Error) => {
+          if (this.#state !== 'connecting') return;
+          let local: { address: string; port: number };
+          let remote: { address: string; port: number };
+          try {
+            if (error) throw error;
+            local = socket.address();
+            remote = socket.remoteAddress();
+          } catch (failure) {
+            this.#fail(socketFailure(failure));
+            return;
+          }
+          this.#setState('connected');
+          this.#host.send({
+            type: 'connected',
+            stream: this.id,
+            window: this.#host.uploadWindowBytes,
+            localAddress: plain(local.address),
+            localPort: local.port,
+            peerAddress: plain(remote.address),
+            peerPort: remote.port,
+            options: Object.fromEntries(this.#options),
+          });
         });
-      });
-    });
+      })
+      .catch((error: unknown) => this.#host.fault(this, error));
     return undefined;
   }
 
@@ -274,7 +276,7 @@ export class UdpStream implements Stream {
     this.#sendsBytes += payload.byteLength;
     this.#held += payload.byteLength;
     this.#host.holdUpload(payload.byteLength);
-    void this.#pumpSends();
+    this.#pumpSends().catch((error: unknown) => this.#host.fault(this, error));
     return undefined;
   }
 

@@ -7,12 +7,14 @@ import { createGateway } from '@socketgate/gateway';
 import { CloseCode, PROTOCOL_VERSION } from '@socketgate/protocol';
 import { QAbstractSocket, QNetworkProxy, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
 import {
-  type BareWebSocket,
-  bareWebSocket,
   freeUdpPort,
   nextSignal,
+  Opcode,
   type RawSession,
+  type RawWebSocket,
+  type RunningGateway,
   rawSession,
+  rawWebSocket,
   startGateway,
   startServer,
   TEST_TOKEN,
@@ -35,6 +37,20 @@ async function gateway(options: Parameters<typeof startGateway>[0] = {}) {
 }
 
 const portOf = (url: string) => Number(new URL(url).port);
+
+/** Samples the gateway's own count of held bytes until it stops moving (the stalled pipeline is full); the peak. */
+async function peakHeld(gw: RunningGateway): Promise<number> {
+  let most = 0;
+  let last = -1;
+  for (let quiet = 0; quiet < 5; ) {
+    const held = gw.app.socketgate.stats().bufferedBytes;
+    most = Math.max(most, held);
+    quiet = held === last ? quiet + 1 : 0;
+    last = held;
+    await sleep(100);
+  }
+  return most;
+}
 
 async function alive(url: string): Promise<void> {
   const session = await rawSession(url, TEST_TOKEN);
@@ -76,22 +92,20 @@ describe('bad messages for new streams', () => {
 describe('connections and limits', () => {
   it('cuts clients that never answer the close handshake after closeTimeoutMs, counting them until then', async () => {
     const gw = await gateway({ closeTimeoutMs: 400, maxConnectionsPerAddress: 6 });
-    const port = portOf(gw.url);
-    const silent: BareWebSocket[] = [];
+    const silent: RawWebSocket[] = [];
     for (let i = 0; i < 5; i++) {
-      const client = await bareWebSocket(port);
-      expect(client.status).toBe(101);
-      client.send('{"type":"nope"}');
+      const client = await rawWebSocket(gw.url, { answerClose: false });
+      client.write(client.text('{"type":"nope"}'));
       silent.push(client);
     }
     // Each was closed by the gateway (4400) but has not answered: every one still holds its connection.
-    await until(() => silent.every((client) => client.opcodes.includes(8)), 5000, 'the close frames');
+    await until(() => silent.every((client) => client.frames.some((frame) => frame.opcode === Opcode.CLOSE)), 5000, 'the close frames');
     expect(gw.app.socketgate.stats().sessions).toBe(5);
-    await bareWebSocket(port).then((extra) => onTestFinished(() => extra.destroy()));
+    await rawWebSocket(gw.url, { answerClose: false }).then((extra) => onTestFinished(() => extra.destroy()));
     // Past maxConnectionsPerAddress a new connection is cut at once.
-    await expect(bareWebSocket(port)).rejects.toThrow(/closed before the upgrade/);
+    await expect(rawWebSocket(gw.url)).rejects.toThrow(/ended during the WebSocket handshake/);
     // After closeTimeoutMs the gateway terminates them, and the address can connect again.
-    await Promise.all(silent.map((client) => client.closed));
+    await Promise.all(silent.map((client) => client.ended));
     await until(() => gw.app.socketgate.stats().sessions <= 1, 5000, 'the silent sessions gone');
     await alive(gw.url);
   });
@@ -135,12 +149,12 @@ describe('connections and limits', () => {
 
   it('cuts a client that answers no ping, and keeps one that does', async () => {
     const gw = await gateway({ pingIntervalMs: 150 });
-    const mute = await bareWebSocket(portOf(gw.url));
-    mute.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, token: TEST_TOKEN }));
+    const mute = await rawWebSocket(gw.url, { answerClose: false });
+    mute.write(mute.text(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, token: TEST_TOKEN })));
     const answering = await rawSession(gw.url, TEST_TOKEN);
     onTestFinished(() => answering.close());
-    await mute.closed;
-    expect(mute.opcodes).toContain(9);
+    await mute.ended;
+    expect(mute.frames.some((frame) => frame.opcode === Opcode.PING)).toBe(true);
     expect(answering.ws.readyState).toBe(WebSocket.OPEN);
     // Several more intervals pass: the session that answers its pings stays.
     await sleep(600);
@@ -180,17 +194,7 @@ describe('buffers per session, both ways', () => {
     // While the session's reading is paused no message of it is read, new streams included: connect first.
     for (const socket of sockets) socket.write(data);
     await until(() => targets.length === STREAMS, 5000, 'every target connection');
-    let most = 0;
-    let last = -1;
-    let quiet = 0;
-    // Sample until the gateway's count stops moving: the stalled pipeline is full.
-    while (quiet < 5) {
-      const held = gw.app.socketgate.stats().bufferedBytes;
-      most = Math.max(most, held);
-      quiet = held === last ? quiet + 1 : 0;
-      last = held;
-      await sleep(100);
-    }
+    const most = await peakHeld(gw);
     // Without the session bound each stream would hold its whole 1 MiB window: 6 MiB.
     expect(most).toBeLessThanOrEqual(LIMIT + 256 * KiB + 64 * KiB);
     for (const target of targets) target.resume();
@@ -214,16 +218,7 @@ describe('buffers per session, both ways', () => {
       session.send({ type: 'open', stream, transport: 'tcp', host: '127.0.0.1', port: server.port, window: 8 * MiB });
     }
     await until(() => gw.app.socketgate.stats().streams === STREAMS, 5000, 'every stream');
-    let most = 0;
-    let last = -1;
-    let quiet = 0;
-    while (quiet < 5) {
-      const held = gw.app.socketgate.stats().bufferedBytes;
-      most = Math.max(most, held);
-      quiet = held === last ? quiet + 1 : 0;
-      last = held;
-      await sleep(100);
-    }
+    const most = await peakHeld(gw);
     expect(most).toBeGreaterThan(0);
     // One small read per stream at most beyond the limit (a read cannot be of zero bytes).
     expect(most).toBeLessThanOrEqual(LIMIT + 256 * KiB + STREAMS * KiB);
@@ -341,11 +336,14 @@ describe('the demo', () => {
     expect(await demo(`127.0.0.1:${port}`, `http://localhost:${port}`)).toBe(200);
     expect(await demo(`rebound.example:${port}`)).toBe(403);
     expect(await demo(`127.0.0.1:${port}`, 'http://rebound.example')).toBe(403);
-    const upgrade = async (origin: string) => {
-      const socket = await bareWebSocket(port, { origin });
-      socket.destroy();
-      return socket.status;
-    };
+    const upgrade = (origin: string) =>
+      rawWebSocket(url, { origin }).then(
+        (socket) => {
+          socket.destroy();
+          return 101;
+        },
+        (error: Error) => Number(/HTTP\/1\.1 (\d{3})/.exec(error.message)?.[1]),
+      );
     expect(await upgrade(`http://127.0.0.1:${port}`)).toBe(101);
     expect(await upgrade('http://localhost:5173')).toBe(101);
     expect(await upgrade('http://rebound.example')).toBe(403);

@@ -1,6 +1,5 @@
 /** @module @socketgate/testkit Helpers for socketgate's tests: loopback servers, gateways, signal recorders. */
 
-export * from './bare-websocket.js';
 export * from './fake-dns.js';
 export * from './gateway.js';
 export * from './gateway-process.js';

@@ -74,9 +74,9 @@ export interface RawWebSocket {
  */
 export async function rawWebSocket(
   url: string,
-  options: { protocol?: string; answerClose?: boolean; timeoutMs?: number } = {},
+  options: { protocol?: string; answerClose?: boolean; timeoutMs?: number; origin?: string } = {},
 ): Promise<RawWebSocket> {
-  const { protocol = 'socketgate.v1', answerClose = true, timeoutMs = 5000 } = options;
+  const { protocol = 'socketgate.v1', answerClose = true, timeoutMs = 5000, origin } = options;
   const target = new URL(url);
   const socket = net.connect({ host: target.hostname, port: Number(target.port) });
   socket.on('error', () => {});
@@ -152,6 +152,7 @@ export async function rawWebSocket(
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
       'Sec-WebSocket-Version: 13',
       ...(protocol === '' ? [] : [`Sec-WebSocket-Protocol: ${protocol}`]),
+      ...(origin === undefined ? [] : [`Origin: ${origin}`]),
       '',
       '',
     ].join('\r\n'),
