@@ -139,7 +139,13 @@ export class Session implements StreamHost {
       () => this.#closeSession(CloseCode.HELLO_TIMEOUT, `no hello within ${runtime.config.helloTimeoutMs} ms`),
       runtime.config.helloTimeoutMs,
     );
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#guarded(() => this.#onMessage(data, isBinary)));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      try {
+        this.#onMessage(data, isBinary);
+      } catch (error) {
+        this.#internalError(error);
+      }
+    });
     ws.on('close', (code: number) => this.#onClosed(code));
     ws.on('error', (error: Error) => this.log.debug({ err: error }, 'websocket error'));
     ws.on('pong', () => {
@@ -178,9 +184,13 @@ export class Session implements StreamHost {
     try {
       handle();
     } catch (error) {
-      this.log.error({ err: error }, 'internal error while handling a message; the session is closed');
-      this.#closeSession(CloseCode.INTERNAL_ERROR, 'internal error');
+      this.#internalError(error);
     }
+  }
+
+  #internalError(error: unknown): void {
+    this.log.error({ err: error }, 'internal error while handling a message; the session is closed');
+    this.#closeSession(CloseCode.INTERNAL_ERROR, 'internal error');
   }
 
   /**

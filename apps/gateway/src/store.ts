@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { GatewayConfig } from './config.js';
 import { GW_ERR_STORE_UNAVAILABLE } from './errors.js';
 
@@ -211,11 +211,11 @@ export class RedisStore implements SessionStore {
   readonly #refreshTimer: NodeJS.Timeout;
   #failing = false;
 
-  constructor(url: string, options: GatewayConfig['store'], log: FastifyBaseLogger) {
+  constructor(RedisClient: typeof Redis, url: string, options: GatewayConfig['store'], log: FastifyBaseLogger) {
     this.#prefix = options.keyPrefix;
     this.#ttlMs = options.slotTtlMs;
     this.#log = log;
-    const client = new Redis(url, {
+    const client = new RedisClient(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: options.timeoutMs,
@@ -331,7 +331,9 @@ export class RedisStore implements SessionStore {
 /** The store the configuration asks for: Redis when `store.redis` is set, else this process's memory. */
 export async function createStore(config: GatewayConfig, log: FastifyBaseLogger): Promise<SessionStore> {
   if (config.store.redis === undefined) return new MemoryStore(config.jwt?.replayCacheSize ?? 100_000, log);
-  const store = new RedisStore(config.store.redis, config.store, log);
+  // Loaded only when asked for: a gateway without Redis carries none of its client.
+  const { Redis: RedisClient } = await import('ioredis');
+  const store = new RedisStore(RedisClient, config.store.redis, config.store, log);
   await store.connect(config.store.timeoutMs);
   return store;
 }

@@ -17,6 +17,8 @@ interface Memory {
   arrayBuffers: number;
   /** Frame memory the gateway keeps for reuse (at most 8 MiB, by design). */
   pooled: number;
+  /** Open file descriptors of the gateway process. */
+  fds: number;
 }
 
 /** The memory-reporting gateway of child/memory-gateway.ts, in a process of its own. */
@@ -50,7 +52,7 @@ async function memoryGateway(): Promise<{
   };
 }
 
-it('returns its buffer memory once sessions with stalled uploads and stalled downloads are lost', async () => {
+it('returns its buffer memory and descriptors once sessions with stalled uploads and stalled downloads are lost', async () => {
   const STREAMS = 40;
   const stalled = await startServer((socket) => socket.pause());
   onTestFinished(() => stalled.close());
@@ -108,4 +110,7 @@ it('returns its buffer memory once sessions with stalled uploads and stalled dow
   expect(after.pooled).toBeLessThanOrEqual(8 * MiB + 32 * 64); // 32 frames of 256 KiB and a header
   expect(after.arrayBuffers - after.pooled - (baseline.arrayBuffers - baseline.pooled)).toBeLessThan(2 * MiB);
   expect(after.heapUsed - baseline.heapUsed).toBeLessThan(8 * MiB);
+  // Every descriptor of the 2 sessions and 56 target connections is closed again.
+  expect(loaded.fds - baseline.fds).toBeGreaterThanOrEqual(STREAMS + 16 + 2);
+  expect(after.fds).toBeLessThanOrEqual(baseline.fds);
 });

@@ -1,8 +1,9 @@
 /**
  * A gateway in a process of its own (run with --expose-gc) for memory ceilings: it prints its port,
  * then answers each "mem" line on stdin with one JSON line of process.memoryUsage() after a full
- * collection, and "stats" with the gateway's own counts.
+ * collection (with its frame pool and open descriptors), and "stats" with the gateway's own counts.
  */
+import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGateway } from '@socketgate/gateway';
 import { pooledFrameBytes } from '../../src/frame-pool.js';
@@ -17,7 +18,9 @@ for await (const line of createInterface({ input: process.stdin })) {
       collect?.();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    console.log(JSON.stringify({ mem: { ...process.memoryUsage(), pooled: pooledFrameBytes() } }));
+    console.log(
+      JSON.stringify({ mem: { ...process.memoryUsage(), pooled: pooledFrameBytes(), fds: readdirSync('/proc/self/fd').length } }),
+    );
   } else if (line === 'stats') {
     console.log(JSON.stringify({ stats: app.socketgate.stats() }));
   }
