@@ -103,3 +103,11 @@ it("never connects to loopback when a name rebinds from a public-looking address
   expect(asked).toBeGreaterThanOrEqual(4);
   expect(accepted).toEqual([]);
 });
+
+it('fails a UDP socket connected to an allowed address with no route, as Qt does, and the gateway goes on', () => {
+  const lines = inNetworkNamespace('test/netns/udp-unroutable.ts').map((line) => JSON.parse(line));
+  const cases = lines.filter((line) => 'host' in line);
+  expect(cases.map(({ host }) => host)).toEqual(['2606:4700::1111', 'v6only.test', '93.184.216.35']);
+  for (const result of cases) expect(result).toMatchObject({ state: 0, error: 'NetworkError' });
+  expect(lines.at(-1)).toEqual({ echoed: 'still here' });
+});
