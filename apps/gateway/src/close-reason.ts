@@ -27,10 +27,10 @@ export function closeReason(text: string): string {
 /**
  * Closes `ws` with `code` and a reason that always fits, and never throws: a socket that is already
  * closing, or any other refusal by `ws`, ends in `terminate()` instead. After `graceMs` without the
- * client's close frame the connection is terminated, so that a client that never answers the close
- * handshake does not hold the descriptor for ws's own 30 s.
+ * client's close frame the connection is terminated (and `onCut` told), so that a client that never
+ * answers the close handshake does not hold the descriptor for ws's own 30 s.
  */
-export function closeWebSocket(ws: WebSocket, code: number, reason: string, graceMs: number): void {
+export function closeWebSocket(ws: WebSocket, code: number, reason: string, graceMs: number, onCut?: () => void): void {
   if (ws.readyState === ws.CLOSED) return;
   try {
     ws.close(code, closeReason(reason));
@@ -38,7 +38,10 @@ export function closeWebSocket(ws: WebSocket, code: number, reason: string, grac
     ws.terminate();
     return;
   }
-  const timer = setTimeout(() => ws.terminate(), graceMs);
+  const timer = setTimeout(() => {
+    onCut?.();
+    ws.terminate();
+  }, graceMs);
   timer.unref();
   ws.once('close', () => clearTimeout(timer));
 }

@@ -138,7 +138,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     });
   }
 
-  guardConnections(app.server, config);
+  guardConnections(app.server, config, runtime.metrics);
   if (config.pingIntervalMs > 0) {
     const heartbeat = setInterval(() => {
       for (const session of sessions) session.heartbeat();
@@ -243,7 +243,7 @@ const isLoopback = (address: string | undefined): boolean =>
  * once), and `handshakeTimeoutMs` to send a complete request (half-sent headers are cut). Client
  * connections get TCP keepalive, so that half-open ones are found.
  */
-function guardConnections(server: http.Server, config: GatewayConfig): void {
+function guardConnections(server: http.Server, config: GatewayConfig, metrics: GatewayMetrics): void {
   const perAddress = new Map<string, number>();
   server.headersTimeout = Math.min(server.headersTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
   server.requestTimeout = Math.min(server.requestTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
@@ -266,13 +266,17 @@ function guardConnections(server: http.Server, config: GatewayConfig): void {
       clearTimeout(waiting.get(socket));
     });
     if (open > config.maxConnectionsPerAddress) {
+      metrics.cuts.inc({ reason: 'connections' });
       socket.destroy();
       return;
     }
     if (config.tcpKeepAliveMs > 0) socket.setKeepAlive(true, config.tcpKeepAliveMs);
     // Over TLS the request arrives on another socket object; headersTimeout bounds it there.
     if (tls) return;
-    const timer = setTimeout(() => socket.destroy(), config.handshakeTimeoutMs);
+    const timer = setTimeout(() => {
+      metrics.cuts.inc({ reason: 'handshake' });
+      socket.destroy();
+    }, config.handshakeTimeoutMs);
     timer.unref();
     waiting.set(socket, timer);
   });

@@ -38,6 +38,20 @@ export class GatewayMetrics {
     help: 'hello messages whose credential was refused',
     registers: [this.registry],
   });
+  readonly cuts = new Counter({
+    name: 'socketgate_connections_cut_total',
+    help:
+      'Client connections the gateway cut or closed to hold a limit: connections (over maxConnectionsPerAddress), ' +
+      'handshake (headers not complete in time), pending (a newer session of the address waits for hello), ' +
+      'ping (no answer for a ping interval), close (the close not answered in time)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly uploadPauses = new Counter({
+    name: 'socketgate_upload_pauses_total',
+    help: "Times a session's WebSocket stopped being read because its streams held sessionUploadBytes of upload",
+    registers: [this.registry],
+  });
   readonly connectSeconds = new Histogram({
     name: 'socketgate_connect_duration_seconds',
     help: 'Time to connect a TCP stream, from the first attempt to connected',

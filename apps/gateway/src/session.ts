@@ -167,6 +167,7 @@ export class Session implements StreamHost {
     waiting.add(this);
     if (waiting.size > this.#runtime.config.maxPendingSessionsPerAddress) {
       const oldest = waiting.values().next().value as Session;
+      this.#runtime.metrics.cuts.inc({ reason: 'pending' });
       oldest.close(CloseCode.TOO_MANY_SESSIONS, 'too many sessions from this address are waiting to say hello');
     }
   }
@@ -202,6 +203,7 @@ export class Session implements StreamHost {
     if (this.#ws.readyState !== this.#ws.OPEN || this.#uploadPaused) return;
     if (!this.#alive) {
       this.log.debug('no pong within the ping interval; the connection is terminated');
+      this.#runtime.metrics.cuts.inc({ reason: 'ping' });
       this.#ws.terminate();
       return;
     }
@@ -315,6 +317,7 @@ export class Session implements StreamHost {
     const limit = this.#runtime.config.sessionUploadBytes;
     if (!this.#uploadPaused && this.#uploadHeld > limit && !this.#disposed) {
       this.#uploadPaused = true;
+      this.#runtime.metrics.uploadPauses.inc();
       this.#ws.pause();
     } else if (this.#uploadPaused && this.#uploadHeld <= limit / 2) {
       this.#uploadPaused = false;
@@ -683,7 +686,7 @@ export class Session implements StreamHost {
   }
 
   #closeSession(code: number, reason: string): void {
-    closeWebSocket(this.#ws, code, reason, this.#runtime.config.closeTimeoutMs);
+    closeWebSocket(this.#ws, code, reason, this.#runtime.config.closeTimeoutMs, () => this.#runtime.metrics.cuts.inc({ reason: 'close' }));
     this.#dispose();
   }
 

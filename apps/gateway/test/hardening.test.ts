@@ -52,6 +52,12 @@ async function peakHeld(gw: RunningGateway): Promise<number> {
   return most;
 }
 
+/** How many client connections the gateway cut for `reason` (socketgate_connections_cut_total). */
+async function cuts(gw: RunningGateway, reason: string): Promise<number> {
+  const { values } = await gw.app.socketgate.metrics.cuts.get();
+  return values.find((value) => value.labels.reason === reason)?.value ?? 0;
+}
+
 async function alive(url: string): Promise<void> {
   const session = await rawSession(url, TEST_TOKEN);
   session.close();
@@ -106,6 +112,8 @@ describe('connections and limits', () => {
     await expect(rawWebSocket(gw.url)).rejects.toThrow(/ended during the WebSocket handshake/);
     // After closeTimeoutMs the gateway terminates them, and the address can connect again.
     await Promise.all(silent.map((client) => client.ended));
+    expect(await cuts(gw, 'close')).toBe(5);
+    expect(await cuts(gw, 'connections')).toBe(1);
     await until(() => gw.app.socketgate.stats().sessions <= 1, 5000, 'the silent sessions gone');
     await alive(gw.url);
   });
@@ -124,6 +132,8 @@ describe('connections and limits', () => {
     onTestFinished(() => valid.close());
     expect(valid.ws.readyState).toBe(WebSocket.OPEN);
     await until(() => gw.app.socketgate.stats().sessions <= 5, 5000, 'at most the pending limit and the valid session');
+    // 11 sockets waited for hello (the valid one too, until its hello), 4 at a time.
+    expect(await cuts(gw, 'pending')).toBe(7);
   });
 
   it('cuts a connection whose request headers are not complete within handshakeTimeoutMs', async () => {
@@ -144,6 +154,7 @@ describe('connections and limits', () => {
     await Promise.all([half, trickle].map((socket) => new Promise((resolve) => socket.on('close', resolve))));
     clearInterval(drip);
     expect(sent).toBeLessThan(header.length);
+    expect(await cuts(gw, 'handshake')).toBe(2);
     await alive(gw.url);
   });
 
@@ -155,6 +166,7 @@ describe('connections and limits', () => {
     onTestFinished(() => answering.close());
     await mute.ended;
     expect(mute.frames.some((frame) => frame.opcode === Opcode.PING)).toBe(true);
+    expect(await cuts(gw, 'ping')).toBe(1);
     expect(answering.ws.readyState).toBe(WebSocket.OPEN);
     // Several more intervals pass: the session that answers its pings stays.
     await sleep(600);
@@ -197,6 +209,7 @@ describe('buffers per session, both ways', () => {
     const most = await peakHeld(gw);
     // Without the session bound each stream would hold its whole 1 MiB window: 6 MiB.
     expect(most).toBeLessThanOrEqual(LIMIT + 256 * KiB + 64 * KiB);
+    expect((await gw.app.socketgate.metrics.uploadPauses.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
     for (const target of targets) target.resume();
     await until(() => [...received.values()].every((entry) => entry.bytes === EACH), 60_000, 'every upload');
     for (const entry of received.values()) expect(entry.hash.digest('hex')).toBe(expected);
