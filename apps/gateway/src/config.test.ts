@@ -80,6 +80,13 @@ describe('parseConfig', () => {
     expect(parseConfig({ nameResolver: 'system' }).nameResolver).toBe('system');
   });
 
+  it("refuses a session upload bound smaller than one stream's window", () => {
+    expect(() => parseConfig({ uploadWindowBytes: 16 * 1024 * 1024 })).toThrow(/sessionUploadBytes: must be at least uploadWindowBytes/);
+    expect(parseConfig({ uploadWindowBytes: 16 * 1024 * 1024, sessionUploadBytes: 32 * 1024 * 1024 }).sessionUploadBytes).toBe(
+      32 * 1024 * 1024,
+    );
+  });
+
   it('names every bad field and why', () => {
     expect(() => parseConfig({ port: 70000, tokens: ['short'], allow: ['127.0.0.1:99999'], bogus: 1 })).toThrow(
       /GW_ERR_CONFIG_INVALID|Invalid gateway configuration/,

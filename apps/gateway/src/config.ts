@@ -243,6 +243,9 @@ const GatewaySettings = z.strictObject({
 export const GatewayConfig = GatewaySettings.refine((config) => config.nameResolver === 'dns' || config.dnsServers.length === 0, {
   message: 'dnsServers are asked by the dns resolver only; the system resolver reads /etc/resolv.conf',
   path: ['dnsServers'],
+}).refine((config) => config.sessionUploadBytes >= config.uploadWindowBytes, {
+  message: "must be at least uploadWindowBytes: a session's upload bound must hold one stream's whole window",
+  path: ['sessionUploadBytes'],
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
