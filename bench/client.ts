@@ -8,7 +8,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { WispConnection } from '@mercuryworkshop/wisp-js/client';
-import { Gateway, QTcpSocket, QUdpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
 import { WebSocket } from 'ws';
 
 interface Options {
@@ -49,7 +49,7 @@ let session: Gateway | undefined;
 const gateway = (): Gateway => {
   session ??= new Gateway(options.gateway as string, {
     token: options.token as string,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket: WebSocket,
   });
   return session;
 };

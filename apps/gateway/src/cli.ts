@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import fastifyStatic from '@fastify/static';
@@ -39,6 +40,16 @@ const DEMO_ORIGINS = ['http://127.0.0.1:*', 'http://localhost:*', 'http://[::1]:
 function isLoopbackHost(host: string | undefined): boolean {
   const name = host?.replace(/:\d{1,5}$/, '').toLowerCase();
   return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
+}
+
+/** Whether `name` can be imported from here. */
+function hasModule(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fail(lines: string[]): never {
@@ -113,7 +124,13 @@ async function main(): Promise<void> {
     return;
   }
 
-  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
+  // pino-pretty is an optional dependency: without it, logs are JSON (asked for explicitly, it says so).
+  const wantsPretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
+  const canPretty = wantsPretty && hasModule('pino-pretty');
+  if (wantsPretty && !canPretty && config.log.format === 'pretty') {
+    console.error('socketgate: log.format pretty needs the optional package pino-pretty; logging JSON instead');
+  }
+  const pretty = canPretty;
   const logger = pretty
     ? { level: config.log.level, transport: { target: 'pino-pretty', options: { colorize: true } } }
     : { level: config.log.level };

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Gateway, QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, QTcpSocket } from '@socketgate/sdk';
 import { text } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
@@ -15,7 +15,7 @@ it('starts like the quick start: prints its URL, a development token and the dem
   const [, port = ''] = await gateway.line(/^demo echo service on 127\.0\.0\.1:(\d+) \(tcp\)$/);
   await gateway.line(new RegExp(`^egress allowed to: 127\\.0\\.0\\.1/32:${port}, 127\\.0\\.0\\.1/32:\\d+, 127\\.0\\.0\\.1/32:\\d+$`));
 
-  const session = new Gateway(url, { token, WebSocket: WebSocket as unknown as WebSocketConstructor });
+  const session = new Gateway(url, { token, WebSocket: WebSocket });
   onTestFinished(() => session.close());
   const socket = new QTcpSocket({ gateway: session });
   socket.connectToHost('localhost', Number(port));

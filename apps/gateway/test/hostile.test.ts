@@ -28,7 +28,7 @@ import {
   type ServerMessage,
   SOCKET_OPTION_NAMES,
 } from '@socketgate/protocol';
-import { Gateway, QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, QTcpSocket } from '@socketgate/sdk';
 import {
   closePayload,
   encodeWebSocketFrame,
@@ -100,7 +100,7 @@ async function arena(): Promise<Arena> {
     .setIssuedAt()
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SECRET));
-  const client = new Gateway(gw.url, { token: TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor });
+  const client = new Gateway(gw.url, { token: TOKEN, WebSocket: WebSocket });
   onTestFinished(() => client.close());
   const bystander = new QTcpSocket({ gateway: client });
   bystander.connectToHost('127.0.0.1', echo.port);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Gateway, QAbstractSocket, QTcpSocket, QUdpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, QAbstractSocket, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
 import {
   closedPort,
   freeUdpPort,
@@ -165,7 +165,7 @@ describe('health and drain', () => {
     const { server, sha256 } = await downloadServer(32 * MiB);
     const cli = run(['--port', '0', '--token', TEST_TOKEN, '--allow', `127.0.0.1/32:${server.port}`, '--drain-grace-ms', '20000']);
     const [, url = ''] = await cli.line(/^socketgate listening on (ws:\/\/\S+)$/);
-    const session = new Gateway(url, { token: TEST_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor });
+    const session = new Gateway(url, { token: TEST_TOKEN, WebSocket: WebSocket });
     onTestFinished(() => session.close());
     const socket = new QTcpSocket({ gateway: session });
     socket.setReadBufferSize(128 * 1024);
@@ -199,7 +199,7 @@ describe('embedding', () => {
     expect((await app.inject({ method: 'GET', url: '/app' })).json()).toEqual({ mine: true });
     const session = new Gateway(`${address.replace('http', 'ws')}/v1/socket`, {
       token: TEST_TOKEN,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      WebSocket: WebSocket,
     });
     onTestFinished(() => session.close());
     const socket = new QTcpSocket({ gateway: session });

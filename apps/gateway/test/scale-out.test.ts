@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gateway, QAbstractSocket, QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
 import { closedPort, startEchoServer, TEST_TOKEN, text, until } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
@@ -76,8 +76,7 @@ it('spreads sessions over two gateway processes behind nginx; stopping one error
 
   const sessions = Array.from(
     { length: 4 },
-    () =>
-      new Gateway(`ws://127.0.0.1:${nginxPort}/v1/socket`, { token: TEST_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor }),
+    () => new Gateway(`ws://127.0.0.1:${nginxPort}/v1/socket`, { token: TEST_TOKEN, WebSocket: WebSocket }),
   );
   onTestFinished(() => {
     for (const session of sessions) session.close();

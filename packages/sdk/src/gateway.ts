@@ -13,16 +13,30 @@ import {
   serializeMessage,
 } from '@socketgate/protocol';
 
-/** The part of the WebSocket API the SDK uses: the browser's, or the `ws` package's in Node. */
+/**
+ * The part of the WebSocket API the SDK uses: the browser's, or the `ws` package's in Node, both
+ * accepted as they are (no cast). The SDK only sets the event handlers, never calls them, so their
+ * parameters are `never` here: any WebSocket's own handler types fit, and the SDK's handlers say
+ * what they read (`MessageEventLike`, `CloseEventLike`).
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   binaryType: string;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
+}
+/** What the SDK reads of a message event. */
+export interface MessageEventLike {
+  readonly data: unknown;
+}
+/** What the SDK reads of a close event. */
+export interface CloseEventLike {
+  readonly code: number;
+  readonly reason: string;
 }
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
@@ -237,10 +251,10 @@ export class Gateway {
     this.#ws = ws;
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => ws.send(serializeMessage({ type: 'hello', version: PROTOCOL_VERSION, token: this.#token }));
-    ws.onmessage = (event) => {
+    ws.onmessage = (event: MessageEventLike) => {
       if (ws === this.#ws) this.#onMessage(event.data);
     };
-    ws.onclose = (event) => {
+    ws.onclose = (event: CloseEventLike) => {
       if (ws !== this.#ws) return;
       const [error, message] = closeError(event.code, event.reason);
       this.#lost(error, message);

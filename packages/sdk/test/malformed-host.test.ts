@@ -4,7 +4,7 @@
  * name that does not resolve, writeDatagram returns -1, and nothing naming the host is sent.
  * Through a real gateway and real loopback servers.
  */
-import { QAbstractSocket, QHostAddress, QNetworkProxy, QTcpSocket, QUdpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { QAbstractSocket, QHostAddress, QNetworkProxy, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
 import { nextSignal, recordSignals, startEchoServer, startUdpEcho, text } from '@socketgate/testkit';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
@@ -35,7 +35,7 @@ async function recordingGateway() {
       (super.send as (...args: unknown[]) => void)(data, ...rest);
     }
   }
-  const session = gw.client({ WebSocket: RecordingWebSocket as unknown as WebSocketConstructor });
+  const session = gw.client({ WebSocket: RecordingWebSocket });
   return { gw, sent, tcp: () => new QTcpSocket({ gateway: session }), udp: () => new QUdpSocket({ gateway: session }) };
 }
 

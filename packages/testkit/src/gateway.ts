@@ -1,5 +1,5 @@
 import { createGateway, type GatewayOptions } from '@socketgate/gateway';
-import { Gateway, type GatewayOptions as SdkGatewayOptions, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, type GatewayOptions as SdkGatewayOptions } from '@socketgate/sdk';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 
@@ -33,7 +33,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
     client(clientOptions = {}) {
       const gateway = new Gateway(url, {
         token: TEST_TOKEN,
-        WebSocket: WebSocket as unknown as WebSocketConstructor,
+        WebSocket: WebSocket,
         ...clientOptions,
       });
       clients.push(gateway);

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createGateway } from '@socketgate/gateway';
-import { Gateway, nameOf, QTcpSocket, SocketError, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, nameOf, QTcpSocket, SocketError } from '@socketgate/sdk';
 import { rawSession } from '@socketgate/testkit';
 import { WebSocket } from 'ws';
 
@@ -231,7 +231,7 @@ async function startGateway(allow: string[]) {
   const app = await createGateway({ tokens: ['netns-token-0123456789'], allow, connectTimeoutMs: 2000, resolver });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `${address.replace('http', 'ws')}/v1/socket`;
-  const gateway = new Gateway(url, { token: 'netns-token-0123456789', WebSocket: WebSocket as unknown as WebSocketConstructor });
+  const gateway = new Gateway(url, { token: 'netns-token-0123456789', WebSocket: WebSocket });
   return { app, url, gateway };
 }
 

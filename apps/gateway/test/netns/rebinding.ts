@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { createGateway } from '@socketgate/gateway';
-import { Gateway, nameOf, QTcpSocket, QUdpSocket, SocketError, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, nameOf, QTcpSocket, QUdpSocket, SocketError } from '@socketgate/sdk';
 import dnsPacket from 'dns-packet';
 import { WebSocket } from 'ws';
 
@@ -50,7 +50,7 @@ const app = await createGateway({
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 const gateway = new Gateway(`${address.replace('http', 'ws')}/v1/socket`, {
   token: 'netns-token-0123456789',
-  WebSocket: WebSocket as unknown as WebSocketConstructor,
+  WebSocket: WebSocket,
 });
 
 for (let attempt = 1; attempt <= 3; attempt++) {

@@ -6,7 +6,7 @@
  */
 import dgram from 'node:dgram';
 import { createGateway } from '@socketgate/gateway';
-import { Gateway, nameOf, QUdpSocket, SocketError, type WebSocketConstructor } from '@socketgate/sdk';
+import { Gateway, nameOf, QUdpSocket, SocketError } from '@socketgate/sdk';
 import { WebSocket } from 'ws';
 
 const echo = dgram.createSocket('udp4');
@@ -29,7 +29,7 @@ const app = await createGateway({
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 const gateway = new Gateway(`${address.replace(/^http/, 'ws')}/v1/socket`, {
   token: 'netns-token-0123456789',
-  WebSocket: WebSocket as unknown as WebSocketConstructor,
+  WebSocket: WebSocket,
 });
 
 const settle = (socket: QUdpSocket) =>
