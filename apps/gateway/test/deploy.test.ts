@@ -22,11 +22,16 @@ const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { serv
 const startScript = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
 
 describe('the container and the compose file', () => {
-  it('start the gateway with the same entry point as `pnpm start`', () => {
-    const command = startScript.split(' && ').at(-1) ?? '';
-    const entry = command.split(' ').slice(0, 2);
-    expect(entry).toEqual(['node', 'apps/gateway/bin/socketgate.js']);
+  it("start the gateway with the package's own bin, on built code, as `pnpm start` does", () => {
+    const gatewayPackage = JSON.parse(read('apps/gateway/package.json')) as { bin: Record<string, string> };
+    const bin = (gatewayPackage.bin.socketgate ?? '').replace(/^\.\//, '');
+    expect(bin).toBe('bin/socketgate.js');
+    expect(read(`apps/gateway/${bin}`)).toMatch(/^import '\.\.\/dist\/cli\.js';$/m);
+    // pnpm start: build, then the bin (from the workspace root).
+    expect(startScript.split(' && ').at(-1)).toBe(`node apps/gateway/${bin} --demo`);
+    // The image runs the deployed package from its own folder.
     const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
+    const entry = ['node', bin];
     expect(JSON.parse(cmd ?? '[]').slice(0, 2)).toEqual(entry);
     for (const name of ['gateway', 'gateway-1', 'gateway-2']) {
       const service = compose.services[name] as Service;
