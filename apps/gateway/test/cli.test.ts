@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Gateway, QTcpSocket } from '@socketgate/sdk';
 import { text } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { run } from './cli-helpers.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 it('starts like the quick start: prints its URL, a development token and the demo target, and serves it', async () => {
   const gateway = run(['--port', '0', '--demo', '--demo-port', '0']);
@@ -38,4 +42,10 @@ it('refuses a bad setting with exit code 2 and a message naming it', async () =>
   const [code] = await once(gateway.child, 'exit');
   expect(code).toBe(2);
   expect(gateway.lines.join('\n')).toMatch(/allow\.0: Invalid --allow rule "127\.0\.0\.1:99999": "99999" is not a port/);
+});
+
+it('runs in this checkout as `corepack pnpm exec socketgate`, on the built code', () => {
+  const help = spawnSync('corepack', ['pnpm', 'exec', 'socketgate', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(help.status, help.stderr).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: socketgate \[options\]/);
 });

@@ -6,7 +6,7 @@
  * installed gateway from Node with the installed SDK, and bundle the SDK for a browser page.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,12 @@ beforeAll(() => {
   writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'an-app', private: true, type: 'module' }, null, 2)}\n`);
   const files = readdirSync(tarballs).map((file) => join(tarballs, file));
   expect(files).toHaveLength(3);
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, 'ws@8', '@types/ws@8', '@types/node@20'], app);
+  // Without optional dependencies: pino-pretty is one, and the gateway must start without it.
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', '--omit=optional', ...files, 'ws@8', '@types/ws@8', '@types/node@20'],
+    app,
+  );
 }, 300_000);
 
 afterAll(() => {
@@ -134,7 +139,9 @@ describe('the packed packages, installed with npm outside the workspace', () => 
   it('echo through the installed gateway from Node with the installed SDK, and exit', async () => {
     const echo = await startEchoServer();
     onTestFinished(() => echo.close());
-    const gateway = startGateway(['--port', '0', '--token', TOKEN, '--allow', `127.0.0.1/32:${echo.port}`, '--log-level', 'warn']);
+    expect(existsSync(join(app, 'node_modules/pino-pretty'))).toBe(false);
+    const args = ['--port', '0', '--token', TOKEN, '--allow', `127.0.0.1/32:${echo.port}`, '--log-level', 'warn', '--log-format', 'pretty'];
+    const gateway = startGateway(args);
     await expect.poll(() => gateway.output(), { timeout: 20_000 }).toMatch(/socketgate listening on (ws:\/\/127\.0\.0\.1:\d+\/v1\/socket)/);
     const url = /socketgate listening on (ws:\/\/127\.0\.0\.1:\d+\/v1\/socket)/.exec(gateway.output())?.[1] as string;
     const out = compile('run', { module: 'nodenext', moduleResolution: 'nodenext', types: ['node'] }, ['node-echo.ts']);
@@ -145,6 +152,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       ECHO_PORT: String(echo.port),
     });
     expect(said).toBe('hello\n');
+    expect(gateway.output()).toContain('log.format pretty needs the optional package pino-pretty; logging JSON instead');
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toBe(0);
   });
