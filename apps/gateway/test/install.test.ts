@@ -102,7 +102,7 @@ function startGateway(args: string[]): { child: ChildProcess; output: () => stri
 describe('the packed packages, installed with npm outside the workspace', () => {
   it('are what the README shows: it quotes every example file as it is, and packs and installs as this test does', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const blocks = [...readme.matchAll(/```ts\n(\/\/ (examples\/[\w.-]+):[^]*?)```/g)];
+    const blocks = [...readme.matchAll(/```ts\n(\/\/ (examples\/[\w.-]+):[\s\S]*?)```/g)];
     expect(blocks.map((block) => block[2])).toEqual(['examples/node-echo.ts', 'examples/browser.ts']);
     for (const [, code, file] of blocks) expect(code, file).toBe(readFileSync(join(root, file as string), 'utf8'));
     expect(readme).toContain('corepack pnpm --filter @socketgate/$name pack --pack-destination');
