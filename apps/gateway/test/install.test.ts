@@ -133,7 +133,15 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     compile('nodenext', { module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], noEmit: true, skipLibCheck: false }, [
       'node-echo.ts',
     ]);
-    compile('bundler', { module: 'esnext', moduleResolution: 'bundler', lib: ['ES2023', 'DOM'], types: [], noEmit: true }, ['browser.ts']);
+    // The DOM's WebSocket constructor fits the option as it is, as ws's does in node-echo.ts.
+    writeFileSync(
+      join(app, 'dom-websocket.ts'),
+      "import { Gateway } from '@socketgate/sdk';\nexport const gateway = new Gateway('wss://gateway.example.org/v1/socket', { token: 'x', WebSocket });\n",
+    );
+    compile('bundler', { module: 'esnext', moduleResolution: 'bundler', lib: ['ES2023', 'DOM'], types: [], noEmit: true }, [
+      'browser.ts',
+      'dom-websocket.ts',
+    ]);
   });
 
   it('echo through the installed gateway from Node with the installed SDK, and exit', async () => {

@@ -26,9 +26,15 @@ export interface WebSocketLike {
   onmessage: ((event: never) => void) | null;
   onclose: ((event: never) => void) | null;
   onerror: ((event: never) => void) | null;
-  send(data: string | Uint8Array): void;
+  send(data: string | Uint8Array<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;
 }
+/**
+ * Every frame the SDK sends is built on an ArrayBuffer of its own (never a SharedArrayBuffer), which
+ * is what the DOM's `send` takes; the codec's types do not say so.
+ */
+const onArrayBuffer = (data: string | Uint8Array): string | Uint8Array<ArrayBuffer> => data as string | Uint8Array<ArrayBuffer>;
+
 /** What the SDK reads of a message event. */
 export interface MessageEventLike {
   readonly data: unknown;
@@ -218,7 +224,7 @@ export class Gateway {
   }
 
   #send(data: string | Uint8Array): void {
-    if (this.#phase === 'open' && this.#ws?.readyState === OPEN) this.#ws.send(data);
+    if (this.#phase === 'open' && this.#ws?.readyState === OPEN) this.#ws.send(onArrayBuffer(data));
     else this.#queue.push(data);
   }
 
@@ -274,7 +280,7 @@ export class Gateway {
         this.#failures = 0;
         const queued = this.#queue;
         this.#queue = [];
-        for (const item of queued) this.#ws?.send(item);
+        for (const item of queued) this.#ws?.send(onArrayBuffer(item));
         return;
       }
       if (message.type === 'goaway') {
