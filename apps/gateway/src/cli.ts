@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const logger = pretty
     ? { level: config.log.level, transport: { target: 'pino-pretty', options: { colorize: true } } }
     : { level: config.log.level };
-  const app = Fastify({ logger: withSafeRequests(logger) });
+  const app = Fastify({ logger: withSafeRequests(logger), trustProxy: config.trustProxy.length === 0 ? false : config.trustProxy });
   await app.register(socketgate, config);
   const page = fileURLToPath(new URL('../../terminal/dist/', import.meta.url));
   const servePage = values.demo === true && existsSync(page);

@@ -32,6 +32,7 @@ describe('parseConfig', () => {
       maxConnectionsPerAddress: 512,
       maxPendingSessionsPerAddress: 16,
       metricsPublic: false,
+      trustProxy: [],
       log: { level: 'info', format: 'auto' },
       drainGraceMs: 30_000,
       metricsHost: '127.0.0.1',

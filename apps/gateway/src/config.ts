@@ -1,5 +1,9 @@
+import proxyAddr from '@fastify/proxy-addr';
 import * as z from 'zod';
 import { GW_ERR_CONFIG_INVALID } from './errors.js';
+
+const compileTrust = (list: string[]): unknown => proxyAddr.compile(list);
+
 import { parseAllowRule } from './policy.js';
 
 const MiB = 1024 * 1024;
@@ -195,6 +199,21 @@ const GatewaySettings = z.strictObject({
     .min(1)
     .default(16)
     .describe('WebSockets from one client address that have not said hello yet; past it the oldest is closed'),
+  trustProxy: z
+    .array(
+      z.string().refine((cidr) => {
+        try {
+          compileTrust([cidr]);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IP address or CIDR, or loopback, linklocal or uniquelocal'),
+    )
+    .default([])
+    .describe(
+      "proxies (addresses or CIDRs) whose X-Forwarded-For names the client: its limits and log lines then count the client's address; none by default",
+    ),
   metricsPublic: z
     .boolean()
     .default(false)

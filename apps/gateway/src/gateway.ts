@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
+import proxyAddr from '@fastify/proxy-addr';
 import websocket from '@fastify/websocket';
 import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -138,7 +139,8 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     });
   }
 
-  guardConnections(app.server, config, runtime.metrics);
+  const clientAddress = clientAddressOf(config.trustProxy);
+  guardConnections(app.server, config, runtime.metrics, clientAddress.trusted);
   if (config.pingIntervalMs > 0) {
     const heartbeat = setInterval(() => {
       for (const session of sessions) session.heartbeat();
@@ -198,7 +200,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
         }
         // Authenticated sessions on every gateway sharing the store; a store that cannot answer is
         // left to refuse the hello, with a close reason the client can read.
-        const authenticated = await store.count(`address:${request.ip}`).catch(() => 0);
+        const authenticated = await store.count(`address:${clientAddress(request.raw)}`).catch(() => 0);
         if (authenticated >= config.maxSessionsPerAddress) {
           return reply.code(429).send({ error: 'Too Many Requests', message: 'too many sessions from this address' });
         }
@@ -210,7 +212,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
         socket.close(CloseCode.PROTOCOL_ERROR, `the ${SUBPROTOCOL} subprotocol is required`);
         return;
       }
-      new Session(socket, runtime, request.ip);
+      new Session(socket, runtime, clientAddress(request.raw));
     },
   );
   app.addHook('preClose', async () => {
@@ -234,6 +236,21 @@ export function originAllowed(origins: readonly string[], origin: string): boole
   return false;
 }
 
+/**
+ * The client's address of a request: the direct peer's, or, when that peer is a trusted proxy
+ * (`trustProxy`), the last address in X-Forwarded-For that is not itself a trusted proxy. A header
+ * from any other peer is ignored.
+ */
+function clientAddressOf(trustProxy: readonly string[]): ((request: http.IncomingMessage) => string) & {
+  trusted: (address: string) => boolean;
+} {
+  const trust = proxyAddr.compile([...trustProxy]);
+  const trusted = (address: string): boolean => trustProxy.length > 0 && trust(address, 0);
+  const of = (request: http.IncomingMessage): string =>
+    trustProxy.length === 0 ? (request.socket.remoteAddress ?? '') : proxyAddr(request, trust);
+  return Object.assign(of, { trusted });
+}
+
 const isLoopback = (address: string | undefined): boolean =>
   address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 
@@ -243,7 +260,12 @@ const isLoopback = (address: string | undefined): boolean =>
  * once), and `handshakeTimeoutMs` to send a complete request (half-sent headers are cut). Client
  * connections get TCP keepalive, so that half-open ones are found.
  */
-function guardConnections(server: http.Server, config: GatewayConfig, metrics: GatewayMetrics): void {
+function guardConnections(
+  server: http.Server,
+  config: GatewayConfig,
+  metrics: GatewayMetrics,
+  trusted: (address: string) => boolean,
+): void {
   const perAddress = new Map<string, number>();
   server.headersTimeout = Math.min(server.headersTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
   server.requestTimeout = Math.min(server.requestTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
@@ -257,6 +279,9 @@ function guardConnections(server: http.Server, config: GatewayConfig, metrics: G
   server.on('upgrade', started);
   server.on('connection', (socket: net.Socket) => {
     const address = socket.remoteAddress ?? '';
+    if (config.tcpKeepAliveMs > 0) socket.setKeepAlive(true, config.tcpKeepAliveMs);
+    // A trusted proxy carries many clients: they are counted by their own addresses at the upgrade.
+    if (trusted(address)) return;
     const open = (perAddress.get(address) ?? 0) + 1;
     perAddress.set(address, open);
     socket.once('close', () => {
@@ -270,7 +295,6 @@ function guardConnections(server: http.Server, config: GatewayConfig, metrics: G
       socket.destroy();
       return;
     }
-    if (config.tcpKeepAliveMs > 0) socket.setKeepAlive(true, config.tcpKeepAliveMs);
     // Over TLS the request arrives on another socket object; headersTimeout bounds it there.
     if (tls) return;
     const timer = setTimeout(() => {
@@ -311,7 +335,8 @@ export function withSafeRequests(logger: LoggerSetting): LoggerSetting {
  */
 export async function createGateway(options: GatewayOptions = {}): Promise<FastifyInstance> {
   const { logger = false, ...rest } = options;
-  const app = Fastify({ logger: withSafeRequests(logger) });
+  const trustProxy = rest.trustProxy === undefined || rest.trustProxy.length === 0 ? false : [...rest.trustProxy];
+  const app = Fastify({ logger: withSafeRequests(logger), trustProxy });
   await app.register(socketgate, rest);
   await app.ready();
   return app;

@@ -132,7 +132,7 @@ export class Session implements StreamHost {
     this.#controls = new Bucket(runtime.config.maxControlMessagesPerSecond);
     this.#errors = new Bucket(runtime.config.maxProtocolErrorsPerSecond);
     this.names = runtime.lookups.session();
-    this.log = runtime.log.child({ session: this.id });
+    this.log = runtime.log.child({ session: this.id, client: address });
     runtime.sessions.add(this);
     this.#awaitHello(address);
     this.#helloTimer = setTimeout(

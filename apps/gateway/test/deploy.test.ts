@@ -81,6 +81,20 @@ describe('the container and the compose file', () => {
     expect(compose.services.nginx?.volumes).toContain('./deploy/nginx.conf:/etc/nginx/nginx.conf:ro');
   });
 
+  it("let the scaled-out pair count clients by nginx's X-Forwarded-For, believing nginx only", () => {
+    const nginx = compose.services.nginx as Service & { networks?: Record<string, { ipv4_address?: string }> };
+    const address = nginx.networks?.socketgate?.ipv4_address;
+    expect(address).toMatch(/^172\.28\./);
+    for (const name of ['gateway-1', 'gateway-2']) {
+      const environment = compose.services[name]?.environment ?? {};
+      expect(environment.SOCKETGATE_TRUST_PROXY, name).toBe(address);
+      const config = parseConfig(layerSettings(readConfigFile(`${root}deploy/gateway.yaml`), environment, new Map()));
+      expect(config.trustProxy, name).toEqual([address]);
+    }
+    expect(compose.services.gateway?.environment?.SOCKETGATE_TRUST_PROXY).toBeUndefined();
+    expect(read('deploy/nginx.conf')).toMatch(/proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+  });
+
   it('let the scaled-out pair share tickets and session limits through one Redis of the profile', () => {
     expect(compose.services.redis?.profiles).toEqual(['scale']);
     expect(compose.services.redis?.command?.slice(0, 1)).toEqual(['redis-server']);

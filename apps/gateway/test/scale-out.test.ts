@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROTOCOL_VERSION, SUBPROTOCOL } from '@socketgate/protocol';
 import { Gateway, QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
 import { closedPort, startEchoServer, TEST_TOKEN, text, until } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
@@ -33,6 +34,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_read_timeout 1h;
       proxy_send_timeout 1h;
       proxy_buffering off;
@@ -112,4 +114,46 @@ it('spreads sessions over two gateway processes behind nginx; stopping one error
     expect(await socket.waitForReadyRead(5000)).toBe(true);
     expect(text(socket.readAll())).toBe(`still moving ${i}\n`);
   }
+});
+
+/** A hello from a WebSocket whose connection leaves from `localAddress` (any 127.x is this host); welcome or the close code. */
+async function helloFrom(url: string, localAddress: string, headers: Record<string, string> = {}): Promise<'welcome' | number> {
+  const ws = new WebSocket(url, SUBPROTOCOL, { localAddress, headers });
+  onTestFinished(() => ws.terminate());
+  return new Promise((resolve) => {
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, token: TEST_TOKEN })));
+    ws.on('message', (data) => {
+      if (JSON.parse(data.toString()).type === 'welcome') resolve('welcome');
+    });
+    ws.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    ws.once('close', (code) => resolve(code));
+    ws.once('error', () => {});
+  });
+}
+
+it('counts clients behind nginx by their own addresses when nginx is a trusted proxy, and ignores the header from anyone else', async () => {
+  const gateway = run([
+    '--port',
+    '0',
+    '--token',
+    TEST_TOKEN,
+    '--trust-proxy',
+    '127.0.0.1',
+    '--max-sessions-per-address',
+    '1',
+    '--log-level',
+    'info',
+  ]);
+  const port = Number((await gateway.line(/^socketgate listening on ws:\/\/127\.0\.0\.1:(\d+)\//))[1]);
+  const nginxPort = await startNginx([port]);
+  const throughNginx = `ws://127.0.0.1:${nginxPort}/v1/socket`;
+  // Two clients behind the one proxy: each has its own budget of one session.
+  expect(await helloFrom(throughNginx, '127.0.0.2')).toBe('welcome');
+  expect(await helloFrom(throughNginx, '127.0.0.3')).toBe('welcome');
+  // A second session of the first client is over its limit (429 before the upgrade).
+  expect(await helloFrom(throughNginx, '127.0.0.2')).toBe(429);
+  // The same client straight to the gateway, claiming another address: the header is not believed.
+  expect(await helloFrom(`ws://127.0.0.1:${port}/v1/socket`, '127.0.0.2', { 'X-Forwarded-For': '127.0.0.77' })).toBe(429);
+  // And request log lines name the clients, not the proxy.
+  await gateway.line(/"remoteAddress":"127\.0\.0\.3"/);
 });
