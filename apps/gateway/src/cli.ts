@@ -111,7 +111,9 @@ async function main(): Promise<void> {
     raw.origins ??= DEMO_ORIGINS;
   }
   let devToken: string | undefined;
-  if ((!Array.isArray(raw.tokens) || raw.tokens.length === 0) && raw.jwt === undefined) {
+  // Only when no token was given at all: a malformed `tokens` (a YAML scalar, say) is the schema's
+  // to refuse, never silently replaced.
+  if ((raw.tokens === undefined || (Array.isArray(raw.tokens) && raw.tokens.length === 0)) && raw.jwt === undefined) {
     devToken = `dev-${randomBytes(18).toString('base64url')}`;
     raw.tokens = [devToken];
   }
@@ -159,21 +161,20 @@ async function main(): Promise<void> {
       };
     });
   }
-  const address = await app.listen({ host: config.host, port: config.port });
-  console.log(`socketgate listening on ${address.replace(/^http/, 'ws')}${ENDPOINT_PATH}`);
-  if (devToken) console.log(`development token: ${devToken}`);
-  console.log(config.allow.length > 0 ? `egress allowed to: ${config.allow.join(', ')}` : 'egress allowed to: nothing (add --allow rules)');
-  console.log(`browser origins accepted: ${config.origins.length > 0 ? config.origins.join(', ') : 'none (add --origin)'}`);
-  if (config.metricsPort !== undefined) console.log(`metrics on http://${config.metricsHost}:${config.metricsPort}/metrics`);
-  for (const demo of demos) console.log(`demo ${demo.name} service on ${demo.host}:${demo.port} (${demo.transport})`);
-  if (servePage) console.log(`web terminal on ${address}/?host=127.0.0.1&port=${demos[1]?.port}`);
-  else if (values.demo) console.log('web terminal not built (pnpm start builds it)');
-
+  // Signals are handled before the gateway listens, so that a SIGTERM right after the start drains
+  // too. A second SIGINT or SIGTERM during the drain stops at once.
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      app.log.warn({ signal }, 'second signal during the drain: stopping now, without waiting for open streams');
+      console.error('socketgate: stopped at once (second signal)');
+      process.exit(1);
+    }
     stopping = true;
     app.log.info({ signal, graceMs: config.drainGraceMs }, 'draining');
+    console.error(
+      `socketgate: draining for up to ${config.drainGraceMs} ms while open streams finish; ${signal === 'SIGINT' ? 'press Ctrl-C again' : 'signal again'} to stop at once`,
+    );
     await app.socketgate.drain();
     await app.close();
     await Promise.all(demos.map((demo) => demo.close()));
@@ -182,8 +183,20 @@ async function main(): Promise<void> {
   // The last line of defence: every promise of the gateway's is handled where it is made, but a
   // stray rejection must not end a process that serves every other session.
   process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection; the gateway goes on'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  // What a person reads goes to stderr, so that stdout holds the log alone (pure JSON when logs are JSON).
+  const say = (line: string): void => console.error(line);
+  say(`socketgate listening on ${address.replace(/^http/, 'ws')}${ENDPOINT_PATH}`);
+  if (devToken) say(`development token: ${devToken}`);
+  say(config.allow.length > 0 ? `egress allowed to: ${config.allow.join(', ')}` : 'egress allowed to: nothing (add --allow rules)');
+  say(`browser origins accepted: ${config.origins.length > 0 ? config.origins.join(', ') : 'none (add --origin)'}`);
+  if (config.metricsPort !== undefined) say(`metrics on http://${config.metricsHost}:${config.metricsPort}/metrics`);
+  for (const demo of demos) say(`demo ${demo.name} service on ${demo.host}:${demo.port} (${demo.transport})`);
+  if (servePage) say(`web terminal on ${address}/?host=127.0.0.1&port=${demos[1]?.port}`);
+  else if (values.demo) say('web terminal not built (pnpm start builds it)');
 }
 
 main().catch((error: unknown) => {

@@ -23,6 +23,16 @@ async function printConfig(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('configuration', () => {
+  it('refuses a tokens setting that is not a list, rather than making a development token in its place', async () => {
+    const file = tempFile('gateway.yaml', 'tokens: my-token-0123456789\n');
+    const cli = run(['--config', file, '--port', '0']);
+    const [code] = await once(cli.child, 'exit');
+    expect(code).toBe(2);
+    const output = cli.lines.join('\n');
+    expect(output).toMatch(/socketgate: tokens: /);
+    expect(output).not.toMatch(/development token/);
+  });
+
   it('layers a file, then SOCKETGATE_* environment variables, then flags', async () => {
     const file = tempFile(
       'gateway.yaml',
