@@ -70,6 +70,23 @@ class Bucket {
   }
 }
 
+/** What the gateway keeps of a stream for idle timeouts and its audit line. */
+interface StreamRecord {
+  transport: 'tcp' | 'udp';
+  /** The host asked for (a bound UDP stream: its local address). */
+  host: string;
+  port: number;
+  openedAt: number;
+  lastActive: number;
+  /** Payload bytes from the client, and to it. */
+  up: number;
+  down: number;
+  /** The address reached (or bound). */
+  peer?: string;
+  /** How it ended, from the first terminal message the client was sent. */
+  outcome?: string;
+}
+
 /** Messages a client may send while its credential is being checked, before `welcome`. */
 const MAX_EARLY_MESSAGES = 64;
 
@@ -107,7 +124,8 @@ export class Session implements StreamHost {
   #expiryTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #lastMessageAt = Date.now();
-  readonly #activity = new Map<Stream, number>();
+  /** Per stream id: its last traffic (for idle timeouts) and what the audit log says when it ends. */
+  readonly #records = new Map<number, StreamRecord>();
   readonly #opens: Bucket;
   readonly #controls: Bucket;
   readonly #errors: Bucket;
@@ -249,6 +267,7 @@ export class Session implements StreamHost {
   }
 
   send(message: ServerMessage): void {
+    if ('stream' in message && message.stream !== undefined) this.#note(message.stream, message);
     if (message.type === 'error' || message.type === 'datagram-error') {
       this.#runtime.metrics.errors.inc({ error: message.error });
       if (message.error === 'SocketAccessError') this.#runtime.metrics.refusals.inc();
@@ -257,7 +276,7 @@ export class Session implements StreamHost {
   }
 
   sendData(stream: number, payload: Uint8Array): void {
-    this.#touch(stream);
+    this.#touch(stream, 0, payload.byteLength);
     this.#runtime.metrics.bytes.inc({ direction: 'down', transport: 'tcp' }, payload.byteLength);
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     const frame = encodeData(stream, payload, allocateFrame);
@@ -268,7 +287,7 @@ export class Session implements StreamHost {
   }
 
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {
-    this.#touch(stream);
+    this.#touch(stream, 0, payload.byteLength);
     this.#runtime.metrics.bytes.inc({ direction: 'down', transport: 'udp' }, payload.byteLength);
     this.#runtime.metrics.datagrams.inc({ direction: 'down' });
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeDatagram(stream, host, port, payload), this.#onSent);
@@ -356,14 +375,13 @@ export class Session implements StreamHost {
   fault(stream: Stream, error: unknown): void {
     this.log.error({ err: error, stream: stream.id }, 'internal error in a stream; the stream is ended');
     if (!this.#streams.has(stream.id)) return;
-    stream.dispose();
     this.send({ type: 'error', stream: stream.id, error: 'UnknownSocketError', message: 'Unknown error: the gateway failed internally' });
+    stream.dispose();
   }
 
   released(stream: Stream): void {
-    this.log.debug({ stream: stream.id, transport: stream.transport }, 'stream closed');
+    this.#audit(stream.id);
     this.#streams.delete(stream.id);
-    this.#activity.delete(stream);
     this.#blocked.delete(stream);
     this.#ackQueue.delete(stream);
   }
@@ -386,9 +404,67 @@ export class Session implements StreamHost {
   }
 
   // ---- incoming -----------------------------------------------------------------------------------
-  #touch(id: number): void {
-    const stream = this.#streams.get(id);
-    if (stream) this.#activity.set(stream, Date.now());
+  #touch(id: number, up = 0, down = 0): void {
+    const record = this.#records.get(id);
+    if (record === undefined) return;
+    record.lastActive = Date.now();
+    record.up += up;
+    record.down += down;
+  }
+
+  /** Keeps, for the audit log, what a stream's messages to the client say: where it went, how it ended. */
+  #note(id: number, message: ServerMessage): void {
+    const record = this.#records.get(id);
+    if (record === undefined) return;
+    switch (message.type) {
+      case 'connected':
+        record.peer = `${message.peerAddress}:${message.peerPort}`;
+        return;
+      case 'bound':
+        record.peer ??= `bound ${message.localAddress}:${message.localPort}`;
+        return;
+      case 'end':
+        record.outcome ??= message.reset ? 'reset by the target' : 'closed by the target';
+        return;
+      case 'closed':
+        record.outcome ??= 'closed by the client';
+        return;
+      case 'error':
+        record.outcome ??= `${message.error}: ${message.message}`;
+        return;
+      case 'protocol-error':
+        record.outcome ??= `protocol error ${message.code}`;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The audit line of a stream that ended: who (session, client address, principal), what
+   * (transport, the host and port asked for, the address reached), how it ended (Qt's error name
+   * and text, which for a refusal names the rule), bytes each way and how long it lived. Never a
+   * credential.
+   */
+  #audit(id: number): void {
+    const record = this.#records.get(id);
+    if (record === undefined) return;
+    this.#records.delete(id);
+    this.log.info(
+      {
+        stream: id,
+        principal: this.#principal?.subject,
+        transport: record.transport,
+        host: record.host,
+        port: record.port,
+        peer: record.peer,
+        outcome: record.outcome ?? (this.#disposed ? 'session ended' : 'ended'),
+        bytesUp: record.up,
+        bytesDown: record.down,
+        durationMs: Date.now() - record.openedAt,
+      },
+      'stream ended',
+    );
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
@@ -540,17 +616,15 @@ export class Session implements StreamHost {
     const now = Date.now();
     if (streamIdleTimeoutMs > 0) {
       for (const stream of [...this.#streams.values()]) {
-        const last = this.#activity.get(stream);
-        if (last === undefined) {
-          this.#activity.set(stream, now);
-        } else if (now - last >= streamIdleTimeoutMs) {
-          stream.dispose();
+        const last = this.#records.get(stream.id)?.lastActive ?? now;
+        if (now - last >= streamIdleTimeoutMs) {
           this.send({
             type: 'error',
             stream: stream.id,
             error: 'SocketTimeoutError',
             message: `Idle timeout: no traffic for ${streamIdleTimeoutMs} ms`,
           });
+          stream.dispose();
         }
       }
     }
@@ -566,7 +640,7 @@ export class Session implements StreamHost {
       return;
     }
     const frame = decoded.value;
-    this.#touch(frame.stream);
+    this.#touch(frame.stream, frame.kind === 'data' || frame.kind === 'datagram' ? frame.payload.byteLength : 0);
     switch (frame.kind) {
       case 'data': {
         this.#runtime.metrics.bytes.inc({ direction: 'up', transport: 'tcp' }, frame.payload.byteLength);
@@ -648,14 +722,16 @@ export class Session implements StreamHost {
       refuse('SocketResourceError', `Out of resources: more than ${this.#runtime.config.maxOpensPerSecond} new streams per second`);
       return;
     }
-    const stream = message.type === 'open' && message.transport === 'tcp' ? new TcpStream(this, message) : new UdpStream(this, message);
-    this.#streams.set(message.stream, stream);
-    this.log.debug(
-      message.type === 'open'
-        ? { stream: message.stream, transport, host: message.host, port: message.port }
-        : { stream: message.stream, transport, port: message.port },
+    const host = message.type === 'open' ? message.host : message.address;
+    const now = Date.now();
+    this.#records.set(message.stream, { transport, host, port: message.port, openedAt: now, lastActive: now, up: 0, down: 0 });
+    this.log.info(
+      { stream: message.stream, principal: this.#principal?.subject, transport, host, port: message.port, kind: message.type },
       'stream opened',
     );
+    const stream = message.type === 'open' && message.transport === 'tcp' ? new TcpStream(this, message) : new UdpStream(this, message);
+    // A stream that failed at once (a bind refused, say) has already been released: it is not kept.
+    if (stream.state !== 'closed') this.#streams.set(message.stream, stream);
   }
 
   /**
@@ -679,10 +755,10 @@ export class Session implements StreamHost {
       return;
     }
     const stream = streamId === undefined ? undefined : this.#streams.get(streamId);
-    stream?.dispose();
     this.log.debug({ code, stream: streamId }, `protocol error: ${message}`);
     const named = stream?.id ?? (fresh ? streamId : undefined);
     this.send(named === undefined ? { type: 'protocol-error', code, message } : { type: 'protocol-error', stream: named, code, message });
+    stream?.dispose();
   }
 
   #closeSession(code: number, reason: string): void {
@@ -713,6 +789,7 @@ export class Session implements StreamHost {
     this.#ackImmediate = undefined;
     for (const stream of [...this.#streams.values()]) stream.dispose();
     this.#streams.clear();
+    this.#records.clear();
     this.names.dispose();
     this.#blocked.clear();
     this.#ackQueue.clear();

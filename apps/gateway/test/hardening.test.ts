@@ -272,6 +272,15 @@ describe('UDP ports and proxies', () => {
     expect(stranger.error()).toBe(QAbstractSocket.AddressInUseError);
   });
 
+  it('keeps no stream that failed at once (a bind to a protected port)', async () => {
+    const gw = await gateway();
+    const socket = new QUdpSocket({ gateway: gw.client() });
+    socket.bind('127.0.0.1', 80);
+    await nextSignal(socket.errorOccurred);
+    expect(socket.error()).toBe(QAbstractSocket.SocketAccessError);
+    expect(gw.app.socketgate.stats().streams).toBe(0);
+  });
+
   it("refuses a client's own SOCKS5 proxy when the operator sends everything through an upstream proxy", async () => {
     const gw = await gateway({ clientProxies: true, upstreamProxy: 'socks5://127.0.0.1:9' });
     const socket = new QTcpSocket({ gateway: gw.client() });
