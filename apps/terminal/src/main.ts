@@ -9,14 +9,19 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { TelnetFilter } from './telnet.js';
 
-/** How the page finds its gateway: /demo.json in the demo, or ?gateway=&token= in the URL. */
-async function gatewayConfig(params: URLSearchParams): Promise<{ url: string; token: string }> {
+/**
+ * How the page finds its gateway: ?gateway=&token= in the URL, or /demo.json in the demo. The demo's
+ * token is asked for again before every connect and reconnect (a gateway restarted since has a new
+ * development token), through the SDK's token function.
+ */
+async function gatewayConfig(params: URLSearchParams): Promise<{ url: string; token: string | (() => Promise<string>) }> {
   const url = params.get('gateway');
   const token = params.get('token');
   if (url && token) return { url, token };
-  const demo = (await (await fetch('/demo.json')).json()) as { path: string; token: string };
+  const demo = async () => (await (await fetch('/demo.json', { cache: 'no-store' })).json()) as { path: string; token: string };
+  const { path } = await demo();
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return { url: `${scheme}://${location.host}${demo.path}`, token: demo.token };
+  return { url: `${scheme}://${location.host}${path}`, token: async () => (await demo()).token };
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

@@ -49,9 +49,15 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 /** Download credit a socket with no readBufferSize keeps in flight, unless the Gateway is told otherwise. */
 export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
 
+/** Gives the credential for a new WebSocket: called on every connect and reconnect. */
+export type TokenProvider = () => string | Promise<string>;
+
 export interface GatewayOptions {
-  /** The credential sent in `hello`. */
-  token: string;
+  /**
+   * The credential sent in `hello`: a string, or a function called before every connect and
+   * reconnect (for single-use tickets: fetch a fresh one from the app's backend each time).
+   */
+  token: string | TokenProvider;
   /** A WebSocket constructor; defaults to `globalThis.WebSocket` (pass the `ws` package's in Node). */
   WebSocket?: WebSocketConstructor;
   /**
@@ -100,7 +106,9 @@ function closeError(code: number, reason: string): [SocketErrorName, string] {
  */
 export class Gateway {
   readonly url: string;
-  readonly #token: string;
+  readonly #token: string | TokenProvider;
+  /** Counts WebSocket attempts, so that a token arriving for an attempt given up is not used. */
+  #attempt = 0;
   readonly #WebSocket: WebSocketConstructor;
   readonly receiveWindowBytes: number;
   readonly #maxFrameBytes: number;
@@ -124,8 +132,9 @@ export class Gateway {
     if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
       throw new TypeError(`Gateway needs a ws:// or wss:// URL, got ${String(url)}`);
     }
-    if (typeof options?.token !== 'string' || options.token.length === 0) {
-      throw new TypeError('Gateway needs { token }: the credential the gateway accepts');
+    const token = options?.token;
+    if (!(typeof token === 'function' || (typeof token === 'string' && token.length > 0))) {
+      throw new TypeError('Gateway needs { token }: the credential the gateway accepts, or a function that returns (or resolves to) it');
     }
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (Ctor === undefined) {
@@ -246,6 +255,37 @@ export class Gateway {
       return;
     }
     this.#phase = 'connecting';
+    const attempt = ++this.#attempt;
+    const given = this.#token;
+    if (typeof given === 'string') {
+      this.#connect(given);
+      return;
+    }
+    // A fresh credential for this attempt; the session waits for it (sockets queue meanwhile).
+    let pending: Promise<string>;
+    try {
+      pending = Promise.resolve(given());
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (token) => {
+        if (attempt !== this.#attempt || this.#phase !== 'connecting') return;
+        if (typeof token !== 'string' || token.length === 0) {
+          this.#lost('NetworkError', 'Network error (the token function gave no token)');
+          return;
+        }
+        this.#connect(token);
+      },
+      (error: unknown) => {
+        if (attempt !== this.#attempt || this.#phase !== 'connecting') return;
+        this.#lost('NetworkError', `Network error (the token function failed: ${(error as Error)?.message ?? String(error)})`);
+      },
+    );
+  }
+
+  /** Opens the WebSocket of the current attempt and says hello with `token`. */
+  #connect(token: string): void {
     let ws: WebSocketLike;
     try {
       ws = new this.#WebSocket(this.url, SUBPROTOCOL);
@@ -256,7 +296,7 @@ export class Gateway {
     }
     this.#ws = ws;
     ws.binaryType = 'arraybuffer';
-    ws.onopen = () => ws.send(serializeMessage({ type: 'hello', version: PROTOCOL_VERSION, token: this.#token }));
+    ws.onopen = () => ws.send(serializeMessage({ type: 'hello', version: PROTOCOL_VERSION, token }));
     ws.onmessage = (event: MessageEventLike) => {
       if (ws === this.#ws) this.#onMessage(event.data);
     };

@@ -1,6 +1,7 @@
 import { createGateway } from '@socketgate/gateway';
 import { Gateway, QAbstractSocket, QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
 import { closedPort, startEchoServer, TEST_TOKEN } from '@socketgate/testkit';
+import { SignJWT } from 'jose';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 
@@ -45,4 +46,72 @@ it('opens a new WebSocket for sockets made after a loss, backing off while the g
   const connected = (await waiting.waitForConnected(10_000)) || (await attempt().waitForConnected(10_000));
   expect(connected).toBe(true);
   expect(opened).toBeGreaterThanOrEqual(2);
+});
+
+it('asks a token function for a fresh single-use ticket on every connect and reconnect', async () => {
+  const echo = await startEchoServer();
+  onTestFinished(() => echo.close());
+  const SECRET = 'a-shared-secret-of-at-least-32-characters!';
+  const app = await createGateway({
+    allow: ['127.0.0.1/32'],
+    jwt: { secret: SECRET, algorithms: ['HS256'], audience: 'reconnect-test', requireJti: true },
+  });
+  onTestFinished(() => app.close());
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  let minted = 0;
+  // What an app's backend would do per page load or reconnect: a ticket valid for one session.
+  const token = async () =>
+    new SignJWT({ sub: 'user:reconnect' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience('reconnect-test')
+      .setJti(`ticket-${++minted}`)
+      .setExpirationTime('1m')
+      .sign(new TextEncoder().encode(SECRET));
+  const session = new Gateway(`${address.replace(/^http/, 'ws')}/v1/socket`, { token, WebSocket, reconnectDelayMs: 10 });
+  onTestFinished(() => session.close());
+  const connect = async () => {
+    const socket = new QTcpSocket({ gateway: session });
+    socket.connectToHost('127.0.0.1', echo.port);
+    return [await socket.waitForConnected(10_000), socket] as const;
+  };
+  expect((await connect())[0]).toBe(true);
+  expect(minted).toBe(1);
+  // The gateway ends the session; the next socket opens a new one with a new ticket (a replay of
+  // the first would be refused).
+  for (const open of app.socketgate.sessions) open.close(4410, 'ended by the test');
+  const [afterLoss, socket] = await connect();
+  if (!afterLoss) expect((await connect())[0]).toBe(true);
+  else expect(socket.state()).toBe(QAbstractSocket.ConnectedState);
+  expect(minted).toBeGreaterThanOrEqual(2);
+});
+
+it('fails the sockets of an attempt whose token function fails, saying so, and asks it again next time', async () => {
+  const app = await createGateway({ tokens: [TEST_TOKEN], allow: ['127.0.0.1/32'] });
+  onTestFinished(() => app.close());
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const echo = await startEchoServer();
+  onTestFinished(() => echo.close());
+  let calls = 0;
+  const session = new Gateway(`${address.replace(/^http/, 'ws')}/v1/socket`, {
+    token: () => {
+      calls++;
+      if (calls === 1) throw new Error('the backend is down');
+      return TEST_TOKEN;
+    },
+    WebSocket,
+    reconnectDelayMs: 10,
+  });
+  onTestFinished(() => session.close());
+  const first = new QTcpSocket({ gateway: session });
+  first.connectToHost('127.0.0.1', echo.port);
+  expect(await first.waitForConnected(5000)).toBe(false);
+  expect([first.error(), first.errorString()]).toEqual([
+    QAbstractSocket.NetworkError,
+    'Network error (the token function failed: the backend is down)',
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const second = new QTcpSocket({ gateway: session });
+  second.connectToHost('127.0.0.1', echo.port);
+  expect(await second.waitForConnected(5000)).toBe(true);
+  expect(calls).toBe(2);
 });
