@@ -195,7 +195,10 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
         if (runtime.draining.value) return reply.code(503).send({ error: 'Service Unavailable', message: 'the gateway is shutting down' });
         const origin = request.headers.origin;
         if (origin !== undefined && !originAllowed(config.origins, origin)) {
-          app.log.info({ origin }, 'refused a WebSocket from a foreign origin');
+          app.log.info(
+            { origin, setting: 'origins' },
+            `refused a WebSocket from the origin ${origin}: add it to origins (--origin ${origin}) to accept pages from there`,
+          );
           return reply.code(403).send({ error: 'Forbidden', message: `origin ${origin} is not allowed` });
         }
         // Authenticated sessions on every gateway sharing the store; a store that cannot answer is

@@ -92,10 +92,18 @@ let defaultGateway: Gateway | null = null;
 const CONNECTING = 0;
 const OPEN = 1;
 
-function closeError(code: number, reason: string): [SocketErrorName, string] {
+function closeError(code: number, reason: string, url: string, welcomed: boolean): [SocketErrorName, string] {
   const why = reason ? `: ${reason}` : '';
   if (code === CloseCode.UNAUTHORIZED || code === CloseCode.FORBIDDEN) {
     return ['SocketAccessError', `Permission denied (gateway closed the session with ${code}${why})`];
+  }
+  if (code === 1006 && !welcomed) {
+    // The WebSocket never opened (or closed before the gateway said welcome): a browser tells a
+    // page no more than that, so say what it can be.
+    return [
+      'NetworkError',
+      `Network error (no session with the gateway at ${url}: check the URL and its path, that the gateway runs, and that it accepts this page's Origin)`,
+    ];
   }
   return ['NetworkError', `Network error (gateway session closed with ${code}${why})`];
 }
@@ -302,7 +310,7 @@ export class Gateway {
     };
     ws.onclose = (event: CloseEventLike) => {
       if (ws !== this.#ws) return;
-      const [error, message] = closeError(event.code, event.reason);
+      const [error, message] = closeError(event.code, event.reason, this.url, this.#phase === 'open');
       this.#lost(error, message);
     };
     ws.onerror = () => {};

@@ -115,3 +115,46 @@ it('fails the sockets of an attempt whose token function fails, saying so, and a
   expect(await second.waitForConnected(5000)).toBe(true);
   expect(calls).toBe(2);
 });
+
+it('says what to check when no session can be opened: a gateway that is not there, a wrong path, a refused Origin', async () => {
+  const lines: string[] = [];
+  const app = await createGateway({
+    tokens: [TEST_TOKEN],
+    origins: ['https://app.example.test'],
+    logger: {
+      level: 'info',
+      stream: {
+        write: (line: string) => {
+          lines.push(line);
+        },
+      },
+    },
+  });
+  onTestFinished(() => app.close());
+  const address = (await app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+  const FromForeignPage = class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { origin: 'https://elsewhere.example.test' });
+    }
+  };
+  const cases: Array<[string, WebSocketConstructor]> = [
+    [`ws://127.0.0.1:${await closedPort()}/v1/socket`, WebSocket],
+    [`${address}/wrong/path`, WebSocket],
+    [`${address}/v1/socket`, FromForeignPage],
+  ];
+  for (const [url, Constructor] of cases) {
+    const session = new Gateway(url, { token: TEST_TOKEN, WebSocket: Constructor });
+    onTestFinished(() => session.close());
+    const socket = new QTcpSocket({ gateway: session });
+    socket.connectToHost('127.0.0.1', 7000);
+    expect(await socket.waitForConnected(5000)).toBe(false);
+    expect([socket.error(), socket.errorString()]).toEqual([
+      QAbstractSocket.NetworkError,
+      `Network error (no session with the gateway at ${url}: check the URL and its path, that the gateway runs, and that it accepts this page's Origin)`,
+    ]);
+  }
+  // The gateway's side of the refused Origin names it and the setting that would accept it.
+  expect(lines.join('')).toContain(
+    'refused a WebSocket from the origin https://elsewhere.example.test: add it to origins (--origin https://elsewhere.example.test)',
+  );
+});
