@@ -181,7 +181,16 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
         () => response.writeHead(500).end(),
       );
     });
-    app.addHook('onListen', () => new Promise<void>((resolve) => server.listen(metricsPort, metricsHost, resolve)));
+    // Bound when the app is ready (before the main port listens): a metrics port that cannot be had
+    // fails the start with the reason, never an unhandled error.
+    app.addHook(
+      'onReady',
+      () =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', (error) => reject(new Error(`metrics listener on ${metricsHost}:${metricsPort}: ${error.message}`)));
+          server.listen(metricsPort, metricsHost, () => resolve());
+        }),
+    );
     app.addHook('onClose', () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
   }
 

@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { Gateway, QAbstractSocket, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
 import {
   closedPort,
-  freeUdpPort,
   rawSession,
   startEchoServer,
   startGateway,
@@ -121,8 +120,16 @@ describe('metrics', () => {
     expect(metric(text, 'socketgate_nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
   });
 
+  it('fails to start, saying why, when its metrics port is taken', async () => {
+    const taken = await startEchoServer();
+    onTestFinished(() => taken.close());
+    await expect(startGateway({ metricsPort: taken.port })).rejects.toThrow(
+      new RegExp(`metrics listener on 127\\.0\\.0\\.1:${taken.port}: listen EADDRINUSE`),
+    );
+  });
+
   it('serves /metrics on a port of its own when metricsPort is set, and not on the main one', async () => {
-    const metricsPort = await freeUdpPort(); // free on TCP too in practice; checked by the listen below
+    const metricsPort = await closedPort();
     const gw = await startGateway({ metricsPort });
     onTestFinished(() => gw.close());
     const separate = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
