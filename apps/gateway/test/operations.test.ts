@@ -1,16 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Gateway, QAbstractSocket, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
-import {
-  closedPort,
-  rawSession,
-  startEchoServer,
-  startGateway,
-  startServer,
-  startUdpEcho,
-  TEST_TOKEN,
-  until,
-} from '@socketgate/testkit';
+import { closedPort, rawSession, startEchoServer, startGateway, startServer, startUdpEcho, TEST_TOKEN, until } from '@socketgate/testkit';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { run } from './cli-helpers.js';
