@@ -88,15 +88,16 @@ async function main(): Promise<void> {
   if (values.token !== undefined) flags.set('tokens', [...(flags.get('tokens') ?? []), ...(values.token as string[])]);
   if (values.origin !== undefined) flags.set('origins', [...(flags.get('origins') ?? []), ...(values.origin as string[])]);
 
-  let file: Record<string, unknown> = {};
-  if (typeof values.config === 'string') {
-    try {
-      file = readConfigFile(values.config);
-    } catch (error) {
-      fail([`config file ${values.config}: ${(error as Error).message}`]);
-    }
+  const configFile = typeof values.config === 'string' ? values.config : undefined;
+  /** The file, then the environment, then flags (read again on every reload). */
+  const layered = (): Record<string, unknown> =>
+    layerSettings(configFile === undefined ? {} : readConfigFile(configFile), process.env, flags);
+  let raw: Record<string, unknown>;
+  try {
+    raw = layered();
+  } catch (error) {
+    fail([`config file ${configFile}: ${(error as Error).message}`]);
   }
-  const raw = layerSettings(file, process.env, flags);
 
   const demos: DemoTarget[] = [];
   if (values.demo) {
@@ -105,18 +106,26 @@ async function main(): Promise<void> {
     demos.push(await startEchoService('127.0.0.1', base));
     demos.push(await startFortuneService('127.0.0.1', next(1)));
     demos.push(await startUdpEchoService('127.0.0.1', next(2)));
-    raw.allow = [...((raw.allow as string[]) ?? []), ...demos.map((demo) => `127.0.0.1/32:${demo.port}`)];
-    // Pages served from this host only: a page elsewhere (or one that rebinds a name of its own to
-    // this host) has another origin.
-    raw.origins ??= DEMO_ORIGINS;
   }
   let devToken: string | undefined;
-  // Only when no token was given at all: a malformed `tokens` (a YAML scalar, say) is the schema's
-  // to refuse, never silently replaced.
-  if ((raw.tokens === undefined || (Array.isArray(raw.tokens) && raw.tokens.length === 0)) && raw.jwt === undefined) {
-    devToken = `dev-${randomBytes(18).toString('base64url')}`;
-    raw.tokens = [devToken];
-  }
+  /** What the CLI adds to the layered settings: the demo's rules and origins, a development token. */
+  const completed = (settingsIn: Record<string, unknown>): Record<string, unknown> => {
+    const out = { ...settingsIn };
+    if (values.demo) {
+      out.allow = [...((out.allow as string[]) ?? []), ...demos.map((demo) => `127.0.0.1/32:${demo.port}`)];
+      // Pages served from this host only: a page elsewhere (or one that rebinds a name of its own to
+      // this host) has another origin.
+      out.origins ??= DEMO_ORIGINS;
+    }
+    // Only when no token was given at all: a malformed `tokens` (a YAML scalar, say) is the schema's
+    // to refuse, never silently replaced.
+    if ((out.tokens === undefined || (Array.isArray(out.tokens) && out.tokens.length === 0)) && out.jwt === undefined) {
+      devToken ??= `dev-${randomBytes(18).toString('base64url')}`;
+      out.tokens = [devToken];
+    }
+    return out;
+  };
+  raw = completed(raw);
   const checked = GatewayConfig.safeParse(raw);
   if (!checked.success) fail(checked.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`));
   const config = checked.data;
@@ -185,6 +194,22 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection; the gateway goes on'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // SIGHUP: read the settings again; what can change applies to new sessions and streams, and a bad
+  // file changes nothing.
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    let next: Record<string, unknown>;
+    try {
+      next = completed(layered());
+      const { changed, needRestart } = app.socketgate.reload(next);
+      app.log.info(
+        { changed, needRestart },
+        needRestart.length > 0 ? `configuration reloaded; these need a restart: ${needRestart.join(', ')}` : 'configuration reloaded',
+      );
+    } catch (error) {
+      app.log.error({ file: configFile }, `configuration not reloaded, the settings in force stay: ${(error as Error).message}`);
+    }
+  });
 
   const address = await app.listen({ host: config.host, port: config.port });
   // What a person reads goes to stderr, so that stdout holds the log alone (pure JSON when logs are JSON).

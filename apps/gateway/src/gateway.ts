@@ -40,6 +40,12 @@ export interface GatewayHandle {
    * streams finish for up to `graceMs`, then close what is left with 1001. Resolves when done.
    */
   drain(graceMs?: number): Promise<void>;
+  /**
+   * Applies new settings without dropping a session: allow rules, tokens, JWT keys, origins and
+   * limits take effect for new sessions and new streams. Settings that cannot change while the
+   * gateway runs are left as they are and named in `needRestart`.
+   */
+  reload(settings: GatewayConfigInput): { changed: Array<keyof GatewayConfig>; needRestart: Array<keyof GatewayConfig> };
 }
 
 declare module 'fastify' {
@@ -127,6 +133,24 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
       };
     },
     drain,
+    reload(settings) {
+      const next = parseConfig(settings);
+      const changed: Array<keyof GatewayConfig> = [];
+      const needRestart: Array<keyof GatewayConfig> = [];
+      for (const key of Object.keys(next) as Array<keyof GatewayConfig>) {
+        if (JSON.stringify(next[key]) === JSON.stringify(config[key])) continue;
+        if (FIXED_SETTINGS.has(key)) needRestart.push(key);
+        else changed.push(key);
+      }
+      // Built before anything changes, so that a key file that cannot be read changes nothing.
+      const authenticator = new Authenticator(next, store);
+      const policy = new EgressPolicy(next.allow, { allowPorts: next.allowPorts });
+      // In place: every part of the gateway that reads the settings sees the new values.
+      for (const key of changed) (config as Record<string, unknown>)[key] = next[key];
+      runtime.authenticator = authenticator;
+      runtime.policy = policy;
+      return { changed, needRestart };
+    },
   } satisfies GatewayHandle);
 
   if (!app.hasDecorator('websocketServer')) {
@@ -262,6 +286,30 @@ function clientAddressOf(trustProxy: readonly string[]): ((request: http.Incomin
     trustProxy.length === 0 ? (request.socket.remoteAddress ?? '') : proxyAddr(request, trust);
   return Object.assign(of, { trusted });
 }
+
+/** Settings the running gateway holds in sockets, timers or clients it made at the start. */
+const FIXED_SETTINGS: ReadonlySet<keyof GatewayConfig> = new Set([
+  'host',
+  'port',
+  'metricsHost',
+  'metricsPort',
+  'store',
+  'nameResolver',
+  'dnsServers',
+  'dnsTimeoutMs',
+  'maxLookups',
+  'maxLookupsPerSession',
+  'dnsCacheEntries',
+  'dnsMaxTtlSec',
+  'dnsDefaultTtlSec',
+  'dnsNegativeTtlSec',
+  'pingIntervalMs',
+  'trustProxy',
+  'upstreamProxy',
+  'log',
+  'maxMessageBytes',
+  'handshakeTimeoutMs',
+]);
 
 const isLoopback = (address: string | undefined): boolean =>
   address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));

@@ -31,14 +31,16 @@ import { UdpStream } from './udp-stream.js';
 /** What sessions share: the gateway's settings and its registry of live sessions. */
 export interface GatewayRuntime {
   readonly config: GatewayConfig;
-  readonly policy: EgressPolicy;
+  /** Replaced on reload: new streams of every session are checked against the rules in force. */
+  policy: EgressPolicy;
   /** Name resolution, bounded and cached for every session. */
   readonly lookups: Lookups;
   readonly sessions: Set<Session>;
   readonly log: FastifyBaseLogger;
   /** Datagrams not delivered since the gateway started. */
   readonly datagrams: { dropped: number; refused: number };
-  readonly authenticator: Authenticator;
+  /** Replaced on reload: new sessions are checked against the credentials in force. */
+  authenticator: Authenticator;
   /** Sessions still waiting to say hello, per client address, oldest first. */
   readonly pendingPerAddress: Map<string, Set<Session>>;
   /** Single-use tickets and the authenticated sessions per credential and per address, maybe shared with other gateways. */
@@ -118,7 +120,6 @@ export class Session implements StreamHost {
   /** The client's address, for the per-address limit. */
   readonly address: string;
   #principal: Principal | undefined;
-  #policy: DestinationPolicy;
   /** Messages that arrived while the credential was being checked, handled in order after it. */
   #early: Array<[Buffer, boolean]> | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -145,7 +146,6 @@ export class Session implements StreamHost {
     this.#ws = ws;
     this.#runtime = runtime;
     this.address = address;
-    this.#policy = runtime.policy;
     this.#opens = new Bucket(runtime.config.maxOpensPerSecond);
     this.#controls = new Bucket(runtime.config.maxControlMessagesPerSecond);
     this.#errors = new Bucket(runtime.config.maxProtocolErrorsPerSecond);
@@ -234,8 +234,9 @@ export class Session implements StreamHost {
   }
 
   // ---- StreamHost ---------------------------------------------------------------------------------
+  /** The gateway's rules in force (they may be reloaded) and the credential's own. */
   get policy(): DestinationPolicy {
-    return this.#policy;
+    return bothPolicies(this.#runtime.policy, this.#principal?.policy);
   }
   /** Who the session belongs to, once its hello was accepted. */
   get principal(): Principal | undefined {
@@ -581,7 +582,6 @@ export class Session implements StreamHost {
     const { config } = this.#runtime;
     this.#saidHello();
     this.#principal = principal;
-    this.#policy = bothPolicies(this.#runtime.policy, principal.policy);
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     this.#authenticated = true;
