@@ -42,3 +42,26 @@ export function run(
     },
   };
 }
+
+/** A started process (killed when the test finishes), its stdout and stderr together, and its exit. */
+export interface Started {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `command` with `args` the way `run` does, for commands other than the workspace's CLI. */
+export function start(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Started {
+  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  let output = '';
+  const take = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  onTestFinished(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return { child, output: () => output, exited };
+}

@@ -3,7 +3,7 @@
  * --prod` of the gateway) into a folder of the test's own, then what the image does with it: `--help`,
  * a start with a mounted config file, the image's HEALTHCHECK command, one echo through it, SIGTERM.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { Gateway, QTcpSocket } from '@socketgate/sdk';
 import { startEchoServer, text } from '@socketgate/testkit';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
+import { type Started, start } from './cli-helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -44,26 +45,10 @@ afterAll(() => {
 });
 
 /** Runs the image's command (from the deployed folder) with these arguments. */
-function image(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function image(args: string[]): Started {
   const [node, ...entry] = cmd;
   expect(node).toBe('node');
-  const child = spawn(process.execPath, [entry[0] as string, ...args], {
-    cwd: out,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH },
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTestFinished(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, output: () => output, exited };
+  return start(process.execPath, [entry[0] as string, ...args], { cwd: out, env: { PATH: process.env.PATH } });
 }
 
 describe("the image's production install", () => {

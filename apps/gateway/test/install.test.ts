@@ -5,13 +5,14 @@
  * the README's examples under `strict` (node16/nodenext and bundler resolution), echo through the
  * installed gateway from Node with the installed SDK, and bundle the SDK for a browser page.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEchoServer } from '@socketgate/testkit';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { type Started, start } from './cli-helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const PACKAGES = ['@socketgate/protocol', '@socketgate/sdk', '@socketgate/gateway'];
@@ -83,20 +84,8 @@ function runAsync(command: string, args: string[], cwd: string, env: NodeJS.Proc
   });
 }
 
-function startGateway(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(join(app, 'node_modules/.bin/socketgate'), args, { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTestFinished(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, output: () => output, exited };
+function startGateway(args: string[]): Started {
+  return start(join(app, 'node_modules/.bin/socketgate'), args, { cwd: app });
 }
 
 describe('the packed packages, installed with npm outside the workspace', () => {
