@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloseCode, encodeData } from '@socketgate/protocol';
 import { QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
-import { rawSession, startEchoServer, startGateway, TEST_TOKEN, until } from '@socketgate/testkit';
+import { messagesBehindHello, rawSession, startEchoServer, startGateway, TEST_TOKEN, until } from '@socketgate/testkit';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
@@ -136,17 +136,7 @@ describe('JWT credentials', () => {
     const target = await echo();
     const gw = await jwtGateway();
     const token = await hs256({});
-    const session = await rawSession(gw.url, token, { hello: false });
-    onTestFinished(() => session.close());
-    session.send({ type: 'hello', version: 1, token });
-    session.send({ type: 'open', stream: 1, transport: 'tcp', host: '127.0.0.1', port: target.port, window: 1024 });
-    session.send({ type: 'abort', stream: 1 });
-    session.send({ type: 'open', stream: 2, transport: 'tcp', host: 'nosuchhost.invalid', port: 80, window: 1024 });
-    await session.message('error', (m) => m.stream === 2);
-    const types = session.received.flatMap((r) =>
-      r.kind === 'message' ? [`${r.message.type}${'stream' in r.message ? ` ${r.message.stream}` : ''}`] : [],
-    );
-    expect(types).toEqual(['welcome', 'closed 1', 'error 2']);
+    expect(await messagesBehindHello(gw.url, token, target.port)).toEqual(['welcome', 'closed 1', 'error 2']);
   });
 
   it('refuses a replayed single-use ticket', async () => {

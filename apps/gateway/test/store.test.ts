@@ -1,6 +1,6 @@
 import { CloseCode } from '@socketgate/protocol';
 import { QTcpSocket } from '@socketgate/sdk';
-import { rawSession, startEchoServer, startGateway, startRedis, TEST_TOKEN, text, until } from '@socketgate/testkit';
+import { messagesBehindHello, rawSession, startEchoServer, startGateway, startRedis, TEST_TOKEN, text, until } from '@socketgate/testkit';
 import { SignJWT } from 'jose';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { run } from './cli-helpers.js';
@@ -132,17 +132,7 @@ describe('a Redis store shared by gateways', () => {
     const server = await redis();
     const gw = await gateway({ store: { redis: server.url } });
     for (const token of [TEST_TOKEN, await ticket({ sub: 'user:1', jti: 'ordered' })]) {
-      const session = await rawSession(gw.url, token, { hello: false });
-      onTestFinished(() => session.close());
-      session.send({ type: 'hello', version: 1, token });
-      session.send({ type: 'open', stream: 1, transport: 'tcp', host: '127.0.0.1', port: target.port, window: 1024 });
-      session.send({ type: 'abort', stream: 1 });
-      session.send({ type: 'open', stream: 2, transport: 'tcp', host: 'nosuchhost.invalid', port: 80, window: 1024 });
-      await session.message('error', (m) => m.stream === 2);
-      const types = session.received.flatMap((r) =>
-        r.kind === 'message' ? [`${r.message.type}${'stream' in r.message ? ` ${r.message.stream}` : ''}`] : [],
-      );
-      expect(types).toEqual(['welcome', 'closed 1', 'error 2']);
+      expect(await messagesBehindHello(gw.url, token, target.port)).toEqual(['welcome', 'closed 1', 'error 2']);
     }
   });
 

@@ -89,3 +89,24 @@ export async function rawSession(
   }
   return session;
 }
+
+/**
+ * Says hello with `token` and sends, right behind it in one go, an open to 127.0.0.1:`port`, its
+ * abort and an open of a name that does not exist; resolves with the types (and stream ids) of the
+ * control messages the gateway answered, in order, once the last open was answered.
+ */
+export async function messagesBehindHello(url: string, token: string, port: number): Promise<string[]> {
+  const session = await rawSession(url, token, { hello: false });
+  try {
+    session.send({ type: 'hello', version: PROTOCOL_VERSION, token });
+    session.send({ type: 'open', stream: 1, transport: 'tcp', host: '127.0.0.1', port, window: 1024 });
+    session.send({ type: 'abort', stream: 1 });
+    session.send({ type: 'open', stream: 2, transport: 'tcp', host: 'nosuchhost.invalid', port: 80, window: 1024 });
+    await session.message('error', (m) => m.stream === 2);
+    return session.received.flatMap((r) =>
+      r.kind === 'message' ? [`${r.message.type}${'stream' in r.message ? ` ${r.message.stream}` : ''}`] : [],
+    );
+  } finally {
+    session.close();
+  }
+}
