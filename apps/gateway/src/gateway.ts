@@ -173,6 +173,14 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     app.addHook('onClose', async () => clearInterval(heartbeat));
   }
 
+  // An upgrade to any other path is answered 404 before the WebSocket opens (the demo's static files
+  // answer every GET, and the upgrade would be accepted, then closed without a word).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.ws && request.routeOptions.url !== ENDPOINT_PATH) {
+      return reply.code(404).send({ error: 'Not Found', message: `no WebSocket endpoint here; the gateway's is ${ENDPOINT_PATH}` });
+    }
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) =>
     runtime.draining.value ? reply.code(503).send({ status: 'draining' }) : { status: 'ready', sessions: sessions.size },

@@ -107,7 +107,7 @@ it('spreads sessions over two gateway processes behind nginx; stopping one error
   );
   const lost = sockets.filter((s) => s.state() === QAbstractSocket.UnconnectedState);
   const alive = sockets.filter((s) => s.state() === QAbstractSocket.ConnectedState);
-  expect(lost.map((s) => s.error())).toEqual([QAbstractSocket.NetworkError, QAbstractSocket.NetworkError]);
+  expect(lost.map((s) => s.error())).toEqual([QAbstractSocket.ProxyConnectionClosedError, QAbstractSocket.ProxyConnectionClosedError]);
   expect(alive).toHaveLength(2);
   for (const [i, socket] of alive.entries()) {
     socket.write(`still moving ${i}\n`);

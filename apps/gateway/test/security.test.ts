@@ -207,8 +207,8 @@ describe('JWT credentials', () => {
     socket.connectToHost('127.0.0.1', target.port);
     expect(await socket.waitForConnected(5000)).toBe(true);
     await until(() => socket.state() === QAbstractSocket.UnconnectedState, 10_000, 'the expiry');
-    expect(socket.error()).toBe(QAbstractSocket.NetworkError);
-    expect(socket.errorString()).toBe('Network error (gateway session closed with 4440: the credential expired)');
+    expect(socket.error()).toBe(QAbstractSocket.ProxyAuthenticationRequiredError);
+    expect(socket.errorString()).toBe('Proxy authentication failed (gateway closed the session with 4440: the credential expired)');
     await until(() => target.sockets.size === 0, 5000, 'the real socket closed');
   });
 });

@@ -55,7 +55,7 @@ async function startRelay(port: number) {
 
 const activeTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
 
-it('ends every socket with NetworkError when the WebSocket drops, closes their real sockets, and leaves no timer', async () => {
+it('ends every socket with ProxyConnectionClosedError when the WebSocket drops, closes their real sockets, and leaves no timer', async () => {
   const echo = await startEchoServer();
   const blackhole = await startBlackhole();
   const gw = await startGateway();
@@ -88,10 +88,15 @@ it('ends every socket with NetworkError when the WebSocket drops, closes their r
     'all Unconnected',
   );
   for (const log of logs) {
-    expect(log).toEqual(['errorOccurred(NetworkError)', 'stateChanged(UnconnectedState)', 'readChannelFinished', 'disconnected']);
+    expect(log).toEqual([
+      'errorOccurred(ProxyConnectionClosedError)',
+      'stateChanged(UnconnectedState)',
+      'readChannelFinished',
+      'disconnected',
+    ]);
   }
-  expect(connectingLog).toEqual(['stateChanged(UnconnectedState)', 'errorOccurred(NetworkError)']);
-  expect(connecting.error()).toBe(QAbstractSocket.NetworkError);
+  expect(connectingLog).toEqual(['stateChanged(UnconnectedState)', 'errorOccurred(ProxyConnectionClosedError)']);
+  expect(connecting.errorString()).toBe('Connection to proxy closed prematurely (gateway closed the session with 1006)');
   // Data that had arrived stays readable, as after a remote close.
   expect(text(connectedSockets[0]?.readAll() ?? new Uint8Array())).toBe('kept\n');
   expect(activeTimers()).toBeLessThanOrEqual(timersBefore);
@@ -106,7 +111,7 @@ it('ends every socket with NetworkError when the WebSocket drops, closes their r
   again.abort();
 });
 
-it('reports a refused credential on every socket as SocketAccessError naming the close code', async () => {
+it('reports a refused credential on every socket as ProxyAuthenticationRequiredError naming the close code', async () => {
   const echo = await startEchoServer();
   const gw = await startGateway();
   onTestFinished(() => gw.close());
@@ -121,8 +126,8 @@ it('reports a refused credential on every socket as SocketAccessError naming the
     'stateChanged(ConnectingState)',
     'hostFound',
     'stateChanged(UnconnectedState)',
-    'errorOccurred(SocketAccessError)',
+    'errorOccurred(ProxyAuthenticationRequiredError)',
   ]);
-  expect(socket.errorString()).toBe('Permission denied (gateway closed the session with 4401: the token is not accepted)');
+  expect(socket.errorString()).toBe('Proxy authentication failed (gateway closed the session with 4401: the token is not accepted)');
   expect(echo.sockets.size).toBe(0);
 });

@@ -125,7 +125,7 @@ describe('an upload cut because the session is lost reaches the target as a rese
     capture.sockets[0]?.terminate();
     await expectCutWithReset(target);
     await until(() => socket.state() === QAbstractSocket.UnconnectedState, 5000, 'the SDK to see the loss');
-    expect(socket.error()).toBe(QAbstractSocket.NetworkError);
+    expect(socket.error()).toBe(QAbstractSocket.ProxyConnectionClosedError);
   });
 
   it('when a drain with a short grace ends while the upload is in flight', async () => {
@@ -155,7 +155,7 @@ describe('an upload cut because the session is lost reaches the target as a rese
     const target = await startUploadTarget(CUT_AT);
     const socket = await startUpload(gw, target, { token });
     await until(() => socket.state() === QAbstractSocket.UnconnectedState, 10_000, 'the expiry');
-    expect(socket.errorString()).toBe('Network error (gateway session closed with 4440: the credential expired)');
+    expect(socket.errorString()).toBe('Proxy authentication failed (gateway closed the session with 4440: the credential expired)');
     target.resume();
     await expectCutWithReset(target);
   });

@@ -92,20 +92,44 @@ let defaultGateway: Gateway | null = null;
 const CONNECTING = 0;
 const OPEN = 1;
 
+/**
+ * Qt's words for a proxy that failed (QSocks5SocketEngine's texts), which is what the gateway is to a
+ * socket: each loss of the gateway session is one of these, with what happened in parentheses.
+ */
+const PROXY_TEXT = {
+  ProxyConnectionRefusedError: 'Connection to proxy refused',
+  ProxyConnectionClosedError: 'Connection to proxy closed prematurely',
+  ProxyConnectionTimeoutError: 'Connection to proxy timed out',
+  ProxyAuthenticationRequiredError: 'Proxy authentication failed',
+  ProxyProtocolError: 'Proxy protocol error',
+} as const satisfies Partial<Record<SocketErrorName, string>>;
+type ProxyError = keyof typeof PROXY_TEXT;
+
+const proxyFailure = (error: ProxyError, why: string): [SocketErrorName, string] => [error, `${PROXY_TEXT[error]} (${why})`];
+
+/**
+ * The Qt error for a gateway session that ended with `code`. The gateway is the socket's proxy in
+ * Qt's terms: a session that never said welcome is a refused connection to the proxy, one lost
+ * later closed prematurely; a refused or expired credential is a failed proxy authentication; a
+ * credential that forbids the session is SocketAccessError, as a SOCKS ruleset's refusal is in Qt.
+ */
 function closeError(code: number, reason: string, url: string, welcomed: boolean): [SocketErrorName, string] {
-  const why = reason ? `: ${reason}` : '';
-  if (code === CloseCode.UNAUTHORIZED || code === CloseCode.FORBIDDEN) {
-    return ['SocketAccessError', `Permission denied (gateway closed the session with ${code}${why})`];
-  }
-  if (code === 1006 && !welcomed) {
+  const closed = `gateway closed the session with ${code}${reason ? `: ${reason}` : ''}`;
+  if (code === CloseCode.UNAUTHORIZED || code === CloseCode.CREDENTIAL_EXPIRED)
+    return proxyFailure('ProxyAuthenticationRequiredError', closed);
+  if (code === CloseCode.FORBIDDEN) return ['SocketAccessError', `Permission denied (${closed})`];
+  if (code === CloseCode.PROTOCOL_ERROR || code === CloseCode.VERSION_MISMATCH) return proxyFailure('ProxyProtocolError', closed);
+  if (code === CloseCode.HELLO_TIMEOUT) return proxyFailure('ProxyConnectionTimeoutError', closed);
+  if (welcomed) return proxyFailure('ProxyConnectionClosedError', closed);
+  if (code === 1006) {
     // The WebSocket never opened (or closed before the gateway said welcome): a browser tells a
     // page no more than that, so say what it can be.
-    return [
-      'NetworkError',
-      `Network error (no session with the gateway at ${url}: check the URL and its path, that the gateway runs, and that it accepts this page's Origin)`,
-    ];
+    return proxyFailure(
+      'ProxyConnectionRefusedError',
+      `no session with the gateway at ${url}: check the URL and its path, that the gateway runs, and that it accepts this page's Origin`,
+    );
   }
-  return ['NetworkError', `Network error (gateway session closed with ${code}${why})`];
+  return proxyFailure('ProxyConnectionRefusedError', closed);
 }
 
 /**
@@ -230,11 +254,11 @@ export class Gateway {
     this.#send(encodeCredit(stream, bytes));
   }
 
-  /** Closes the session; every socket on it ends with NetworkError. */
+  /** Closes the session; every socket on it ends with ProxyConnectionClosedError. */
   close(): void {
     const ws = this.#ws;
     if (ws && (ws.readyState === CONNECTING || ws.readyState === OPEN)) ws.close(CloseCode.NORMAL, 'client closed the session');
-    this.#lost('NetworkError', 'Network error (the gateway session was closed)');
+    this.#lost(...proxyFailure('ProxyConnectionClosedError', 'the app closed the gateway session'));
     // A deliberate close is no failure: the next socket opens a WebSocket at once.
     this.#retryAt = 0;
     this.#failures = 0;
@@ -280,14 +304,16 @@ export class Gateway {
       (token) => {
         if (attempt !== this.#attempt || this.#phase !== 'connecting') return;
         if (typeof token !== 'string' || token.length === 0) {
-          this.#lost('NetworkError', 'Network error (the token function gave no token)');
+          this.#lost(...proxyFailure('ProxyAuthenticationRequiredError', 'the token function gave no token'));
           return;
         }
         this.#connect(token);
       },
       (error: unknown) => {
         if (attempt !== this.#attempt || this.#phase !== 'connecting') return;
-        this.#lost('NetworkError', `Network error (the token function failed: ${(error as Error)?.message ?? String(error)})`);
+        this.#lost(
+          ...proxyFailure('ProxyAuthenticationRequiredError', `the token function failed: ${(error as Error)?.message ?? String(error)}`),
+        );
       },
     );
   }
@@ -299,7 +325,9 @@ export class Gateway {
       ws = new this.#WebSocket(this.url, SUBPROTOCOL);
     } catch (error) {
       this.#phase = 'idle';
-      queueMicrotask(() => this.#lost('NetworkError', `Network error (${(error as Error).message})`));
+      queueMicrotask(() =>
+        this.#lost(...proxyFailure('ProxyConnectionRefusedError', `no WebSocket to ${this.url}: ${(error as Error).message}`)),
+      );
       return;
     }
     this.#ws = ws;

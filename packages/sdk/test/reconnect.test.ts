@@ -28,11 +28,15 @@ it('opens a new WebSocket for sockets made after a loss, backing off while the g
     return socket;
   };
 
-  // The gateway is down: sockets made together share one attempt and fail with NetworkError.
+  // The gateway is down: sockets made together share one attempt and fail with ProxyConnectionRefusedError.
   const first = [attempt(), attempt(), attempt()];
   expect(opened).toBe(1);
   expect(await Promise.all(first.map((s) => s.waitForConnected(5000)))).toEqual([false, false, false]);
-  expect(first.map((s) => s.error())).toEqual([QAbstractSocket.NetworkError, QAbstractSocket.NetworkError, QAbstractSocket.NetworkError]);
+  expect(first.map((s) => s.error())).toEqual([
+    QAbstractSocket.ProxyConnectionRefusedError,
+    QAbstractSocket.ProxyConnectionRefusedError,
+    QAbstractSocket.ProxyConnectionRefusedError,
+  ]);
 
   // Right after the loss, a new socket waits out the backoff instead of opening a WebSocket at once.
   const waiting = attempt();
@@ -106,8 +110,8 @@ it('fails the sockets of an attempt whose token function fails, saying so, and a
   first.connectToHost('127.0.0.1', echo.port);
   expect(await first.waitForConnected(5000)).toBe(false);
   expect([first.error(), first.errorString()]).toEqual([
-    QAbstractSocket.NetworkError,
-    'Network error (the token function failed: the backend is down)',
+    QAbstractSocket.ProxyAuthenticationRequiredError,
+    'Proxy authentication failed (the token function failed: the backend is down)',
   ]);
   await new Promise((resolve) => setTimeout(resolve, 50));
   const second = new QTcpSocket({ gateway: session });
@@ -149,8 +153,8 @@ it('says what to check when no session can be opened: a gateway that is not ther
     socket.connectToHost('127.0.0.1', 7000);
     expect(await socket.waitForConnected(5000)).toBe(false);
     expect([socket.error(), socket.errorString()]).toEqual([
-      QAbstractSocket.NetworkError,
-      `Network error (no session with the gateway at ${url}: check the URL and its path, that the gateway runs, and that it accepts this page's Origin)`,
+      QAbstractSocket.ProxyConnectionRefusedError,
+      `Connection to proxy refused (no session with the gateway at ${url}: check the URL and its path, that the gateway runs, and that it accepts this page's Origin)`,
     ]);
   }
   // The gateway's side of the refused Origin names it and the setting that would accept it.
