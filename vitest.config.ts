@@ -10,6 +10,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Gateway processes the tests start serve /metrics on their main port: many run at once, and none
+    // may take the default metrics port (9464) from a gateway the developer runs.
+    env: { SOCKETGATE_METRICS_PORT: '0' },
     maxWorkers: 2,
   },
 });

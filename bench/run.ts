@@ -217,6 +217,8 @@ async function main(): Promise<void> {
       `127.0.0.1/32:${TARGET}-${TARGET + 4}`,
       '--log-level',
       'warn',
+      '--metrics-port',
+      '0',
       '--max-opens-per-second',
       '100000',
       '--max-control-messages-per-second',

@@ -218,7 +218,9 @@ async function main(): Promise<void> {
   if (devToken) say(`development token: ${devToken}`);
   say(config.allow.length > 0 ? `egress allowed to: ${config.allow.join(', ')}` : 'egress allowed to: nothing (add --allow rules)');
   say(`browser origins accepted: ${config.origins.length > 0 ? config.origins.join(', ') : 'none (add --origin)'}`);
-  if (config.metricsPort !== undefined) say(`metrics on http://${config.metricsHost}:${config.metricsPort}/metrics`);
+  if (config.metricsPublic) say(`metrics on ${address}/metrics, to anyone (metricsPublic)`);
+  else if (config.metricsPort !== 0) say(`metrics on http://${config.metricsHost}:${config.metricsPort}/metrics`);
+  else say(`metrics on ${address}/metrics, to this host only`);
   for (const demo of demos) say(`demo ${demo.name} service on ${demo.host}:${demo.port} (${demo.transport})`);
   if (servePage) say(`web terminal on ${address}/?host=127.0.0.1&port=${demos[1]?.port}`);
   else if (values.demo) say('web terminal not built (pnpm start builds it)');

@@ -36,6 +36,7 @@ describe('parseConfig', () => {
       log: { level: 'info', format: 'auto' },
       drainGraceMs: 30_000,
       metricsHost: '127.0.0.1',
+      metricsPort: 9464,
       maxStreamsPerSession: 4096,
       maxDatagramBytes: 65507,
       udpQueueBytes: 256 * 1024,

@@ -214,10 +214,7 @@ const GatewaySettings = z.strictObject({
     .describe(
       "proxies (addresses or CIDRs) whose X-Forwarded-For names the client: its limits and log lines then count the client's address; none by default",
     ),
-  metricsPublic: z
-    .boolean()
-    .default(false)
-    .describe('serve /metrics on the main port to anyone; by default only a direct loopback peer gets it'),
+  metricsPublic: z.boolean().default(false).describe('serve /metrics on the main port to anyone, and no separate metrics listener'),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
@@ -226,8 +223,13 @@ const GatewaySettings = z.strictObject({
     .prefault({})
     .describe('logging'),
   drainGraceMs: z.int().min(0).default(30_000).describe('on SIGTERM, how long open streams may finish before the rest are closed'),
-  metricsHost: z.string().min(1).default('127.0.0.1').describe('address of the separate metrics listener'),
-  metricsPort: z.int().min(0).max(65535).optional().describe('serve /metrics on this port instead of the main one (keep it private)'),
+  metricsHost: z.string().min(1).default('127.0.0.1').describe('address of the separate metrics listener (keep it private)'),
+  metricsPort: z
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464)
+    .describe('port of the separate metrics listener; 0 serves /metrics on the main port instead, to a direct loopback peer only'),
   maxStreamsPerSession: z.int().min(1).max(1_000_000).default(4096).describe('streams one session may hold open'),
   maxSessionsPerCredential: z.int().min(1).default(64).describe('sessions open at once with one token or JWT subject'),
   maxSessionsPerAddress: z.int().min(1).default(256).describe('sessions open at once from one client address'),

@@ -58,7 +58,7 @@ export interface SocketgatePluginOptions extends Omit<GatewayOptions, 'logger'> 
 
 /**
  * The gateway as a Fastify plugin: `app.register(socketgate, config)` mounts `/v1/socket`,
- * `/healthz`, `/readyz` and (unless `metricsPort` moves it) `/metrics` on an existing Fastify app.
+ * `/healthz`, `/readyz` and `/metrics` (on the main port when `metricsPort` is 0 or `metricsPublic` is set, otherwise on a listener of its own) on an existing Fastify app.
  */
 const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options) => {
   const { resolver: givenResolver, ...settings } = options;
@@ -189,7 +189,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     type: runtime.metrics.registry.contentType,
     body: await runtime.metrics.registry.metrics(),
   });
-  if (config.metricsPort === undefined) {
+  if (config.metricsPort === 0 || config.metricsPublic) {
     app.get('/metrics', async (request, reply) => {
       // Metrics name the gateway's load and errors: by default only a process on this host that
       // connects directly (no proxy in between, which would forward the request) may read them.
@@ -219,7 +219,13 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
       'onReady',
       () =>
         new Promise<void>((resolve, reject) => {
-          server.once('error', (error) => reject(new Error(`metrics listener on ${metricsHost}:${metricsPort}: ${error.message}`)));
+          server.once('error', (error) =>
+            reject(
+              new Error(
+                `metrics listener on ${metricsHost}:${metricsPort}: ${error.message} (set metricsPort to a free port, or to 0 to serve /metrics on the main port to loopback only)`,
+              ),
+            ),
+          );
           server.listen(metricsPort, metricsHost, () => resolve());
         }),
     );

@@ -22,7 +22,7 @@ async function loggedGateway(options: Parameters<typeof createGateway>[0] = {}) 
       done();
     },
   });
-  const app = await createGateway({ tokens: [TOKEN], logger: { level: 'trace', stream }, ...options });
+  const app = await createGateway({ tokens: [TOKEN], metricsPort: 0, logger: { level: 'trace', stream }, ...options });
   onTestFinished(() => app.close());
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url: `${address.replace(/^http/, 'ws')}/v1/socket`, lines, raw };

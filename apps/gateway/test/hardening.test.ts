@@ -304,7 +304,7 @@ describe('secrets', () => {
         done();
       },
     });
-    const app = await createGateway({ tokens: [TEST_TOKEN], logger: { level: 'debug', stream } });
+    const app = await createGateway({ tokens: [TEST_TOKEN], metricsPort: 0, logger: { level: 'debug', stream } });
     onTestFinished(() => app.close());
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const session = await rawSession(`${address.replace(/^http/, 'ws')}/v1/socket?token=${CANARY}`, TEST_TOKEN);

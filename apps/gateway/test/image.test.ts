@@ -88,6 +88,7 @@ describe("the image's production install", () => {
         'tokens: [image-token-0123456789]',
         `allow: ["127.0.0.1/32:${echo.port}"]`,
         'log: { format: json }',
+        'metricsPort: 0',
         '',
       ].join('\n'),
     );

@@ -128,6 +128,27 @@ describe('metrics', () => {
     expect(await separate.text()).toContain('socketgate_sessions 0');
     expect((await gw.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
   });
+
+  it('by default keeps metrics off the public port: a loopback listener on 9464 of its own; metricsPublic puts them on the main port', async () => {
+    // The default, as the CLI reads it (the tests' environment sets SOCKETGATE_METRICS_PORT=0).
+    const printed = run(['--print-config'], { SOCKETGATE_METRICS_PORT: undefined });
+    await once(printed.child, 'exit');
+    expect(JSON.parse(printed.lines.join('\n'))).toMatchObject({ metricsHost: '127.0.0.1', metricsPort: 9464, metricsPublic: false });
+
+    // A real process with a separate metrics port: served there, not on the main port, even to loopback.
+    const metricsPort = await closedPort();
+    const cli = run(['--port', '0', '--token', 'a-token-0123456789'], { SOCKETGATE_METRICS_PORT: String(metricsPort) });
+    const [, port] = (await cli.line(/listening on ws:\/\/127\.0\.0\.1:(\d+)/)) as RegExpMatchArray;
+    await cli.line(new RegExp(`metrics on http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
+    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain('socketgate_sessions 0');
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+
+    // metricsPublic: on the main port to any peer, and no listener of its own (the process above still
+    // holds metricsPort, so a gateway that tried to listen there would fail to start).
+    const open = await startGateway({ metricsPort, metricsPublic: true });
+    onTestFinished(() => open.close());
+    expect((await open.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '203.0.113.9' })).statusCode).toBe(200);
+  });
 });
 
 describe('health and drain', () => {

@@ -44,7 +44,7 @@ it('opens a new WebSocket for sockets made after a loss, backing off while the g
   expect(waiting.state()).toBe(QAbstractSocket.ConnectingState);
 
   // The gateway comes back on its port: the waiting socket connects on the next attempt(s).
-  const app = await createGateway({ tokens: [TEST_TOKEN], allow: ['127.0.0.1/32'] });
+  const app = await createGateway({ tokens: [TEST_TOKEN], allow: ['127.0.0.1/32'], metricsPort: 0 });
   await app.listen({ host: '127.0.0.1', port });
   onTestFinished(() => app.close());
   const connected = (await waiting.waitForConnected(10_000)) || (await attempt().waitForConnected(10_000));
@@ -57,6 +57,7 @@ it('asks a token function for a fresh single-use ticket on every connect and rec
   onTestFinished(() => echo.close());
   const SECRET = 'a-shared-secret-of-at-least-32-characters!';
   const app = await createGateway({
+    metricsPort: 0,
     allow: ['127.0.0.1/32'],
     jwt: { secret: SECRET, algorithms: ['HS256'], audience: 'reconnect-test', requireJti: true },
   });
@@ -90,7 +91,7 @@ it('asks a token function for a fresh single-use ticket on every connect and rec
 });
 
 it('fails the sockets of an attempt whose token function fails, saying so, and asks it again next time', async () => {
-  const app = await createGateway({ tokens: [TEST_TOKEN], allow: ['127.0.0.1/32'] });
+  const app = await createGateway({ tokens: [TEST_TOKEN], allow: ['127.0.0.1/32'], metricsPort: 0 });
   onTestFinished(() => app.close());
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const echo = await startEchoServer();
@@ -123,6 +124,7 @@ it('fails the sockets of an attempt whose token function fails, saying so, and a
 it('says what to check when no session can be opened: a gateway that is not there, a wrong path, a refused Origin', async () => {
   const lines: string[] = [];
   const app = await createGateway({
+    metricsPort: 0,
     tokens: [TEST_TOKEN],
     origins: ['https://app.example.test'],
     logger: {

@@ -20,7 +20,7 @@ const resolver = async (hostname: string): Promise<ResolvedAddress[]> => {
   return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 };
 
-const app = await createGateway({ ...options, resolver, host: '127.0.0.1', port: 0 });
+const app = await createGateway({ metricsPort: 0, ...options, resolver, host: '127.0.0.1', port: 0 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address !== null ? address.port : 0 })}\n`);

@@ -14,11 +14,15 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** Starts an in-process gateway on 127.0.0.1:0 that may reach loopback only. */
+/**
+ * Starts an in-process gateway on 127.0.0.1:0 that may reach loopback only, with /metrics on its
+ * main port (for loopback) unless `metricsPort` says otherwise, so that gateways never share a port.
+ */
 export async function startGateway(options: GatewayOptions = {}): Promise<RunningGateway> {
   const app = await createGateway({
     tokens: [TEST_TOKEN],
     allow: ['127.0.0.1/32', '[::1]', 'localhost'],
+    metricsPort: 0,
     ...options,
     host: '127.0.0.1',
     port: 0,

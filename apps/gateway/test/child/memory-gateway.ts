@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { createGateway } from '@socketgate/gateway';
 import { pooledFrameBytes } from '../../src/frame-pool.js';
 
-const app = await createGateway({ tokens: ['test-token-0123456789'], allow: ['127.0.0.1/32'], streamIdleTimeoutMs: 0 });
+const app = await createGateway({ tokens: ['test-token-0123456789'], allow: ['127.0.0.1/32'], streamIdleTimeoutMs: 0, metricsPort: 0 });
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 console.log(JSON.stringify({ port: Number(new URL(address).port) }));
 const collect = globalThis.gc as (() => void) | undefined;

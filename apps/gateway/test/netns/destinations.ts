@@ -228,7 +228,7 @@ const exactCases: Case[] = [
 ];
 
 async function startGateway(allow: string[]) {
-  const app = await createGateway({ tokens: ['netns-token-0123456789'], allow, connectTimeoutMs: 2000, resolver });
+  const app = await createGateway({ tokens: ['netns-token-0123456789'], allow, connectTimeoutMs: 2000, resolver, metricsPort: 0 });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `${address.replace('http', 'ws')}/v1/socket`;
   const gateway = new Gateway(url, { token: 'netns-token-0123456789', WebSocket: WebSocket });

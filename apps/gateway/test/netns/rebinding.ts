@@ -42,6 +42,7 @@ udpTarget.on('message', () => accepted.push('udp datagram'));
 await new Promise<void>((resolve) => udpTarget.bind(port, '127.0.0.1', resolve));
 
 const app = await createGateway({
+  metricsPort: 0,
   tokens: ['netns-token-0123456789'],
   allow: ['*', '0.0.0.0/0'],
   dnsServers: [`127.0.0.1:${dns.address().port}`],

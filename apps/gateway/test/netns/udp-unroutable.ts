@@ -22,6 +22,7 @@ const resolver = async (name: string) => {
   return found.map((address) => ({ address, family: address.includes(':') ? (6 as const) : (4 as const) }));
 };
 const app = await createGateway({
+  metricsPort: 0,
   tokens: ['netns-token-0123456789'],
   allow: ['0.0.0.0/0', '::/0', '*', `127.0.0.1/32:${ECHO}`],
   resolver,
