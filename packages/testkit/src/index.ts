@@ -1,5 +1,6 @@
 /** @module @socketgate/testkit Helpers for socketgate's tests: loopback servers, gateways, signal recorders. */
 
+export * from './certs.js';
 export * from './fake-dns.js';
 export * from './gateway.js';
 export * from './gateway-process.js';

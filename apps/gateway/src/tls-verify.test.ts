@@ -1,0 +1,129 @@
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
+import { makeTestPki, type TestCertificate, type TestPki } from '@socketgate/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchesPeerName, peerCertificates, verifyPeerChain } from './tls-verify.js';
+
+let pki: TestPki;
+beforeAll(() => {
+  pki = makeTestPki();
+});
+afterAll(() => pki?.remove());
+
+/** Connects to a real TLS server on loopback that sends `served`; returns what Qt would list. */
+async function verify(served: TestCertificate, peerName: string, trustCa: boolean): Promise<string[]> {
+  const server = tls.createServer({ cert: served.chain, key: served.key }, (socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: peerName.includes(':') ? undefined : peerName,
+      rejectUnauthorized: false,
+    });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const peer = peerCertificates(socket);
+    socket.destroy();
+    const trusted = trustCa ? [new X509Certificate(pki.ca.pem)] : [];
+    const { chain, errors } = verifyPeerChain(peer, trusted, peerName);
+    const commonName = (index: number) => /(?:^|\n)CN=([^\n]*)/.exec(chain[index]?.subject ?? '')?.[1] ?? '-';
+    return errors.map(({ error, certificate }) => `${error}:${commonName(certificate)}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+// Each expectation is what Qt 6.11.2 (PySide6, OpenSSL 3.0 backend) lists in sslErrors for the same
+// certificate, name and trust.
+describe("certificate errors, as Qt's sslErrors lists them", () => {
+  const cases: Array<[string, (pki: TestPki) => TestCertificate, string, boolean, string[]]> = [
+    ['a valid certificate', (p) => p.valid, 'localhost', true, []],
+    ['a valid certificate, by its IP address', (p) => p.valid, '127.0.0.1', true, []],
+    ['a valid certificate, the name in other case', (p) => p.valid, 'LocalHost', true, []],
+    ['an expired certificate', (p) => p.expired, 'localhost', true, ['CertificateExpired:expired']],
+    ['a certificate not yet valid', (p) => p.notYetValid, 'localhost', true, ['CertificateNotYetValid:not-yet-valid']],
+    ['a certificate for another name', (p) => p.wrongName, 'localhost', true, ['HostNameMismatch:wrong-name']],
+    [
+      'an expired certificate for another name (the mismatch first)',
+      (p) => p.expiredWrongName,
+      'localhost',
+      true,
+      ['HostNameMismatch:expired-wrong-name', 'CertificateExpired:expired-wrong-name'],
+    ],
+    ['a self-signed certificate', (p) => p.selfSigned, 'localhost', true, ['SelfSignedCertificate:localhost']],
+    ['a self-signed certificate, untrusted, by IP address', (p) => p.selfSigned, '127.0.0.1', false, ['SelfSignedCertificate:localhost']],
+    [
+      'an incomplete chain',
+      (p) => p.incompleteChain,
+      'localhost',
+      true,
+      ['UnableToGetLocalIssuerCertificate:behind-intermediate', 'UnableToVerifyFirstCertificate:behind-intermediate'],
+    ],
+    ['a complete chain', (p) => p.completeChain, 'localhost', true, []],
+    ['a chain with an expired intermediate', (p) => p.expiredIntermediate, 'localhost', true, ['CertificateExpired:expired-intermediate']],
+    ['a chain with its untrusted root', (p) => p.withRoot, 'localhost', false, ['SelfSignedCertificateInChain:socketgate test CA']],
+    [
+      'a certificate from an untrusted CA',
+      (p) => p.valid,
+      'localhost',
+      false,
+      ['UnableToGetLocalIssuerCertificate:valid', 'UnableToVerifyFirstCertificate:valid'],
+    ],
+    [
+      'an expired certificate from an untrusted CA',
+      (p) => p.expired,
+      'localhost',
+      false,
+      ['UnableToGetLocalIssuerCertificate:expired', 'UnableToVerifyFirstCertificate:expired', 'CertificateExpired:expired'],
+    ],
+    ['a certificate for client authentication only', (p) => p.clientOnly, 'localhost', true, ['InvalidPurpose:client-only']],
+  ];
+  for (const [name, served, peerName, trustCa, expected] of cases) {
+    it(`${name}: ${expected.join(', ') || 'none'}`, async () => {
+      expect(await verify(served(pki), peerName, trustCa)).toEqual(expected);
+    });
+  }
+
+  it('no certificate at all is NoPeerCertificate', () => {
+    expect(verifyPeerChain([], [], 'localhost').errors).toEqual([{ error: 'NoPeerCertificate', certificate: -1 }]);
+  });
+
+  it('reports peerVerifyError in the order found, the host name last, and sslErrors with the mismatch first', () => {
+    const leaf = new X509Certificate(pki.expiredWrongName.pem);
+    const { found, errors } = verifyPeerChain([leaf], [new X509Certificate(pki.ca.pem)], 'localhost');
+    expect(found.map((e) => e.error)).toEqual(['CertificateExpired', 'HostNameMismatch']);
+    expect(errors.map((e) => e.error)).toEqual(['HostNameMismatch', 'CertificateExpired']);
+  });
+});
+
+describe("host names, by Qt's rules", () => {
+  it('matches names, addresses in any spelling, and wildcards only where Qt allows them', () => {
+    const valid = new X509Certificate(pki.valid.pem);
+    expect(matchesPeerName(valid, 'localhost')).toBe(true);
+    expect(matchesPeerName(valid, 'LOCALHOST')).toBe(true);
+    expect(matchesPeerName(valid, '127.0.0.1')).toBe(true);
+    expect(matchesPeerName(valid, '127.0.0.2')).toBe(false);
+    expect(matchesPeerName(valid, '::ffff:127.0.0.1')).toBe(false);
+    expect(matchesPeerName(valid, 'sub.localhost')).toBe(false);
+    // The common name counts too, as in Qt, even beside alternative names.
+    expect(matchesPeerName(valid, 'valid')).toBe(true);
+  });
+
+  it("applies Qt's wildcard rule: one star ending the first of three or more labels, never for an address", () => {
+    const wildcard = new X509Certificate(pki.wildcard.pem);
+    // What Qt 6.11.2 decides for each name against DNS:*.example.test, a*.prefix.test, *.test, *.0.0.1.
+    const qt = {
+      'a.example.test': true,
+      'A.Example.Test': true,
+      'example.test': false,
+      'a.b.example.test': false,
+      'abc.prefix.test': true,
+      'b.prefix.test': false,
+      'x.test': false,
+      '1.0.0.1': false,
+      wildcard: true,
+    };
+    expect(Object.fromEntries(Object.keys(qt).map((name) => [name, matchesPeerName(wildcard, name)]))).toEqual(qt);
+  });
+});
