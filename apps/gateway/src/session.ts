@@ -672,7 +672,21 @@ export class Session implements StreamHost {
         return;
       case 'open':
       case 'bind':
+        // TLS is part of the protocol before this gateway does it: refused, never connected in plaintext.
+        if (message.type === 'open' && message.tls !== undefined) {
+          this.#protocolError(
+            'UNSUPPORTED',
+            'tls: this gateway does not encrypt streams',
+            message.stream,
+            message.stream > this.#lastStreamId,
+          );
+          return;
+        }
         this.#open(message);
+        return;
+      case 'start-tls':
+      case 'tls-verdict':
+        this.#protocolError('UNSUPPORTED', `type: this gateway does not encrypt streams (${message.type})`, message.stream);
         return;
       case 'connect':
       case 'multicast': {

@@ -9,4 +9,5 @@ export * from './host.js';
 export * from './messages.js';
 export * from './names.js';
 export * from './server-reader.js';
+export * from './tls-reader.js';
 export * from './version.js';

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { ProtocolErrorCode, SocketErrorName } from './codes.js';
 import { hostProblem } from './host.js';
-import { SOCKET_OPTION_NAMES } from './names.js';
+import { PEER_VERIFY_MODES, SOCKET_OPTION_NAMES, SSL_ERROR_NAMES, TLS_PROTOCOL_NAMES } from './names.js';
 
 /** A stream id: chosen by the client, unsigned 32-bit, strictly increasing within a session. */
 export const StreamId = z.number().check(z.int(), z.gte(0), z.lte(0xffff_ffff));
@@ -49,6 +49,42 @@ export const ProxySpec = z.strictObject({
 });
 export type ProxySpec = z.infer<typeof ProxySpec>;
 
+/** Qt's `QSslError::SslError` names. */
+export const SslErrorName = z.enum(SSL_ERROR_NAMES);
+export type SslErrorName = z.infer<typeof SslErrorName>;
+
+/** Qt's `QSsl::SslProtocol` names used on the wire. */
+export const TlsProtocolName = z.enum(TLS_PROTOCOL_NAMES);
+export type TlsProtocolName = z.infer<typeof TlsProtocolName>;
+
+/** A certificate or key in PEM (one or more blocks). */
+const Pem = z.string().check(z.minLength(1), z.maxLength(64 * 1024));
+
+/**
+ * How to encrypt a TCP stream (Qt's QSslConfiguration and the peer verification settings of
+ * QSslSocket). The gateway does the TLS; the client decides about certificate errors.
+ */
+export const TlsSpec = z.strictObject({
+  /** The name to send (SNI) and to verify the certificate against; by default the host connected to. */
+  peerName: z.optional(Host),
+  verifyMode: z.optional(z.enum(PEER_VERIFY_MODES)),
+  /** Longest chain accepted, 0 for no limit (Qt's peerVerifyDepth). */
+  verifyDepth: z.optional(z.number().check(z.int(), z.gte(0), z.lte(64))),
+  /**
+   * Trusted CAs: the gateway's own (its system store and the operator's CA files) when `system`,
+   * plus these PEM certificates (Qt's default configuration, or setCaCertificates/addCaCertificates).
+   */
+  ca: z.optional(z.strictObject({ system: z.boolean(), certificates: z.array(Pem).check(z.maxLength(256)) })),
+  /** The lowest protocol to accept (the gateway never goes below TLS 1.2). */
+  protocol: z.optional(TlsProtocolName),
+  /** ALPN protocols to offer, in order of preference. */
+  alpn: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(32))),
+  /** A client certificate (chain) and its private key, where the gateway accepts them. */
+  certificate: z.optional(Pem),
+  privateKey: z.optional(Pem),
+});
+export type TlsSpec = z.infer<typeof TlsSpec>;
+
 /** Open a stream: resolve `host`, check policy, connect (a UDP stream binds to any address first). */
 export const Open = z.strictObject({
   type: z.literal('open'),
@@ -63,8 +99,21 @@ export const Open = z.strictObject({
   options: z.optional(OptionValues),
   /** Connect through this SOCKS5 proxy (TCP only), where the gateway allows client proxies. */
   proxy: z.optional(ProxySpec),
+  /** Encrypt the connection as soon as it is made (Qt's connectToHostEncrypted; TCP only). */
+  tls: z.optional(TlsSpec),
 });
 export type Open = z.infer<typeof Open>;
+
+/**
+ * Start TLS on a connected TCP stream (Qt's startClientEncryption, for STARTTLS): DATA sent after
+ * it is encrypted, DATA received after `encrypted` was decrypted.
+ */
+export const StartTls = z.strictObject({ type: z.literal('start-tls'), stream: StreamId, tls: TlsSpec });
+export type StartTls = z.infer<typeof StartTls>;
+
+/** The client's answer to `tls-errors`: go on despite them (Qt's ignoreSslErrors), or not. */
+export const TlsVerdict = z.strictObject({ type: z.literal('tls-verdict'), stream: StreamId, proceed: z.boolean() });
+export type TlsVerdict = z.infer<typeof TlsVerdict>;
 
 /** Graceful close: write everything already sent on this stream, then close the real socket. */
 export const Close = z.strictObject({ type: z.literal('close'), stream: StreamId });
@@ -118,7 +167,18 @@ export const Multicast = z.strictObject({
 });
 export type Multicast = z.infer<typeof Multicast>;
 
-export const ClientMessage = z.discriminatedUnion('type', [Hello, Open, Bind, Connect, Multicast, Close, Abort, SetOption]);
+export const ClientMessage = z.discriminatedUnion('type', [
+  Hello,
+  Open,
+  Bind,
+  Connect,
+  Multicast,
+  Close,
+  Abort,
+  SetOption,
+  StartTls,
+  TlsVerdict,
+]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 // ---- gateway -> client -------------------------------------------------------------------------
@@ -131,6 +191,8 @@ export const Welcome = z.object({
   session: z.string(),
   /** Largest WebSocket message the gateway accepts. */
   maxMessageBytes: ByteCount,
+  /** What this gateway can do beyond the base protocol: `tls`. */
+  features: z.optional(z.array(z.string())),
 });
 export type Welcome = z.infer<typeof Welcome>;
 
@@ -216,6 +278,61 @@ export const ProtocolError = z.object({
 });
 export type ProtocolError = z.infer<typeof ProtocolError>;
 
+/** A certificate as a TLS peer sent it, described for QSslCertificate. */
+export const CertificateInfo = z.object({
+  /** The DER encoding, in base64. */
+  der: z.string(),
+  /** Subject and issuer attributes by their short names (`CN`, `O`, `OU`, `C`, `L`, `ST`, `emailAddress`). */
+  subject: z.record(z.string(), z.array(z.string())),
+  issuer: z.record(z.string(), z.array(z.string())),
+  /** Qt's form: lower-case hex bytes joined by colons. */
+  serialNumber: z.string(),
+  /** ISO 8601. */
+  effectiveDate: z.string(),
+  expiryDate: z.string(),
+  /** Digests of the DER, lower-case hex. */
+  md5: z.string(),
+  sha1: z.string(),
+  sha256: z.string(),
+  /** Subject alternative names: `DNS`, `IP`, `email`, `URI`. */
+  alternativeNames: z.array(z.object({ kind: z.string(), value: z.string() })),
+  selfSigned: z.boolean(),
+});
+export type CertificateInfo = z.infer<typeof CertificateInfo>;
+
+/** One certificate error, naming the certificate of `chain` it is about (-1 for none). */
+export const TlsErrorEntry = z.object({ error: SslErrorName, certificate: z.number().check(z.int(), z.gte(-1)) });
+export type TlsErrorEntry = z.infer<typeof TlsErrorEntry>;
+
+/**
+ * The peer's certificate did not verify: the errors in the order they were found (Qt's
+ * peerVerifyError order). The handshake waits for the client's `tls-verdict`.
+ */
+export const TlsErrors = z.object({
+  type: z.literal('tls-errors'),
+  stream: StreamId,
+  errors: z.array(TlsErrorEntry),
+  chain: z.array(CertificateInfo),
+});
+export type TlsErrors = z.infer<typeof TlsErrors>;
+
+/** The TLS handshake is done (Qt's `encrypted`): what was negotiated and the peer's chain. */
+export const Encrypted = z.object({
+  type: z.literal('encrypted'),
+  stream: StreamId,
+  protocol: TlsProtocolName,
+  cipher: z.object({
+    name: z.string(),
+    protocol: TlsProtocolName,
+    bits: z.number().check(z.int()),
+    supportedBits: z.number().check(z.int()),
+  }),
+  /** The ALPN protocol the peer chose, or `""`. */
+  alpn: z.string(),
+  chain: z.array(CertificateInfo),
+});
+export type Encrypted = z.infer<typeof Encrypted>;
+
 /** The gateway is shutting down: it takes no new streams; open ones may finish within `graceMs`. */
 export const GoAway = z.object({ type: z.literal('goaway'), graceMs: ByteCount });
 export type GoAway = z.infer<typeof GoAway>;
@@ -232,5 +349,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   Closed,
   StreamError,
   ProtocolError,
+  TlsErrors,
+  Encrypted,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;

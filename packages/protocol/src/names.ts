@@ -64,3 +64,47 @@ export const SOCKET_OPTION_NAMES = [
   'ReceiveBufferSizeSocketOption',
   'PathMtuSocketOption',
 ] as const;
+
+/** Qt's `QSslError::SslError` names (all but NoError), the vocabulary of certificate errors. */
+export const SSL_ERROR_NAMES = [
+  'UnableToGetIssuerCertificate',
+  'UnableToDecryptCertificateSignature',
+  'UnableToDecodeIssuerPublicKey',
+  'CertificateSignatureFailed',
+  'CertificateNotYetValid',
+  'CertificateExpired',
+  'InvalidNotBeforeField',
+  'InvalidNotAfterField',
+  'SelfSignedCertificate',
+  'SelfSignedCertificateInChain',
+  'UnableToGetLocalIssuerCertificate',
+  'UnableToVerifyFirstCertificate',
+  'CertificateRevoked',
+  'InvalidCaCertificate',
+  'PathLengthExceeded',
+  'InvalidPurpose',
+  'CertificateUntrusted',
+  'CertificateRejected',
+  'SubjectIssuerMismatch',
+  'AuthorityIssuerSerialNumberMismatch',
+  'NoPeerCertificate',
+  'HostNameMismatch',
+  'NoSslSupport',
+  'CertificateBlacklisted',
+  'CertificateStatusUnknown',
+  'UnspecifiedError',
+] as const;
+
+/** Qt's `QSsl::SslProtocol` values a TLS stream may ask for as its minimum, and a session may use. */
+export const TLS_PROTOCOL_NAMES = [
+  'TlsV1_2',
+  'TlsV1_3',
+  'TlsV1_2OrLater',
+  'TlsV1_3OrLater',
+  'SecureProtocols',
+  'AnyProtocol',
+  'UnknownProtocol',
+] as const;
+
+/** Qt's `QSslSocket::PeerVerifyMode`. */
+export const PEER_VERIFY_MODES = ['VerifyNone', 'QueryPeer', 'VerifyPeer', 'AutoVerifyPeer'] as const;

@@ -7,8 +7,12 @@ import type { Decoded } from './codec.js';
 import type { ServerMessage } from './messages.js';
 import { PROTOCOL_ERROR_CODES, SOCKET_ERROR_NAMES, SOCKET_OPTION_NAMES } from './names.js';
 
-type Kind = 'u32' | 'port' | 'int' | 'string' | 'boolean' | 'error' | 'option' | 'intOrNull' | 'options' | 'code';
-type Fields = Record<string, Kind>;
+type Kind = 'u32' | 'port' | 'int' | 'string' | 'boolean' | 'error' | 'option' | 'intOrNull' | 'options' | 'code' | 'strings';
+/** A field's kind, or a check of its own (for the messages an extension adds). */
+export type FieldCheck = Kind | ((value: unknown) => boolean);
+export type Fields = Record<string, FieldCheck>;
+/** Message types the core reader knows; TLS messages come with `acceptTlsMessages()` (tls-reader.ts). */
+type CoreType = Exclude<ServerMessage['type'], 'tls-errors' | 'encrypted'>;
 
 const U32 = 0xffff_ffff;
 const errors: ReadonlySet<unknown> = new Set(SOCKET_ERROR_NAMES);
@@ -16,7 +20,7 @@ const options: ReadonlySet<unknown> = new Set(SOCKET_OPTION_NAMES);
 const codes: ReadonlySet<unknown> = new Set(PROTOCOL_ERROR_CODES);
 
 const stream: Fields = { stream: 'u32' };
-const SHAPES: Record<ServerMessage['type'], Fields> = {
+const CORE: Record<CoreType, Fields> = {
   welcome: { version: 'int', session: 'string', maxMessageBytes: 'u32' },
   goaway: { graceMs: 'u32' },
   bound: { ...stream, localAddress: 'string', localPort: 'port', window: 'u32', maxDatagramBytes: 'u32' },
@@ -37,15 +41,29 @@ const SHAPES: Record<ServerMessage['type'], Fields> = {
   error: { ...stream, error: 'error', message: 'string' },
   'protocol-error': { code: 'code', message: 'string' },
 };
+const SHAPES: Partial<Record<ServerMessage['type'], Fields>> = { ...CORE };
+
+/** Teaches the reader more message types (a module that needs them calls this once). */
+export function acceptServerMessages(shapes: Partial<Record<ServerMessage['type'], Fields>>): void {
+  Object.assign(SHAPES, shapes);
+}
 /** Fields a message may leave out; when present they must fit. */
 const OPTIONAL: Partial<Record<ServerMessage['type'], Fields>> = {
+  welcome: { features: 'strings' },
   end: { reset: 'boolean' },
   'protocol-error': stream,
 };
 
 const isInt = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStrings = (value: unknown): boolean => Array.isArray(value) && value.every((item) => typeof item === 'string');
+/** Whether `value` is an object whose fields fit `fields`. */
+export const hasFields = (value: unknown, fields: Fields): boolean =>
+  isRecord(value) && Object.entries(fields).every(([field, kind]) => fits(kind, value[field]));
 
-function fits(kind: Kind, value: unknown): boolean {
+export function fits(kind: FieldCheck, value: unknown): boolean {
+  if (typeof kind === 'function') return kind(value);
   switch (kind) {
     case 'u32':
       return isInt(value) && value >= 0 && value <= U32;
@@ -65,6 +83,8 @@ function fits(kind: Kind, value: unknown): boolean {
       return codes.has(value);
     case 'intOrNull':
       return value === null || isInt(value);
+    case 'strings':
+      return isStrings(value);
     case 'options':
       return (
         typeof value === 'object' &&
