@@ -127,3 +127,34 @@ describe("host names, by Qt's rules", () => {
     expect(Object.fromEntries(Object.keys(qt).map((name) => [name, matchesPeerName(wildcard, name)]))).toEqual(qt);
   });
 });
+
+describe('certificates described for QSslCertificate', () => {
+  it("gives Qt's values: subject and issuer info, serial number, dates, digests, alternative names, self-signed", async () => {
+    const { describeCertificate } = await import('./certificate-info.js');
+    const { CertificateInfo } = await import('@socketgate/protocol');
+    const valid = describeCertificate(new X509Certificate(pki.valid.pem));
+    // What Qt 6.11.2 reports for the same certificate.
+    expect(valid).toMatchObject({
+      subject: { CN: ['valid'], O: ['socketgate tests'] },
+      issuer: { CN: ['socketgate test CA'], O: ['socketgate tests'] },
+      serialNumber: '10:00',
+      effectiveDate: '2025-01-01T00:00:00.000Z',
+      expiryDate: '2035-01-01T00:00:00.000Z',
+      alternativeNames: [
+        { kind: 'DNS', value: 'localhost' },
+        { kind: 'IP', value: '127.0.0.1' },
+      ],
+      selfSigned: false,
+    });
+    expect(Buffer.from(valid.der, 'base64').equals(new X509Certificate(pki.valid.pem).raw)).toBe(true);
+    const { spawnSync } = await import('node:child_process');
+    const md5 = spawnSync('openssl', ['x509', '-in', pki.valid.certFile, '-noout', '-fingerprint', '-md5'], { encoding: 'utf8' }).stdout;
+    expect(valid.md5).toBe(md5.trim().split('=')[1]?.replaceAll(':', '').toLowerCase());
+    expect(valid.sha1).toBe(new X509Certificate(pki.valid.pem).fingerprint.replaceAll(':', '').toLowerCase());
+    expect(valid.sha256).toBe(new X509Certificate(pki.valid.pem).fingerprint256.replaceAll(':', '').toLowerCase());
+    expect(CertificateInfo.safeParse(valid).success).toBe(true);
+    const selfSigned = describeCertificate(new X509Certificate(pki.selfSigned.pem));
+    expect(selfSigned.selfSigned).toBe(true);
+    expect(selfSigned.serialNumber).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2})+$/);
+  });
+});
