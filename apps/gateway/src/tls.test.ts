@@ -158,3 +158,59 @@ describe('certificates described for QSslCertificate', () => {
     expect(selfSigned.serialNumber).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2})+$/);
   });
 });
+
+describe('TLS failures, as Qt words them', () => {
+  /** The error a Node TLS client gets from `server`, and whether it came before the handshake ended. */
+  async function failureFrom(server: import('node:net').Server, options: tls.ConnectionOptions = {}) {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      return await new Promise<{ error: Error; handshaking: boolean }>((resolve) => {
+        let secure = false;
+        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, ...options });
+        socket.on('secureConnect', () => {
+          secure = true;
+        });
+        socket.on('data', () => {});
+        socket.on('error', (error) => resolve({ error, handshaking: !secure }));
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  // Each expectation is what Qt 6.11.2 reported against the same kind of server.
+  it('a protocol the server does not speak, a plaintext server, a server that closes, a refused client', async () => {
+    const { tlsFailure } = await import('./tls-failures.js');
+    const net = await import('node:net');
+    const key = pki.valid.key;
+    const cert = pki.valid.chain;
+    const old = await failureFrom(
+      tls.createServer({ cert, key, maxVersion: 'TLSv1.2' }, (s) => s.end()),
+      { minVersion: 'TLSv1.3' },
+    );
+    expect(tlsFailure(old.error, old.handshaking)).toEqual({
+      error: 'SslHandshakeFailedError',
+      message: 'Error during SSL handshake: error:0A00042E:SSL routines::tlsv1 alert protocol version',
+    });
+    const plain = await failureFrom(net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'))));
+    expect(tlsFailure(plain.error, plain.handshaking)).toEqual({
+      error: 'SslHandshakeFailedError',
+      message: 'Error during SSL handshake: error:0A00010B:SSL routines::wrong version number',
+    });
+    const closes = await failureFrom(net.createServer((s) => s.once('data', () => s.end())));
+    expect(tlsFailure(closes.error, closes.handshaking)).toEqual({
+      error: 'RemoteHostClosedError',
+      message: 'The remote host closed the connection',
+    });
+    const refused = await failureFrom(
+      tls.createServer({ cert, key, requestCert: true, rejectUnauthorized: true, ca: pki.ca.pem }, (s) => s.end()),
+    );
+    // TLS 1.3: the refusal arrives after the client's handshake ended, as a read error.
+    expect(refused.handshaking).toBe(false);
+    expect(tlsFailure(refused.error, refused.handshaking)).toEqual({
+      error: 'SslInternalError',
+      message: 'Error while reading: error:0A00045C:SSL routines::tlsv13 alert certificate required',
+    });
+  });
+});
