@@ -9,6 +9,7 @@ describe('parseConfig', () => {
       tokens: [],
       allow: [],
       allowPorts: [],
+      tls: { caFiles: [], allowIgnoreErrors: true, clientCertificates: false, decisionTimeoutMs: 15_000, required: [] },
       nameResolver: 'dns',
       dnsServers: [],
       dnsTimeoutMs: 5_000,

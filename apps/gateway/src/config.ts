@@ -8,6 +8,15 @@ import { parseAllowRule } from './policy.js';
 
 const MiB = 1024 * 1024;
 
+/** One egress rule: CIDR[:ports] or host[:ports]. */
+const AllowRule = z.string().superRefine((rule, ctx) => {
+  try {
+    parseAllowRule(rule);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
 const GatewaySettings = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
   port: z.int().min(0).max(65535).default(8080).describe('port to listen on; 0 picks a free port'),
@@ -77,18 +86,30 @@ const GatewaySettings = z.strictObject({
     .describe(
       "Origin headers accepted from browsers (exact, e.g. https://app.example.org, or '*'); requests without Origin are not browsers",
     ),
-  allow: z
-    .array(
-      z.string().superRefine((rule, ctx) => {
-        try {
-          parseAllowRule(rule);
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        }
-      }),
-    )
-    .default([])
-    .describe('egress allow-list: CIDR[:ports] or host[:ports]; nothing else is reached'),
+  allow: z.array(AllowRule).default([]).describe('egress allow-list: CIDR[:ports] or host[:ports]; nothing else is reached'),
+  tls: z
+    .strictObject({
+      caFiles: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('PEM files of CAs trusted for TLS streams besides the system store (a client may narrow trust to its own CAs)'),
+      allowIgnoreErrors: z
+        .boolean()
+        .default(true)
+        .describe("let a client go on despite its peer's certificate errors (Qt's ignoreSslErrors); false refuses every such handshake"),
+      clientCertificates: z
+        .boolean()
+        .default(false)
+        .describe('accept a client certificate and its private key from clients (the key is then sent to the gateway)'),
+      decisionTimeoutMs: z
+        .int()
+        .min(100)
+        .default(15_000)
+        .describe('how long a handshake with certificate errors waits for the client to ignore them, or not'),
+      required: z.array(AllowRule).default([]).describe("destinations (in the allow rules' form) that may be reached only through TLS"),
+    })
+    .prefault({})
+    .describe('TLS streams (QSslSocket): the gateway does the TLS'),
   allowPorts: z
     .array(z.int().min(0).max(65535))
     .default([])

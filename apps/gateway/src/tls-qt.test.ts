@@ -214,3 +214,28 @@ describe('TLS failures, as Qt words them', () => {
     });
   });
 });
+
+describe('the trust of a TLS stream', () => {
+  it("is the system store and the operator's CA files, or only the client's CAs when it drops the system's", async () => {
+    const { TrustStore } = await import('./tls-trust.js');
+    const { rootCertificates } = await import('node:tls');
+    const store = TrustStore.fromFiles([pki.ca.certFile]);
+    const ca = new X509Certificate(pki.ca.pem);
+    const all = store.anchors(undefined);
+    expect(all).toHaveLength(rootCertificates.length + 1);
+    expect(all.some((anchor) => anchor.raw.equals(ca.raw))).toBe(true);
+    const own = store.anchors({ system: false, certificates: [pki.selfSigned.pem] });
+    expect(own.map((anchor) => anchor.subject)).toEqual(['CN=localhost']);
+    expect(store.anchors({ system: true, certificates: [pki.selfSigned.pem] })).toHaveLength(rootCertificates.length + 2);
+  });
+
+  it('names the file or the certificate that cannot be read', async () => {
+    const { TrustStore } = await import('./tls-trust.js');
+    expect(() => TrustStore.fromFiles([`${pki.dir}/missing.pem`])).toThrow(/^tls\.caFiles: .*missing\.pem: ENOENT/);
+    expect(() => TrustStore.fromFiles([pki.valid.keyFile])).toThrow(/^tls\.caFiles: .*valid\.key: no PEM certificate in it$/);
+    const store = TrustStore.fromFiles([]);
+    expect(() =>
+      store.anchors({ system: true, certificates: ['-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----'] }),
+    ).toThrow(/^tls\.ca\.certificates\[0\]: certificate 1 cannot be read/);
+  });
+});
