@@ -1,4 +1,5 @@
 import { expect, type Page, test } from '@playwright/test';
+import { startGateway } from './gateway-process.js';
 import { hashingServer, listen } from './servers.js';
 
 // Fail on any error the page throws.
@@ -16,6 +17,32 @@ async function open(page: Page, query: string) {
 }
 
 const status = (page: Page) => page.getByRole('status');
+
+/** Everything the terminal holds, scrollback included, a wrapped line joined up again. */
+const terminalText = (page: Page) =>
+  page.evaluate(() => {
+    interface Line {
+      isWrapped: boolean;
+      translateToString(trimRight: boolean): string;
+    }
+    const { terminal } = (
+      globalThis as unknown as { socketgate: { terminal: { buffer: { active: { length: number; getLine(y: number): Line } } } } }
+    ).socketgate;
+    const buffer = terminal.buffer.active;
+    let text = '';
+    for (let y = 0; y < buffer.length; y++) {
+      const line = buffer.getLine(y);
+      text += (y > 0 && !line.isWrapped ? '\n' : '') + line.translateToString(true);
+    }
+    return text.trimEnd();
+  });
+const count = (text: string, part: string) => text.split(part).length - 1;
+
+/** Types into the terminal as a user does: focus, then keys. */
+async function typeInTerminal(page: Page, text: string) {
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type(text);
+}
 
 test("the terminal connects to the echo service, typed text comes back, and the status bar walks through Qt's states", async ({
   page,
@@ -60,6 +87,34 @@ test('telnet mode answers option negotiation, honours ECHO, and never shows IAC 
     await expect(page.locator('.xterm-rows')).toContainText('login: alice');
     await expect(page.locator('.xterm-rows')).not.toContainText('alicealice');
     await expect(page.locator('.xterm-rows')).not.toContainText('ÿ');
+  } finally {
+    await server.close();
+  }
+});
+
+test('telnet mode edits and echoes a line locally while the server does not echo, and sends it with CR LF', async ({ page }) => {
+  let received = '';
+  const server = await listen(18411, (socket) => {
+    // IAC WILL SUPPRESS-GO-AHEAD only: the server leaves echoing to the client.
+    socket.write(Buffer.from([255, 251, 3]));
+    socket.write('name? ');
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      // After the 3-byte answer to the negotiation, one line: the name.
+      if (received.endsWith('\r\n')) socket.write(`hello, ${received.slice(3, -2)}\r\n`);
+    });
+  });
+  try {
+    await open(page, 'host=127.0.0.1&port=18411&mode=telnet');
+    await expect(page.locator('.xterm-rows')).toContainText('name?');
+    await expect.poll(() => received).toBe('\xff\xfd\x03');
+    await typeInTerminal(page, 'bobx');
+    await page.keyboard.press('Backspace');
+    await expect(page.locator('.xterm-rows')).toContainText('name? bob');
+    await page.keyboard.press('Enter');
+    await expect(page.locator('.xterm-rows')).toContainText('hello, bob');
+    expect(received).toBe('\xff\xfd\x03bob\r\n');
+    expect(count(await terminalText(page), 'bob')).toBe(2);
   } finally {
     await server.close();
   }
@@ -251,5 +306,47 @@ test('a 10 MiB flood from the host and a 10 MiB paste keep the page responsive',
   } finally {
     await flood.close();
     await sink.close();
+  }
+});
+
+test('the URL the gateway prints opens line mode: typed text shows once, against the line-based fortune service and the echo service', async ({
+  page,
+}, info) => {
+  const gateway = await startGateway(18460, 18461);
+  try {
+    // The fortune service (18462) does not echo; the echo service (18461) sends every line back.
+    expect(gateway.terminalUrl).toBe('http://127.0.0.1:18460/?host=127.0.0.1&port=18462&mode=line');
+    await page.goto(gateway.terminalUrl);
+    await expect(page.getByLabel('Mode')).toHaveValue('line');
+    await expect(page.locator('.xterm-rows')).toContainText('Welcome to the socketgate fortune service');
+    await typeInTerminal(page, 'fortx');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.type('une');
+    // Shown as typed, edited here, and nothing sent before Enter.
+    await expect(page.locator('.xterm-rows')).toContainText('> fortune');
+    await expect(status(page)).toContainText('out 0 B');
+    await page.keyboard.press('Enter');
+    await expect(page.locator('.xterm-rows')).toContainText('You will write a socket today.');
+    await expect(status(page)).toContainText('out 9 B');
+    await typeInTerminal(page, 'time\n');
+    await expect(page.locator('.xterm-rows')).toContainText(/> time\d{4}-\d\d-\d\dT/);
+    let text = await terminalText(page);
+    expect(count(text, '> fortune')).toBe(1);
+    expect(count(text, '> time')).toBe(1);
+    await page.screenshot({ path: info.outputPath('terminal.png') });
+
+    await page.getByLabel('Port').fill('18461');
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await expect(status(page)).toContainText('ConnectedState');
+    await typeInTerminal(page, 'hello, echo\n');
+    // The line went out and came back (13 bytes each way), and the terminal shows it once.
+    await expect(status(page)).toContainText('in 13 B · out 13 B');
+    await typeInTerminal(page, 'and again\n');
+    await expect(status(page)).toContainText('in 24 B · out 24 B');
+    text = await terminalText(page);
+    expect(count(text, 'hello, echo')).toBe(1);
+    expect(count(text, 'and again')).toBe(1);
+  } finally {
+    await gateway.stop();
   }
 });

@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   else if (config.metricsPort !== 0) say(`metrics on http://${config.metricsHost}:${config.metricsPort}/metrics`);
   else say(`metrics on ${address}/metrics, to this host only`);
   for (const demo of demos) say(`demo ${demo.name} service on ${demo.host}:${demo.port} (${demo.transport})`);
-  if (servePage) say(`web terminal on ${address}/?host=127.0.0.1&port=${demos[1]?.port}`);
+  if (servePage) say(`web terminal on ${address}/?host=127.0.0.1&port=${demos[1]?.port}&mode=line`);
   else if (values.demo) say('web terminal not built (pnpm start builds it)');
 }
 

@@ -1,13 +1,17 @@
 /**
- * The socketgate web terminal: a host/port form, raw or telnet mode, the live Qt state and errors in
- * a status bar, all through the SDK's public API only.
+ * The socketgate web terminal: a host/port form, line, raw or telnet mode, the live Qt state and
+ * errors in a status bar, all through the SDK's public API only.
  */
 import '@xterm/xterm/css/xterm.css';
 import './style.css';
 import { Gateway, nameOf, QTcpSocket, SocketError, SocketState } from '@socketgate/sdk';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
+import { LineEditor } from './line-editor.js';
 import { TelnetFilter } from './telnet.js';
+
+/** line: edited locally, sent on Enter; raw: every key sent as typed, nothing shown locally; telnet: RFC 854. */
+type Mode = 'line' | 'raw' | 'telnet';
 
 /**
  * How the page finds its gateway: ?gateway=&token= in the URL, or /demo.json in the demo. The demo's
@@ -59,7 +63,7 @@ const showCounters = () => {
   counters.textContent = `in ${human(bytesIn)} · out ${human(bytesOut)}`;
 };
 
-function connect(host: string, port: number, telnet: boolean): void {
+function connect(host: string, port: number, mode: Mode): void {
   socket?.abort();
   const current = new QTcpSocket({ gateway });
   socket = current;
@@ -68,7 +72,9 @@ function connect(host: string, port: number, telnet: boolean): void {
   showCounters();
   errorView.textContent = '';
   term.reset();
-  const filter = telnet ? new TelnetFilter() : undefined;
+  const filter = mode === 'telnet' ? new TelnetFilter() : undefined;
+  // Lines are edited locally in line mode, and in telnet mode while the server does not echo.
+  const editor = mode === 'raw' ? undefined : new LineEditor();
   const decoder = new TextDecoder();
   // Back-pressure: at most 64 KiB waits in the SDK, and the next read waits for the terminal to
   // draw the last one, so a flood or a huge paste never grows a buffer without bound.
@@ -85,8 +91,9 @@ function connect(host: string, port: number, telnet: boolean): void {
       if (reply.byteLength > 0) current.write(reply);
       shown = text;
     }
+    const text = decoder.decode(shown, { stream: true });
     drawing = true;
-    term.write(decoder.decode(shown, { stream: true }), () => {
+    term.write(editor ? editor.receive(text) : text, () => {
       drawing = false;
       pump();
     });
@@ -104,14 +111,20 @@ function connect(host: string, port: number, telnet: boolean): void {
   current.errorOccurred.connect((error) => {
     errorView.textContent = `${nameOf(SocketError, error)}: ${current.errorString()}`;
   });
-  current.disconnected.connect(() => term.write('\r\n\x1b[2m[disconnected]\x1b[0m\r\n'));
+  current.disconnected.connect(() => term.write(`${editor?.flush() ?? ''}\r\n\x1b[2m[disconnected]\x1b[0m\r\n`));
   current.connectToHost(host, port);
   term.focus();
   input?.dispose();
   input = term.onData((data) => {
     if (current !== socket || current.state() !== SocketState.ConnectedState) return;
-    const bytes = encoder.encode(data);
-    if (filter && !filter.serverEchoes) term.write(data.replace(/\r/g, '\r\n'));
+    let typed = data;
+    if (editor && !filter?.serverEchoes) {
+      const { show, send } = editor.input(data);
+      if (show) term.write(show);
+      if (!send) return;
+      typed = send;
+    }
+    const bytes = encoder.encode(typed);
     const sent = current.write(filter ? TelnetFilter.escape(bytes) : bytes);
     if (sent > 0) bytesOut += bytes.byteLength;
     showCounters();
@@ -121,7 +134,7 @@ function connect(host: string, port: number, telnet: boolean): void {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   const data = new FormData(form);
-  connect(String(data.get('host')), Number(data.get('port')), data.get('mode') === 'telnet');
+  connect(String(data.get('host')), Number(data.get('port')), String(data.get('mode')) as Mode);
 });
 disconnectButton.addEventListener('click', () => socket?.disconnectFromHost());
 
