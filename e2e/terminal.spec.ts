@@ -344,9 +344,47 @@ test('the URL the gateway prints opens line mode: typed text shows once, against
     await typeInTerminal(page, 'and again\n');
     await expect(status(page)).toContainText('in 24 B · out 24 B');
     text = await terminalText(page);
-    expect(count(text, 'hello, echo')).toBe(1);
-    expect(count(text, 'and again')).toBe(1);
+    expect(text).toBe('hello, echo\nand again');
   } finally {
     await gateway.stop();
+  }
+});
+
+test('a new connection shows nothing of the old one: no [disconnected] marker, no output still on its way', async ({ page }) => {
+  const chatty = await listen(18473, (socket) => {
+    const line = Buffer.from('old session output\r\n'.repeat(64));
+    const pump = (): void => {
+      while (!socket.destroyed && socket.write(line)) {}
+      if (!socket.destroyed) socket.once('drain', pump);
+    };
+    pump();
+  });
+  const brief = await listen(18474, (socket) => socket.end('old session: goodbye\r\n'));
+  try {
+    // Connected to a host that never stops writing, the user connects to the echo service instead.
+    await open(page, 'host=127.0.0.1&port=18473');
+    await expect(page.locator('.xterm-rows')).toContainText('old session output');
+    await page.getByLabel('Port').fill('18407');
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await expect(page.locator('#state')).toHaveAttribute('title', 'HostLookupState → ConnectingState → ConnectedState');
+    await typeInTerminal(page, 'new session');
+    await expect(status(page)).toContainText('in 11 B · out 11 B');
+    // The echo is drawn after anything queued before it, so nothing old can still come.
+    await expect(page.locator('.xterm-rows')).toContainText('new session');
+    expect(await terminalText(page)).toBe('new session');
+
+    // A host that ended the connection itself: its marker is gone on the next connection too.
+    await page.getByLabel('Port').fill('18474');
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await expect(page.locator('.xterm-rows')).toContainText('old session: goodbye[disconnected]');
+    await page.getByLabel('Port').fill('18407');
+    await page.getByRole('button', { name: 'Reconnect' }).click();
+    await expect(page.locator('#state')).toHaveAttribute('title', 'HostLookupState → ConnectingState → ConnectedState');
+    await typeInTerminal(page, 'again');
+    await expect(status(page)).toContainText('in 5 B · out 5 B');
+    expect(await terminalText(page)).toBe('again');
+  } finally {
+    await chatty.close();
+    await brief.close();
   }
 });

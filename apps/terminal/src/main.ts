@@ -53,7 +53,8 @@ const { url, token } = await gatewayConfig(params);
 const gateway = new Gateway(url, { token });
 const encoder = new TextEncoder();
 let socket: QTcpSocket | undefined;
-let input: { dispose(): void } | undefined;
+/** Aborted when the next connection starts: every slot on the old socket is cut off with it. */
+let session: AbortController | undefined;
 let bytesIn = 0;
 let bytesOut = 0;
 
@@ -64,14 +65,21 @@ const showCounters = () => {
 };
 
 function connect(host: string, port: number, mode: Mode): void {
+  // The old socket's slots go before it is aborted, so that neither its [disconnected] nor output
+  // it still held reaches the new session's screen.
+  session?.abort();
   socket?.abort();
+  session = new AbortController();
+  const { signal } = session;
   const current = new QTcpSocket({ gateway });
   socket = current;
   bytesIn = 0;
   bytesOut = 0;
   showCounters();
   errorView.textContent = '';
-  term.reset();
+  // Cleared once what is already queued for the screen is drawn: the old socket's last chunk may
+  // still be on its way there, and must not follow the clear.
+  term.write('', () => term.reset());
   const filter = mode === 'telnet' ? new TelnetFilter() : undefined;
   // Lines are edited locally in line mode, and in telnet mode while the server does not echo.
   const editor = mode === 'raw' ? undefined : new LineEditor();
@@ -98,25 +106,30 @@ function connect(host: string, port: number, mode: Mode): void {
       pump();
     });
   };
-  current.readyRead.connect(pump);
+  current.readyRead.connect(pump, { signal });
   const history: string[] = [];
-  current.stateChanged.connect((state) => {
-    stateView.textContent = nameOf(SocketState, state);
-    history.push(nameOf(SocketState, state));
-    stateView.title = history.join(' → ');
-    disconnectButton.disabled = state === SocketState.UnconnectedState;
-    // Once a connection has ended, the terminal offers to make it again.
-    if (state === SocketState.UnconnectedState) connectButton.textContent = 'Reconnect';
-  });
-  current.errorOccurred.connect((error) => {
-    errorView.textContent = `${nameOf(SocketError, error)}: ${current.errorString()}`;
-  });
-  current.disconnected.connect(() => term.write(`${editor?.flush() ?? ''}\r\n\x1b[2m[disconnected]\x1b[0m\r\n`));
+  current.stateChanged.connect(
+    (state) => {
+      stateView.textContent = nameOf(SocketState, state);
+      history.push(nameOf(SocketState, state));
+      stateView.title = history.join(' → ');
+      disconnectButton.disabled = state === SocketState.UnconnectedState;
+      // Once a connection has ended, the terminal offers to make it again.
+      if (state === SocketState.UnconnectedState) connectButton.textContent = 'Reconnect';
+    },
+    { signal },
+  );
+  current.errorOccurred.connect(
+    (error) => {
+      errorView.textContent = `${nameOf(SocketError, error)}: ${current.errorString()}`;
+    },
+    { signal },
+  );
+  current.disconnected.connect(() => term.write(`${editor?.flush() ?? ''}\r\n\x1b[2m[disconnected]\x1b[0m\r\n`), { signal });
   current.connectToHost(host, port);
   term.focus();
-  input?.dispose();
-  input = term.onData((data) => {
-    if (current !== socket || current.state() !== SocketState.ConnectedState) return;
+  const input = term.onData((data) => {
+    if (current.state() !== SocketState.ConnectedState) return;
     let typed = data;
     if (editor && !filter?.serverEchoes) {
       const { show, send } = editor.input(data);
@@ -129,6 +142,7 @@ function connect(host: string, port: number, mode: Mode): void {
     if (sent > 0) bytesOut += bytes.byteLength;
     showCounters();
   });
+  signal.addEventListener('abort', () => input.dispose(), { once: true });
 }
 
 form.addEventListener('submit', (event) => {
