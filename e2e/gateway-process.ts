@@ -11,6 +11,8 @@ export interface GatewayProcess {
   terminalUrl: string;
   /** Whether the process has exited. */
   exited(): boolean;
+  /** Sends `signal` and returns (SIGSTOP freezes the gateway, SIGCONT lets it go on). */
+  signal(signal: NodeJS.Signals): void;
   /** Sends `signal` (SIGKILL unless told) and waits for the process to exit (SIGKILL after 10 s). */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -53,7 +55,7 @@ export async function startGateway(port: number, demoPort: number): Promise<Gate
       );
       const token = /^development token: (\S+)$/m.exec(output)?.[1];
       const terminalUrl = /^web terminal on (\S+)$/m.exec(output)?.[1];
-      if (ready && token && terminalUrl) return { token, terminalUrl, exited, stop };
+      if (ready && token && terminalUrl) return { token, terminalUrl, exited, signal: (signal) => child.kill(signal), stop };
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } catch (error) {

@@ -336,7 +336,7 @@ test('the URL the gateway prints opens line mode: typed text shows once, against
     await page.screenshot({ path: info.outputPath('terminal.png') });
 
     await page.getByLabel('Port').fill('18461');
-    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.getByRole('button', { name: 'Reconnect' }).click();
     await expect(status(page)).toContainText('ConnectedState');
     await typeInTerminal(page, 'hello, echo\n');
     // The line went out and came back (13 bytes each way), and the terminal shows it once.
@@ -365,7 +365,7 @@ test('a new connection shows nothing of the old one: no [disconnected] marker, n
     await open(page, 'host=127.0.0.1&port=18473');
     await expect(page.locator('.xterm-rows')).toContainText('old session output');
     await page.getByLabel('Port').fill('18407');
-    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.getByRole('button', { name: 'Reconnect' }).click();
     await expect(page.locator('#state')).toHaveAttribute('title', 'HostLookupState → ConnectingState → ConnectedState');
     await typeInTerminal(page, 'new session');
     await expect(status(page)).toContainText('in 11 B · out 11 B');
@@ -375,7 +375,7 @@ test('a new connection shows nothing of the old one: no [disconnected] marker, n
 
     // A host that ended the connection itself: its marker is gone on the next connection too.
     await page.getByLabel('Port').fill('18474');
-    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.getByRole('button', { name: 'Reconnect' }).click();
     await expect(page.locator('.xterm-rows')).toContainText('old session: goodbye[disconnected]');
     await page.getByLabel('Port').fill('18407');
     await page.getByRole('button', { name: 'Reconnect' }).click();
@@ -386,5 +386,60 @@ test('a new connection shows nothing of the old one: no [disconnected] marker, n
   } finally {
     await chatty.close();
     await brief.close();
+  }
+});
+
+test('the buttons follow the state: Connect, then Connecting… while it looks up and connects, Reconnect after; Disconnect only while there is something to end', async ({
+  page,
+}) => {
+  // A gateway of the spec's own, frozen (SIGSTOP) to hold a connection attempt where it is.
+  const gateway = await startGateway(18460, 18461);
+  const connectButton = page.locator('#connect-button');
+  const disconnectButton = page.getByRole('button', { name: 'Disconnect' });
+  try {
+    await page.goto('http://127.0.0.1:18460/');
+    await page.waitForFunction(() => 'socketgate' in globalThis);
+    await expect(connectButton).toHaveText('Connect');
+    await expect(connectButton).toBeEnabled();
+    await expect(disconnectButton).toBeDisabled();
+
+    // A name: the gateway looks it up (HostLookupState) once it answers.
+    await page.getByLabel('Host').fill('localhost');
+    await page.getByLabel('Port').fill('18462');
+    gateway.signal('SIGSTOP');
+    await connectButton.click();
+    await expect(page.locator('#state')).toHaveText('HostLookupState');
+    await expect(connectButton).toHaveText('Connecting…');
+    await expect(connectButton).toBeDisabled();
+    await expect(disconnectButton).toBeEnabled();
+    gateway.signal('SIGCONT');
+    await expect(page.locator('#state')).toHaveText('ConnectedState');
+    await expect(connectButton).toHaveText('Reconnect');
+    await expect(connectButton).toBeEnabled();
+    await expect(disconnectButton).toBeEnabled();
+    await disconnectButton.click();
+    await expect(page.locator('#state')).toHaveText('UnconnectedState');
+    await expect(connectButton).toHaveText('Reconnect');
+    await expect(connectButton).toBeEnabled();
+    await expect(disconnectButton).toBeDisabled();
+
+    // An address: ConnectingState at once; Disconnect gives the attempt up.
+    await page.getByLabel('Host').fill('127.0.0.1');
+    gateway.signal('SIGSTOP');
+    await connectButton.click();
+    await expect(page.locator('#state')).toHaveText('ConnectingState');
+    await expect(connectButton).toHaveText('Connecting…');
+    await expect(connectButton).toBeDisabled();
+    await disconnectButton.click();
+    await expect(page.locator('#state')).toHaveAttribute('title', 'HostLookupState → ConnectingState → UnconnectedState');
+    await expect(connectButton).toHaveText('Reconnect');
+    await expect(disconnectButton).toBeDisabled();
+    gateway.signal('SIGCONT');
+    await connectButton.click();
+    await expect(page.locator('#state')).toHaveText('ConnectedState');
+    await expect(page.locator('.xterm-rows')).toContainText('Welcome to the socketgate fortune service');
+  } finally {
+    gateway.signal('SIGCONT');
+    await gateway.stop();
   }
 });

@@ -64,6 +64,18 @@ const showCounters = () => {
   counters.textContent = `in ${human(bytesIn)} · out ${human(bytesOut)}`;
 };
 
+/**
+ * The buttons follow the socket's state: Connect before the first connection, Connecting… (and
+ * nothing to press) while it looks up and connects, Reconnect once it is connected or has ended;
+ * Disconnect while there is a connection or an attempt to end.
+ */
+function showButtons(state: SocketState): void {
+  const opening = state === SocketState.HostLookupState || state === SocketState.ConnectingState;
+  connectButton.disabled = opening;
+  connectButton.textContent = opening ? 'Connecting…' : 'Reconnect';
+  disconnectButton.disabled = !(opening || state === SocketState.ConnectedState);
+}
+
 function connect(host: string, port: number, mode: Mode): void {
   // The old socket's slots go before it is aborted, so that neither its [disconnected] nor output
   // it still held reaches the new session's screen.
@@ -113,9 +125,7 @@ function connect(host: string, port: number, mode: Mode): void {
       stateView.textContent = nameOf(SocketState, state);
       history.push(nameOf(SocketState, state));
       stateView.title = history.join(' → ');
-      disconnectButton.disabled = state === SocketState.UnconnectedState;
-      // Once a connection has ended, the terminal offers to make it again.
-      if (state === SocketState.UnconnectedState) connectButton.textContent = 'Reconnect';
+      showButtons(state);
     },
     { signal },
   );
@@ -150,7 +160,11 @@ form.addEventListener('submit', (event) => {
   const data = new FormData(form);
   connect(String(data.get('host')), Number(data.get('port')), String(data.get('mode')) as Mode);
 });
-disconnectButton.addEventListener('click', () => socket?.disconnectFromHost());
+// A connection closes gracefully; an attempt still looking up or connecting is given up at once.
+disconnectButton.addEventListener('click', () => {
+  if (socket?.state() === SocketState.ConnectedState) socket.disconnectFromHost();
+  else socket?.abort();
+});
 
 // Exposed for the end-to-end tests and for curious users: the SDK as the page uses it.
 Object.assign(globalThis, { socketgate: { gateway, terminal: term, sdk: await import('@socketgate/sdk') } });
