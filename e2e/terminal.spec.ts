@@ -443,3 +443,51 @@ test('the buttons follow the state: Connect, then Connecting… while it looks u
     await gateway.stop();
   }
 });
+
+test.describe('on a phone', () => {
+  test.use({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+
+  test('at 390 px the form wraps, nothing overflows sideways, and the terminal fits, takes typing and shows the answer', async ({
+    page,
+  }, info) => {
+    await open(page, 'host=127.0.0.1&port=18408&mode=line');
+    await expect(page.locator('.xterm-rows')).toContainText('Welcome to the socketgate fortune service');
+    const layout = () =>
+      page.evaluate(() => {
+        const right = (selector: string) =>
+          Math.max(...[...document.querySelectorAll(selector)].map((element) => element.getBoundingClientRect().right));
+        const { terminal } = (globalThis as unknown as { socketgate: { terminal: { cols: number } } }).socketgate;
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          formRight: right('form *'),
+          statusRight: right('#status, #status *'),
+          screenRight: right('#terminal, .xterm-screen'),
+          cols: terminal.cols,
+        };
+      });
+    let seen = await layout();
+    expect(seen.scrollWidth).toBeLessThanOrEqual(390);
+    expect(seen.formRight).toBeLessThanOrEqual(390);
+    expect(seen.statusRight).toBeLessThanOrEqual(390);
+    expect(seen.screenRight).toBeLessThanOrEqual(390);
+    // The terminal's columns fill the width it has.
+    expect(seen.cols).toBeGreaterThanOrEqual(40);
+    // The form wraps: the buttons sit on a row below the host field.
+    const host = await page.getByLabel('Host').boundingBox();
+    const button = await page.getByRole('button', { name: 'Reconnect' }).boundingBox();
+    expect(button!.y).toBeGreaterThanOrEqual(host!.y + host!.height);
+
+    // A tap on the terminal gives it the keyboard.
+    await page.locator('#terminal').tap();
+    await page.keyboard.type('fortune');
+    await page.keyboard.press('Enter');
+    await expect(page.locator('.xterm-rows')).toContainText('> fortune');
+    await expect(page.locator('.xterm-rows')).toContainText('You will write a socket today.');
+    await page.keyboard.type('unknown command, long enough to wrap on a narrow screen\n');
+    await expect(page.locator('.xterm-rows')).toContainText('UNKNOWN COMMAND, LONG ENOUGH TO WRAP ON A NARROW SCREEN');
+    seen = await layout();
+    expect(seen.scrollWidth).toBeLessThanOrEqual(390);
+    expect(seen.screenRight).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: info.outputPath('terminal-phone.png') });
+  });
+});

@@ -41,7 +41,8 @@ const fit = new FitAddon();
 term.loadAddon(fit);
 term.open($('terminal'));
 fit.fit();
-addEventListener('resize', () => fit.fit());
+// Fitted again whenever the terminal's box changes: a resize, a rotated phone, the form wrapping.
+new ResizeObserver(() => fit.fit()).observe($('terminal'));
 
 const params = new URLSearchParams(location.search);
 for (const name of ['host', 'port', 'mode'] as const) {
