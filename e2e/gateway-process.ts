@@ -26,7 +26,8 @@ export async function startGateway(port: number, demoPort: number): Promise<Gate
   const child: ChildProcess = spawn(
     process.execPath,
     [CLI, '--demo', '--port', String(port), '--demo-port', String(demoPort), '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Metrics on the main port, never on the default metrics port a gateway the developer runs may hold.
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SOCKETGATE_METRICS_PORT: '0' } },
   );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -491,3 +491,71 @@ test.describe('on a phone', () => {
     await page.screenshot({ path: info.outputPath('terminal-phone.png') });
   });
 });
+
+test('after the gateway is lost the terminal says so in plain words, and Reconnect opens a new session with a fresh token', async ({
+  page,
+}, info) => {
+  const started = [await startGateway(18460, 18461)];
+  const reconnect = page.getByRole('button', { name: 'Reconnect' });
+  const notice = page.getByRole('alert');
+  let tokenRequests = 0;
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/demo.json') tokenRequests++;
+  });
+  try {
+    const first = started[0]!;
+    await page.goto(first.terminalUrl);
+    await expect(page.locator('.xterm-rows')).toContainText('Welcome to the socketgate fortune service');
+    await typeInTerminal(page, 'fortune\n');
+    await expect(page.locator('.xterm-rows')).toContainText('You will write a socket today.');
+    await expect(notice).toBeHidden();
+
+    // The gateway crashes.
+    await first.stop('SIGKILL');
+    await expect(notice).toHaveText(
+      'Lost the connection to the gateway: it stopped or restarted, or the network to it dropped. Press Reconnect for a new session with a fresh token.',
+    );
+    await expect(status(page)).toContainText('ProxyConnectionClosedError: Connection to proxy closed prematurely');
+    await expect(page.locator('.xterm-rows')).toContainText('[disconnected]');
+    await expect(reconnect).toBeFocused();
+    await page.screenshot({ path: info.outputPath('terminal-lost.png') });
+
+    // Pressed while the gateway is still down: it cannot be reached.
+    await reconnect.click();
+    await expect(notice).toHaveText(
+      'Cannot reach the gateway at 127.0.0.1:18460: it is not running. Press Reconnect for a new session with a fresh token.',
+    );
+    await expect(status(page)).toContainText('ProxyAuthenticationRequiredError: Proxy authentication failed');
+
+    // Started again on the same port, with a new development token.
+    const second = await startGateway(18460, 18461);
+    started.push(second);
+    expect(second.token).not.toBe(first.token);
+    const asked = tokenRequests;
+    await reconnect.click();
+    await expect(status(page)).toContainText('ConnectedState');
+    await expect(notice).toBeHidden();
+    expect(tokenRequests).toBeGreaterThan(asked);
+    await expect(page.locator('.xterm-rows')).toContainText('Welcome to the socketgate fortune service');
+    await typeInTerminal(page, 'time\n');
+    await expect(page.locator('.xterm-rows')).toContainText(/> time\d{4}-\d\d-\d\dT/);
+
+    // The token of the first start is refused now: the session above used a fresh one.
+    const stale = await page.evaluate(async (token) => {
+      const { sdk } = (globalThis as unknown as { socketgate: { sdk: typeof import('@socketgate/sdk') } }).socketgate;
+      const session = new sdk.Gateway(`ws://${location.host}/v1/socket`, { token });
+      const socket = new sdk.QTcpSocket({ gateway: session });
+      socket.connectToHost('127.0.0.1', 18462);
+      const connected = await socket.waitForConnected(10_000);
+      session.close();
+      return { connected, error: sdk.nameOf(sdk.SocketError, socket.error()), text: socket.errorString() };
+    }, first.token);
+    expect(stale).toEqual({
+      connected: false,
+      error: 'ProxyAuthenticationRequiredError',
+      text: 'Proxy authentication failed (gateway closed the session with 4401: the token is not accepted)',
+    });
+  } finally {
+    for (const gateway of started) await gateway.stop();
+  }
+});

@@ -13,6 +13,9 @@ import { TelnetFilter } from './telnet.js';
 /** line: edited locally, sent on Enter; raw: every key sent as typed, nothing shown locally; telnet: RFC 854. */
 type Mode = 'line' | 'raw' | 'telnet';
 
+/** Whether the demo's server (the gateway itself) gave no answer when last asked for a token. */
+let demoServerDown = false;
+
 /**
  * How the page finds its gateway: ?gateway=&token= in the URL, or /demo.json in the demo. The demo's
  * token is asked for again before every connect and reconnect (a gateway restarted since has a new
@@ -22,7 +25,18 @@ async function gatewayConfig(params: URLSearchParams): Promise<{ url: string; to
   const url = params.get('gateway');
   const token = params.get('token');
   if (url && token) return { url, token };
-  const demo = async () => (await (await fetch('/demo.json', { cache: 'no-store' })).json()) as { path: string; token: string };
+  const demo = async () => {
+    let response: Response;
+    try {
+      response = await fetch('/demo.json', { cache: 'no-store' });
+    } catch (error) {
+      demoServerDown = true;
+      throw error;
+    }
+    demoServerDown = false;
+    if (!response.ok) throw new Error(`/demo.json answered ${response.status}`);
+    return (await response.json()) as { path: string; token: string };
+  };
   const { path } = await demo();
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   return { url: `${scheme}://${location.host}${path}`, token: async () => (await demo()).token };
@@ -34,6 +48,7 @@ const connectButton = $<HTMLButtonElement>('connect-button');
 const disconnectButton = $<HTMLButtonElement>('disconnect-button');
 const stateView = $('state');
 const errorView = $('error');
+const notice = $('notice');
 const counters = $('counters');
 
 const term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000, fontSize: 14 });
@@ -66,6 +81,27 @@ const showCounters = () => {
 };
 
 /**
+ * Plain words for a gateway session that could not be opened or was lost, which the SDK reports as
+ * Qt's proxy errors (to a socket, the gateway is its proxy); undefined for any other error.
+ */
+function gatewayTrouble(error: SocketError): string | undefined {
+  switch (error) {
+    case SocketError.ProxyConnectionClosedError:
+      return 'Lost the connection to the gateway: it stopped or restarted, or the network to it dropped.';
+    case SocketError.ProxyConnectionRefusedError:
+      return `Cannot reach the gateway at ${gateway.url}: it is not running, or it does not accept this page.`;
+    case SocketError.ProxyConnectionTimeoutError:
+      return `The gateway at ${gateway.url} did not answer in time.`;
+    case SocketError.ProxyAuthenticationRequiredError:
+      return demoServerDown ? `Cannot reach the gateway at ${location.host}: it is not running.` : "The gateway refused this page's token.";
+    default:
+      return undefined;
+  }
+}
+const reconnectHint =
+  typeof token === 'function' ? 'Press Reconnect for a new session with a fresh token.' : 'Press Reconnect to try again.';
+
+/**
  * The buttons follow the socket's state: Connect before the first connection, Connecting… (and
  * nothing to press) while it looks up and connects, Reconnect once it is connected or has ended;
  * Disconnect while there is a connection or an attempt to end.
@@ -90,6 +126,7 @@ function connect(host: string, port: number, mode: Mode): void {
   bytesOut = 0;
   showCounters();
   errorView.textContent = '';
+  notice.textContent = '';
   // Cleared once what is already queued for the screen is drawn: the old socket's last chunk may
   // still be on its way there, and must not follow the clear.
   term.write('', () => term.reset());
@@ -133,6 +170,11 @@ function connect(host: string, port: number, mode: Mode): void {
   current.errorOccurred.connect(
     (error) => {
       errorView.textContent = `${nameOf(SocketError, error)}: ${current.errorString()}`;
+      const trouble = gatewayTrouble(error);
+      if (trouble) {
+        notice.textContent = `${trouble} ${reconnectHint}`;
+        connectButton.focus();
+      }
     },
     { signal },
   );
