@@ -8,6 +8,7 @@ export * from './imap-server.js';
 export * from './raw-session.js';
 export * from './raw-websocket.js';
 export * from './redis.js';
+export * from './sdk-bundle.js';
 export * from './servers.js';
 export * from './signals.js';
 export * from './socks.js';
