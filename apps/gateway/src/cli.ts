@@ -24,7 +24,8 @@ then flags, each overriding the one before. An invalid setting stops the start w
                        development token is made and printed
   --origin ORIGIN      the same as --origins (repeatable; '*' for any)
   --demo               also serve the web terminal, start the demo services on loopback (TCP echo,
-                       a line-based fortune service, UDP echo), allow them, and accept any origin
+                       a line-based fortune service, UDP echo), allow them, and accept pages from
+                       http://127.0.0.1, http://localhost and http://[::1] on any port
   --demo-port PORT     port of the TCP echo (default 7007); the fortune service and the UDP echo
                        use the next two ports (0: any free ports)
   --print-config       print the effective settings (secrets redacted) and exit

@@ -33,6 +33,12 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; description: string } {
   return { inner, description };
 }
 
+/** What a field's own schema gives for a missing value, if it gives anything. */
+function ownDefault(field: z.ZodType): unknown {
+  const parsed = field.safeParse(undefined);
+  return parsed.success ? parsed.data : undefined;
+}
+
 const kebab = (text: string): string => text.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const snake = (text: string): string => text.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
@@ -65,7 +71,8 @@ export function settings(): Setting[] {
         env: `SOCKETGATE_${path.map(snake).join('_')}`,
         kind,
         description,
-        default: defaultsHere?.[key],
+        // A setting inside an optional section (jwt) has its own default even while the section is absent.
+        default: defaultsHere?.[key] ?? ownDefault(field),
         secret: SECRETS.has(path.join('.')),
       };
       if (kind === 'array') setting.itemKind = defOf(unwrap(def.element as z.ZodType).inner).type === 'number' ? 'number' : 'string';

@@ -23,6 +23,14 @@ async function printConfig(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('configuration', () => {
+  it('gives every setting its default in --help, also those inside a section that is absent by default (jwt)', () => {
+    const byPath = new Map(settings().map((setting) => [setting.path.join('.'), setting.default]));
+    expect(byPath.get('jwt.clockToleranceSec')).toBe(5);
+    expect(byPath.get('jwt.requireJti')).toBe(false);
+    expect(byPath.get('jwt.replayCacheSize')).toBe(100_000);
+    expect(byPath.get('jwt.audience')).toBeUndefined();
+  });
+
   it('refuses a tokens setting that is not a list, rather than making a development token in its place', async () => {
     const file = tempFile('gateway.yaml', 'tokens: my-token-0123456789\n');
     const cli = run(['--config', file, '--port', '0']);

@@ -4,7 +4,7 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The gateway is shutting down. */
   GOING_AWAY: 1001,
-  /** The session broke the protocol: first message not `hello`, binary frame before `hello`, a second `hello`. */
+  /** The session broke the protocol before `hello`: a first message that is not `hello`, a binary frame, too many early messages. */
   PROTOCOL_ERROR: 4400,
   /** The credential in `hello` was missing, unknown or invalid. */
   UNAUTHORIZED: 4401,
