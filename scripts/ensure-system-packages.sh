@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real, when they are missing: dnsmasq (a DNS
 # server), nginx (the scale-out test), microsocks (a SOCKS5 proxy), redis-server (the shared session
-# store), chromium (the end-to-end tests; browsers cannot be downloaded by test tools here). Needs
-# root and apt-get.
+# store), chromium (the end-to-end tests; browsers cannot be downloaded by test tools here),
+# python3-venv (the virtualenv the Qt differential suite installs PySide6 into, when Debian's python3
+# cannot make one without it). Needs root and apt-get.
 set -euo pipefail
 need=()
+if [ ! -x "$(dirname "$0")/../.cache/qt-venv/bin/python" ]; then
+  probe=$(mktemp -d)
+  if ! command -v python3 >/dev/null 2>&1; then need+=(python3 python3-venv)
+  elif ! python3 -m venv "$probe/venv" >/dev/null 2>&1; then need+=(python3-venv); fi
+  rm -rf "$probe"
+fi
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v microsocks >/dev/null 2>&1 || need+=(microsocks)

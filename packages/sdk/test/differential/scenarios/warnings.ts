@@ -1,0 +1,122 @@
+/** Misuse and its warnings: the texts Qt prints, and what the calls return meanwhile. */
+import type { Scenario } from '../scenario.js';
+import { call, check, diverges, STATUS, until } from '../steps.js';
+
+export const warnings: Scenario[] = [
+  {
+    name: 'warn-read-not-open',
+    title: 'reads on a socket that is not open: each warns "device not open"',
+    sockets: { s: 'tcp' },
+    servers: {},
+    steps: [
+      call('read', 4),
+      call('readInto', 4),
+      call('peek', 4),
+      call('skip', 4),
+      diverges('warn-get-char-name', call('getChar')),
+      check(...STATUS),
+    ],
+  },
+  {
+    name: 'warn-read-all-not-open',
+    title: 'readAll() on a socket that is not open',
+    sockets: { s: 'tcp' },
+    servers: {},
+    steps: [diverges('warn-read-all-name', call('readAll'))],
+  },
+  {
+    name: 'warn-read-line-not-open',
+    title: 'readLine() and readLine(char *) on a socket that is not open',
+    sockets: { s: 'tcp' },
+    servers: {},
+    steps: [
+      diverges('warn-read-line-name', call('readLine')),
+      diverges('warn-read-line-name', call('readLine', 8)),
+      call('readLineInto', 8),
+    ],
+  },
+  {
+    name: 'warn-write-not-open',
+    title: 'write() and putChar() on a socket that is not open',
+    sockets: { s: 'tcp' },
+    servers: {},
+    steps: [call('write', 'x'), call('putChar', 'x'), check(...STATUS)],
+  },
+  {
+    name: 'warn-unget-char-not-open',
+    title: 'ungetChar() on a socket that is not open',
+    sockets: { s: 'tcp' },
+    servers: {},
+    steps: [diverges('warn-unget-char-not-open', call('ungetChar', 'x')), check('bytesAvailable')],
+  },
+  {
+    name: 'warn-read-negative',
+    title: 'read(-1) on a connected socket warns that maxSize is negative',
+    sockets: { s: 'tcp' },
+    servers: { peer: { tcp: 'send', data: 'abc', after: 'idle' } },
+    steps: [
+      call('connectToHost', '127.0.0.1', { server: 'peer' }),
+      until('readyRead'),
+      call('read', -1),
+      diverges('warn-read-into-negative', call('readInto', -1)),
+      check('bytesAvailable'),
+    ],
+  },
+  {
+    name: 'warn-read-line-into-small',
+    title: 'readLine(char *, 1) warns that maxSize is below 2',
+    sockets: { s: 'tcp' },
+    servers: { peer: { tcp: 'send', data: 'abc\n', after: 'idle' } },
+    steps: [
+      call('connectToHost', '127.0.0.1', { server: 'peer' }),
+      until('readyRead'),
+      call('readLineInto', 1),
+      call('readLineInto', 0),
+      check('bytesAvailable'),
+    ],
+  },
+  {
+    name: 'warn-write-read-only',
+    title: 'write() on a socket connected ReadOnly warns "ReadOnly device"',
+    sockets: { s: 'tcp' },
+    servers: { echo: { tcp: 'echo' } },
+    steps: [call('connectToHost', '127.0.0.1', { server: 'echo' }, 1), until('connected'), call('write', 'x'), call('putChar', 'y')],
+  },
+  {
+    name: 'warn-read-write-only',
+    title: 'reads on a socket connected WriteOnly warn "WriteOnly device"',
+    sockets: { s: 'tcp' },
+    servers: { echo: { tcp: 'echo' } },
+    steps: [
+      call('connectToHost', '127.0.0.1', { server: 'echo' }, 2),
+      until('connected'),
+      call('read', 1),
+      diverges('warn-read-all-name', call('readAll')),
+      diverges('warn-read-line-name', call('readLine')),
+      call('peek', 1),
+      diverges('warn-get-char-name', call('getChar')),
+    ],
+  },
+  {
+    name: 'warn-reads-after-close',
+    title: 'reads after close(): "device not open" and nothing returned',
+    sockets: { s: 'tcp' },
+    servers: { peer: { tcp: 'send', data: 'gone', after: 'idle' } },
+    steps: [
+      call('connectToHost', '127.0.0.1', { server: 'peer' }),
+      until('readyRead'),
+      call('close'),
+      call('read', 2),
+      diverges('warn-read-all-name', call('readAll')),
+      diverges('warn-read-line-name', call('readLine')),
+      call('canReadLine'),
+    ],
+  },
+  {
+    name: 'warn-udp-write-bound',
+    title: 'write() on a bound UDP socket is a write on a device that is not open',
+    sockets: { s: 'udp' },
+    servers: {},
+    steps: [diverges('udp-state-later', call('bind', '127.0.0.1', 0)), call('write', 'x'), call('putChar', 'y')],
+  },
+];
