@@ -12,7 +12,9 @@ if ! "$python" -c "import sys, PySide6; sys.exit(PySide6.__version__ != '$versio
   rm -rf "$venv"
   mkdir -p .cache
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "pyside6-essentials==$version" >&2
+  # The machines' pip is configured with local indexes beside the default one, which may be
+  # unreachable: no retries against it.
+  "$venv/bin/pip" install --quiet --retries 0 --timeout 15 "pyside6-essentials==$version" >&2
   "$python" -c "from PySide6 import QtNetwork" >&2
 fi
 echo "$python"
