@@ -17,6 +17,9 @@
  *
  * Cost, on the transfers of the Node rounds: each server's CPU seconds per GiB each way, from /proc.
  *
+ * From Chromium (bench/chromium.ts): socketgate, a plain bridge, websockify and wisp measured from a
+ * page in Debian's Chromium with no driver attached, in fresh sessions; every session reported.
+ *
  * Then socketgate against the targets of issue 17, computed within the run, and the machine's load.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -24,6 +27,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ChromiumResults, chromiumMarkdown, chromiumPhase, cpuPerGiB, medianOf, sessionsOf, stepValue } from './chromium.js';
 import { cpuSeconds, debianCommand, every, loadAverage, procKiB, start, stop, stopAll, tree } from './processes.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -455,11 +459,50 @@ async function nodePhase(websockify: string | undefined, socat: string | undefin
 const check = (ok: boolean, text: string) => `- ${ok ? 'met' : '**missed**'}: ${text}`;
 
 /**
- * The cost targets of issue 17, computed within the run: the gateway's CPU per GiB against the plain
- * Node relay's (1.2 ×), stated against socat's.
+ * The targets of issue 17, computed within the run: from Chromium, socketgate's throughput against
+ * the bridge's (1 ×) and websockify's and wisp-js's (1.2 ×) in every session (session i against
+ * session i of the same round), its echo medians against the bridge's; the gateway's CPU per GiB
+ * against the plain Node relay's (1.2 ×), from Node and from the browser, stated against socat's.
  */
-function issueTargets(node: NodePhase): string[] {
+function issueTargets(node: NodePhase, browser: ChromiumResults | undefined): string[] {
   const lines: string[] = [];
+  if (browser) {
+    const ours = sessionsOf(browser, 'socketgate');
+    for (const scenario of ['upload', 'download']) {
+      for (const [peer, factor] of [
+        ['bridge', 1],
+        ['websockify', 1.2],
+        ['wisp', 1.2],
+      ] as const) {
+        if (!browser.paths.includes(peer)) {
+          lines.push(`- not measured: ${scenario} against ${peer} (${browser.skipped[peer] ?? 'skipped'})`);
+          continue;
+        }
+        const theirs = sessionsOf(browser, peer);
+        const ratios = ours.map((session, i) => {
+          const other = theirs[i];
+          return other ? stepValue(session, scenario, 'mbPerSecond') / stepValue(other, scenario, 'mbPerSecond') : Number.NaN;
+        });
+        const ok = ratios.length > 0 && ratios.every((ratio) => ratio >= factor);
+        lines.push(
+          check(
+            ok,
+            `from Chromium, ${scenario} ${ratios.map((ratio) => fmt(ratio, 2)).join(', ')} × ${peer === 'bridge' ? 'the plain bridge' : peer}, session by session (target ${factor} × in every session)`,
+          ),
+        );
+      }
+    }
+    for (const key of ['p50us', 'p99us']) {
+      const ourMedian = medianOf(browser, 'socketgate', (session) => stepValue(session, 'latency', key));
+      const bridgeMedian = medianOf(browser, 'bridge', (session) => stepValue(session, 'latency', key));
+      lines.push(
+        check(
+          ourMedian <= bridgeMedian,
+          `from Chromium, echo ${key.slice(0, 3)} ${fmt(ourMedian)} µs against the plain bridge's ${fmt(bridgeMedian)} µs, medians over the sessions (target: no worse)`,
+        ),
+      );
+    }
+  }
   const relay = node.cpuPerGiB.relay;
   const socat = node.cpuPerGiB.socat;
   for (const scenario of ['upload', 'download'] as const) {
@@ -474,25 +517,57 @@ function issueTargets(node: NodePhase): string[] {
       );
     };
     lines.push(against(node.cpuPerGiB.socketgate?.[scenario] ?? Number.NaN, 'from Node'));
+    if (browser) {
+      const seconds = medianOf(browser, 'socketgate', (session) => cpuPerGiB(session, scenario, CHROMIUM_BYTES));
+      const bridge = medianOf(browser, 'bridge', (session) => cpuPerGiB(session, scenario, CHROMIUM_BYTES));
+      lines.push(
+        `${against(seconds, 'from Chromium (median over the sessions)')}; the plain bridge from Chromium: ${fmt(bridge, 2)} s/GiB`,
+      );
+    }
   }
   return lines;
 }
 
+/** BENCH_SESSIONS: fresh sessions per path in the Chromium phase (at least 3; 5 unless smoke). */
+const SESSIONS = Math.max(3, Number(process.env.BENCH_SESSIONS ?? (SMOKE ? 3 : 5)));
+const CHROMIUM_BYTES = 128 * MiB * SCALE;
+
 async function main(): Promise<void> {
-  const load = { cores: cpus().length, before: loadAverage(), after: '' };
+  const load = { cores: cpus().length, before: loadAverage(), afterNode: '', after: '' };
   console.log(
-    `socketgate benchmark: ${ROUNDS} rounds from Node, ${load.cores} cores, load ${load.before}, Node ${process.version}${SMOKE ? ', smoke sizes' : ''}`,
+    `socketgate benchmark: ${ROUNDS} rounds from Node, ${SESSIONS} Chromium sessions per path, ${load.cores} cores, load ${load.before}, Node ${process.version}${SMOKE ? ', smoke sizes' : ''}`,
   );
   const websockify = debianCommand('websockify', 'websockify');
   const socat = debianCommand('socat', 'socat');
+  const chromium = debianCommand('chromium', 'chromium');
   await start(process.execPath, [...tsx, 'bench/target.ts', String(TARGET)], /ready/);
   const node = await nodePhase(websockify, socat);
+  load.afterNode = loadAverage();
+  let browser: ChromiumResults | undefined;
+  if (chromium) {
+    browser = await chromiumPhase({
+      chromium,
+      websockify,
+      target: TARGET,
+      token: TOKEN,
+      sessions: SESSIONS,
+      bytes: CHROMIUM_BYTES,
+      warmBytes: 32 * MiB * SCALE,
+      stalledBytes: 256 * MiB * SCALE,
+      tsx,
+      gatewayArgs: (port, origin) => gatewayArgs(port, [origin]),
+    });
+  } else {
+    console.log('chromium: not installed and cannot be installed here: the Chromium phase is skipped');
+  }
   load.after = loadAverage();
 
   const sections = [node.markdown];
-  sections.push(`## socketgate against the cost targets of issue 17\n\n${issueTargets(node).join('\n')}\n`);
-  const machine = `${load.cores} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; from Node: ${ROUNDS} rounds, medians; client, server and target as separate processes on loopback.`;
-  const loadLine = `Load (/proc/loadavg: 1, 5, 15 min, tasks): before ${load.before}; after ${load.after}; ${load.cores} cores.`;
+  if (browser) sections.push(`## From Chromium\n\n${chromiumMarkdown(browser, CHROMIUM_BYTES)}`);
+  else sections.push("## From Chromium\n\nSkipped: Debian's chromium is not installed and cannot be installed here.\n");
+  sections.push(`## socketgate against the targets of issue 17\n\n${issueTargets(node, browser).join('\n')}\n`);
+  const machine = `${load.cores} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; from Node: ${ROUNDS} rounds, medians; from Chromium: ${SESSIONS} sessions per path; client, server and target as separate processes on loopback.`;
+  const loadLine = `Load (/proc/loadavg: 1, 5, 15 min, tasks): before ${load.before}; after the Node phase ${load.afterNode}; after ${load.after}; ${load.cores} cores.`;
   const markdown = `${sections.join('\n')}\nMachine: ${machine}\n\n${loadLine}\n`;
   const json = {
     machine,
@@ -501,6 +576,7 @@ async function main(): Promise<void> {
     results: node.results,
     wispServerErrors: node.wispErrors,
     cost: node.cpuPerGiB,
+    chromium: browser,
   };
   // A smoke run's results are no results: they go to a temporary folder, never over the last real run.
   const folder = SMOKE ? join(tmpdir(), 'socketgate-bench-smoke') : 'bench';
