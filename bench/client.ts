@@ -1,7 +1,8 @@
 /**
  * The benchmark's client, a process of its own: `client.ts PATH SCENARIO JSON-OPTIONS`. Prints one
  * JSON line with its measurements. PATH is raw (Node sockets straight to the target), relay (Node
- * sockets through bench/relay.ts, a reference for the cost of a third process), socketgate
+ * sockets through bench/relay.ts, a reference for the cost of a third process), socat (Node sockets
+ * through socat, a reference in C), socketgate
  * (the SDK in Node through the gateway), websockify (one WebSocket per TCP connection) or wisp (the
  * wisp-js client: one WebSocket multiplexing streams, with Wisp's credit-based flow control upstream).
  */
@@ -18,6 +19,7 @@ interface Options {
   websockify?: Record<string, number>; // target port -> websockify port
   wisp?: string; // ws URL of the wisp-js server (ends in "/")
   relay?: number; // base port of bench/relay.ts (it mirrors the target's ports)
+  socat?: number; // base port of the socat relays (they mirror the target's ports)
   bytes?: number;
   count?: number;
   holdMs?: number;
@@ -73,8 +75,9 @@ const wisp = (): Promise<WispConnection> => {
 };
 
 async function connect(port: number): Promise<Conn> {
-  if (path === 'raw' || path === 'relay') {
-    const to = path === 'relay' ? (options.relay as number) + (port - options.target) : port;
+  if (path === 'raw' || path === 'relay' || path === 'socat') {
+    const base = path === 'relay' ? options.relay : path === 'socat' ? options.socat : options.target;
+    const to = (base as number) + (port - options.target);
     const socket = net.connect({ host: '127.0.0.1', port: to, noDelay: true });
     await new Promise((resolve, reject) => {
       socket.once('connect', resolve);

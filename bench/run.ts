@@ -1,26 +1,39 @@
 /**
- * `pnpm bench`: every path side by side on loopback, the client, the gateway and the target each a
- * process of its own, interleaved over rounds (A B C, A B C, …), medians reported. Writes
- * bench/results.json and bench/results.md.
+ * `pnpm bench`: every path side by side on loopback, the client, the server and the target each a
+ * process of its own, interleaved (A B C, A B C, …). Writes bench/results.json and bench/results.md
+ * (a smoke run writes to a temporary folder) and prints where they went.
  *
- * Paths: raw (Node sockets straight to the target: the ceiling), relay (a plain Node relay between
- * them, bench/relay.ts: a reference for what a third process costs), socketgate (the SDK in Node through
- * the gateway), websockify (Debian's, one WebSocket per connection; installed when missing and
- * possible, else skipped with a message), wisp (@mercuryworkshop/wisp-js, server and client: one
- * WebSocket multiplexing streams; skipped with a message when the package cannot load).
+ * From Node, in rounds, medians reported. Paths: raw (Node sockets straight to the target: the
+ * ceiling), relay (a plain Node relay between them, bench/relay.ts: a reference for what a third
+ * process costs), socat (the same in C, forking per connection; installed when missing and possible,
+ * else skipped with a message), socketgate (the SDK in Node through the gateway), websockify
+ * (Debian's, one WebSocket per connection; installed likewise), wisp (@mercuryworkshop/wisp-js,
+ * server and client: one WebSocket multiplexing streams; skipped with a message when the package
+ * cannot load).
  *
  * Memory and flow control, for every gateway: its RSS per socket (1,000 active, 10,000 idle), and its
  * RSS growth with a stalled reader and with a stalled target, with whether every byte and the close
  * arrived. websockify forks a process per connection: its RSS is the sum over the tree.
+ *
+ * Cost, on the transfers of the Node rounds: each server's CPU seconds per GiB each way, from /proc.
+ *
+ * From Chromium (bench/chromium.ts): socketgate, a plain bridge, websockify and wisp measured from a
+ * page in Debian's Chromium with no driver attached, in fresh sessions; every session reported.
+ *
+ * Then socketgate against the targets of issue 17, computed within the run, and the machine's load.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ChromiumResults, chromiumMarkdown, chromiumPhase, cpuPerGiB, medianOf, sessionsOf, stepValue } from './chromium.js';
+import { cpuSeconds, debianCommand, every, loadAverage, procKiB, start, stop, stopAll, tree } from './processes.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MiB = 1024 * 1024;
-/** BENCH_SMOKE=1: every phase at a sixteenth of its size, to try the benchmark out; writes no results. */
+const GiB = 1024 * MiB;
+/** BENCH_SMOKE=1: every phase at a sixteenth of its size, to try the benchmark out; its results go to a temporary folder. */
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const SCALE = SMOKE ? 1 / 16 : 1;
 const BYTES = 256 * MiB * SCALE; // each direction
@@ -35,49 +48,9 @@ const WEBSOCKIFY: Record<number, number> = { [TARGET]: 19510, [TARGET + 1]: 1951
 const WISP = 19520;
 /** bench/relay.ts, a reference: a plain Node relay, its ports mirroring the target's. */
 const RELAY = 19530;
+/** socat, a reference in C: one forking relay per target port, mirroring the target's ports. */
+const SOCAT = 19540;
 const tsx = ['--conditions=@socketgate/source', '--import', 'tsx'];
-const children: ChildProcess[] = [];
-
-function start(command: string, args: string[], ready?: RegExp): Promise<ChildProcess> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  if (!ready) return Promise.resolve(child);
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const look = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (ready.test(output)) resolve(child);
-    };
-    child.stdout?.on('data', look);
-    child.stderr?.on('data', look);
-    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${output}`)));
-  });
-}
-
-/** A field of /proc/PID/status (VmRSS) or smaps_rollup (Pss), KiB; 0 once the process is gone. */
-const procKiB = (pid: number, file: string, field: string): number => {
-  try {
-    return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-};
-
-/** The pid and all its descendants (websockify forks a process per connection). */
-function tree(pid: number): number[] {
-  const pids = [pid];
-  for (let i = 0; i < pids.length; i++) {
-    try {
-      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
-        const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8').trim();
-        if (children) pids.push(...children.split(' ').map(Number));
-      }
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return pids;
-}
 
 /**
  * How a gateway's memory is read: RSS of one process, or summed over process trees. For a tree, also
@@ -99,26 +72,33 @@ const treeMemory = (roots: ChildProcess[]): Memory => {
   };
 };
 
-/** Calls `sample` every `ms`, or less often when sampling itself is slow (hundreds of processes). */
-function every(ms: number, sample: () => void): () => void {
-  let timer: NodeJS.Timeout;
-  const tick = () => {
-    const start = performance.now();
-    sample();
-    timer = setTimeout(tick, Math.max(ms, 4 * (performance.now() - start)));
-  };
-  timer = setTimeout(tick, ms);
-  return () => clearTimeout(timer);
+/**
+ * How a server's CPU time is read: summed over its process trees, with the children it reaped
+ * (websockify and socat fork one per connection); read once the children of a run have exited.
+ */
+interface Cpu {
+  seconds(): number;
+  settled(): boolean;
 }
+const processCpu = (roots: ChildProcess[]): Cpu => {
+  const pids = () => roots.flatMap((root) => (root.pid ? tree(root.pid) : []));
+  // The processes a server has when idle: itself, and for a server run by tsx its esbuild service.
+  const idle = pids().length;
+  return { seconds: () => cpuSeconds(pids()), settled: () => pids().length <= idle };
+};
+const settle = async (settled: () => boolean) => {
+  for (let waited = 0; !settled() && waited < 20_000; waited += 100) await sleep(100);
+};
 
 type Result = Record<string, number | boolean | string>;
 
 /**
- * Runs one client scenario; while it runs, samples the gateway's RSS. Every run is bounded in time: a
- * path that hangs (websockify past a few hundred connections) is killed and recorded as failed, with
- * how many sockets it had opened by then.
+ * Runs one client scenario; while it runs, samples the gateway's RSS, and with `cpu`, the CPU seconds
+ * the server spent on it (serverCpuSeconds). Every run is bounded in time: a path that hangs
+ * (websockify past a few hundred connections) is killed and recorded as failed, with how many sockets
+ * it had opened by then.
  */
-async function client(path: string, scenario: string, extra: object = {}, memory?: Memory): Promise<Result> {
+async function client(path: string, scenario: string, extra: object = {}, memory?: Memory, cpu?: Cpu): Promise<Result> {
   const options = {
     target: TARGET,
     gateway: `ws://127.0.0.1:${GATEWAY}/v1/socket`,
@@ -126,11 +106,14 @@ async function client(path: string, scenario: string, extra: object = {}, memory
     websockify: WEBSOCKIFY,
     wisp: `ws://127.0.0.1:${WISP}/`,
     relay: RELAY,
+    socat: SOCAT,
     ...extra,
   };
   const rss = memory?.rss ?? (() => 0);
   const pss = memory?.pss;
-  for (let waited = 0; memory?.settled && !memory.settled() && waited < 20_000; waited += 100) await sleep(100);
+  if (memory?.settled) await settle(memory.settled);
+  if (cpu) await settle(cpu.settled);
+  const cpuBefore = cpu?.seconds() ?? 0;
   const before = rss();
   let peak = before;
   const pssBefore = pss?.() ?? 0;
@@ -181,7 +164,10 @@ async function client(path: string, scenario: string, extra: object = {}, memory
   stopRss();
   stopPss();
   stopHeld();
+  if (cpu) await settle(cpu.settled);
+  const serverCpu = cpu ? { serverCpuSeconds: cpu.seconds() - cpuBefore } : {};
   const memoryKiB = {
+    ...serverCpu,
     rssBeforeKiB: before,
     rssPeakKiB: peak,
     ...(held === undefined ? {} : { rssHeldKiB: held }),
@@ -202,67 +188,96 @@ async function client(path: string, scenario: string, extra: object = {}, memory
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
-async function main(): Promise<void> {
-  console.log(`socketgate benchmark: ${ROUNDS} rounds, ${cpus().length} cores, Node ${process.version}${SMOKE ? ', smoke sizes' : ''}`);
-  await start(process.execPath, [...tsx, 'bench/target.ts', String(TARGET)], /ready/);
-  const gateway = await start(
-    process.execPath,
-    [
-      'apps/gateway/bin/socketgate.js',
-      '--port',
-      String(GATEWAY),
-      '--token',
-      TOKEN,
-      '--allow',
-      `127.0.0.1/32:${TARGET}-${TARGET + 4}`,
-      '--log-level',
-      'warn',
-      '--metrics-port',
-      '0',
-      '--max-opens-per-second',
-      '100000',
-      '--max-control-messages-per-second',
-      '1000000',
-      '--max-streams-per-session',
-      '20000',
-    ],
-    /listening on/,
-  );
-  await start(process.execPath, [...tsx, 'bench/relay.ts', String(RELAY), String(TARGET)], /ready/);
-  const paths = ['raw', 'relay', 'socketgate'];
+/** Node's arguments to start the gateway on `port`, for the target's ports, with limits no benchmark reaches. */
+const gatewayArgs = (port: number, origins: string[] = []) => [
+  'apps/gateway/bin/socketgate.js',
+  '--port',
+  String(port),
+  '--token',
+  TOKEN,
+  '--allow',
+  `127.0.0.1/32:${TARGET}-${TARGET + 4}`,
+  ...origins.flatMap((origin) => ['--origin', origin]),
+  '--log-level',
+  'warn',
+  '--metrics-port',
+  '0',
+  '--max-opens-per-second',
+  '100000',
+  '--max-control-messages-per-second',
+  '1000000',
+  '--max-streams-per-session',
+  '20000',
+];
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const n = (count: number) => count.toLocaleString('en');
+
+/** What the Node phase gives the rest of the run: its tables, its data, and each server's CPU per GiB. */
+interface NodePhase {
+  markdown: string;
+  results: Record<string, Record<string, Result[]>>;
+  wispErrors: string[];
+  /** Server CPU seconds per GiB, median over the rounds, by path and direction. */
+  cpuPerGiB: Record<string, { upload: number; download: number }>;
+}
+
+/**
+ * The Node phase: every path from Node clients, in rounds; the cost phase rides on its transfers
+ * (each server's CPU time around every measured upload and download).
+ */
+async function nodePhase(websockify: string | undefined, socat: string | undefined): Promise<NodePhase> {
+  const servers: ChildProcess[] = [];
+  const gateway = await start(process.execPath, gatewayArgs(GATEWAY), /listening on/);
+  const relay = await start(process.execPath, [...tsx, 'bench/relay.ts', String(RELAY), String(TARGET)], /ready/);
+  servers.push(gateway, relay);
+  const paths = ['raw', 'relay'];
+  // Each server's CPU time, for the cost of a GiB.
+  const cpu: Record<string, Cpu> = { relay: processCpu([relay]), socketgate: processCpu([gateway]) };
+  if (socat) {
+    // socat forks a process per connection, each relaying with 256 KiB buffers.
+    const roots: ChildProcess[] = [];
+    for (const offset of [0, 1, 2]) {
+      const listen = `TCP-LISTEN:${SOCAT + offset},bind=127.0.0.1,reuseaddr,fork,backlog=4096`;
+      roots.push(await start(socat, ['-d', '-d', '-b', '262144', listen, `TCP:127.0.0.1:${TARGET + offset}`], /listening on/));
+    }
+    servers.push(...roots);
+    paths.push('socat');
+    cpu.socat = processCpu(roots);
+  } else {
+    console.log('socat: not installed and cannot be installed here: skipped');
+  }
+  paths.push('socketgate');
   // The gateway of each path, for its memory.
   const memory: Record<string, Memory> = { socketgate: processMemory(gateway) };
-  let websockify = spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
-  if (!websockify && process.getuid?.() === 0) {
-    spawnSync('sh', [
-      '-c',
-      'apt-get install -y -qq --no-install-recommends websockify >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends websockify >/dev/null 2>&1)',
-    ]);
-    websockify = spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
-  }
   if (websockify) {
     const roots: ChildProcess[] = [];
     for (const [target, port] of Object.entries(WEBSOCKIFY))
       roots.push(await start(websockify, [`127.0.0.1:${port}`, `127.0.0.1:${target}`], /proxying|Listen/i));
+    servers.push(...roots);
     paths.push('websockify');
     memory.websockify = treeMemory(roots);
+    cpu.websockify = processCpu(roots);
   } else {
     console.log('websockify: not installed and cannot be installed here: skipped');
   }
   // What the wisp-js server logs as errors (it runs at log level ERROR), kept with the results.
   const wispErrors: string[] = [];
   try {
-    const wisp = await start(process.execPath, [...tsx, 'bench/wisp-server.ts', String(WISP), String(TARGET)], /ready/);
+    const wisp = await start(process.execPath, [...tsx, 'bench/wisp-server.ts', String(WISP), String(TARGET)], /ready/, {
+      onLine: (line) => {
+        if (/ error: /.test(line)) wispErrors.push(line.trim());
+      },
+    });
+    servers.push(wisp);
     paths.push('wisp');
     memory.wisp = processMemory(wisp);
-    wisp.stderr?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (/ error: /.test(line)) wispErrors.push(line.trim());
-    });
+    cpu.wisp = processCpu([wisp]);
   } catch (error) {
     console.log(`wisp-js: its server does not start (is @mercuryworkshop/wisp-js installed?): skipped\n  ${String(error).split('\n')[0]}`);
   }
   const gateways = paths.filter((path) => memory[path]);
-  const udpPaths = paths.filter((path) => path !== 'websockify' && path !== 'relay');
+  const udpPaths = paths.filter((path) => path !== 'websockify' && path !== 'relay' && path !== 'socat');
 
   const results: Record<string, Record<string, Result[]>> = {};
   const record = (path: string, scenario: string, value: Result) => {
@@ -276,7 +291,7 @@ async function main(): Promise<void> {
   console.log('warm-up done');
   for (let round = 0; round < ROUNDS; round++) {
     for (const scenario of ['upload', 'download', 'latency']) {
-      for (const path of paths) record(path, scenario, await client(path, scenario, { bytes: BYTES, count: 2000 }));
+      for (const path of paths) record(path, scenario, await client(path, scenario, { bytes: BYTES, count: 2000 }, undefined, cpu[path]));
     }
     for (const path of udpPaths) record(path, 'udp', await client(path, 'udp', { count: 2000 }));
     for (const path of udpPaths) record(path, 'udpRate', await client(path, 'udpRate', { count: SMOKE ? 2000 : 20_000 }));
@@ -295,10 +310,9 @@ async function main(): Promise<void> {
     record(path, 'stalled', await client(path, 'stalled', { bytes: STALLED_BYTES, stallMs: 5000 }, sample));
     console.log(`${path}: memory and flow control done`);
   }
+  for (const server of servers) stop(server);
 
   const pick = (path: string, scenario: string, key: string) => median((results[path]?.[scenario] ?? []).map((r) => Number(r[key])));
-  const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
-  const n = (count: number) => count.toLocaleString('en');
   /** A throughput median, marked when some round lost bytes or the close (the number is then what did arrive). */
   const throughput = (path: string, scenario: string) => {
     const runs = results[path]?.[scenario] ?? [];
@@ -390,7 +404,6 @@ async function main(): Promise<void> {
   // socketgate against the issue's targets, as ratios within this run.
   const sg = (scenario: string, key: string) => pick('socketgate', scenario, key);
   const ratio = (path: string, scenario: string) => sg(scenario, 'mbPerSecond') / pick(path, scenario, 'mbPerSecond');
-  const check = (ok: boolean, text: string) => `- ${ok ? 'met' : '**missed**'}: ${text}`;
   const idleKiB = growthKiB(results.socketgate?.idle?.[0]) / IDLE;
   const targetLines = [
     ...['upload', 'download'].flatMap((scenario) => [
@@ -413,20 +426,184 @@ async function main(): Promise<void> {
     ),
     check(idleKiB <= 8, `${fmt(idleKiB, 1)} KiB of gateway RSS per idle socket (target 8 KiB)`),
   ];
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${ROUNDS} rounds, medians; client, gateway and target as separate processes on loopback.`;
-  const tableNote = `Gateway KiB/socket: the gateway's RSS growth while the sockets are held open, per socket (its peak while they open is in the JSON). relay is no gateway but a reference: a plain Node relay as a third process (bench/relay.ts). Echo: ${n(2000)} in sequence after 200 unmeasured; before the rounds, one unmeasured upload and download per path.`;
-  const markdown = `${table}\n\n${tableNote}\n\nFlow control:\n\n${flowTable}\n\n${flowNote}\n\nsocketgate against the targets:\n\n${targetLines.join('\n')}\n\nMachine: ${machine}\n`;
-  if (!SMOKE) {
-    writeFileSync('bench/results.md', markdown);
-    writeFileSync('bench/results.json', `${JSON.stringify({ machine, rounds: ROUNDS, results, wispServerErrors: wispErrors }, null, 2)}\n`);
-  }
+  const tableNote = `Gateway KiB/socket: the gateway's RSS growth while the sockets are held open, per socket (its peak while they open is in the JSON). relay and socat are no gateways but references: a plain Node relay (bench/relay.ts) and socat (\`socat -b 262144\`, a process forked per connection) as a third process. Echo: ${n(2000)} in sequence after 200 unmeasured; before the rounds, one unmeasured upload and download per path.`;
+  // The cost phase: each server's CPU time around every measured transfer, per GiB.
+  const perGiB = (path: string, scenario: string) =>
+    (results[path]?.[scenario] ?? []).map((r) => (r.failed ? Number.NaN : Number(r.serverCpuSeconds) / (BYTES / GiB)));
+  const cpuPerGiB = Object.fromEntries(
+    Object.keys(cpu).map((path) => [path, { upload: median(perGiB(path, 'upload')), download: median(perGiB(path, 'download')) }]),
+  );
+  const costTable = [
+    '| server | upload CPU s/GiB | download CPU s/GiB | upload, each round | download, each round |',
+    '| --- | ---: | ---: | --- | --- |',
+    ...paths
+      .filter((path) => cpu[path])
+      .map(
+        (path) =>
+          `| ${path} | ${fmt(cpuPerGiB[path]?.upload ?? Number.NaN, 2)} | ${fmt(cpuPerGiB[path]?.download ?? Number.NaN, 2)} | ${perGiB(
+            path,
+            'upload',
+          )
+            .map((v) => fmt(v, 2))
+            .join(', ')} | ${perGiB(path, 'download')
+            .map((v) => fmt(v, 2))
+            .join(', ')} |`,
+      ),
+  ].join('\n');
+  const costNote = `The CPU seconds (user and system, from /proc/PID/stat, with the children a server forked and reaped) each server spent on a ${n(BYTES / MiB)} MiB transfer of the rounds above, per GiB, from Node clients; the target and the client are not counted.`;
+  const markdown = `## From Node\n\n${table}\n\n${tableNote}\n\nFlow control:\n\n${flowTable}\n\n${flowNote}\n\nsocketgate against the targets:\n\n${targetLines.join('\n')}\n\n## Cost, from Node\n\n${costTable}\n\n${costNote}\n`;
   if (wispErrors.length) console.log(`wisp-js server errors (${wispErrors.length}):\n  ${wispErrors.slice(0, 10).join('\n  ')}`);
-  console.log(`\n${markdown}`);
+  return { markdown, results, wispErrors, cpuPerGiB };
 }
 
+const check = (ok: boolean, text: string) => `- ${ok ? 'met' : '**missed**'}: ${text}`;
+
+/**
+ * The targets of issue 17, computed within the run: from Chromium, socketgate's throughput against
+ * the bridge's (1 ×) and websockify's and wisp-js's (1.2 ×) in every session (session i against
+ * session i of the same round), its echo medians against the bridge's; the gateway's CPU per GiB
+ * against the plain Node relay's (1.2 ×), from Node and from the browser, stated against socat's.
+ */
+function issueTargets(node: NodePhase, browser: ChromiumResults | undefined): string[] {
+  const lines: string[] = [];
+  if (browser) {
+    const ours = sessionsOf(browser, 'socketgate');
+    for (const scenario of ['upload', 'download']) {
+      for (const [peer, factor] of [
+        ['bridge', 1],
+        ['websockify', 1.2],
+        ['wisp', 1.2],
+      ] as const) {
+        if (!browser.paths.includes(peer)) {
+          lines.push(`- not measured: ${scenario} against ${peer} (${browser.skipped[peer] ?? 'skipped'})`);
+          continue;
+        }
+        const theirs = sessionsOf(browser, peer);
+        const ratios = ours.map((session, i) => {
+          const other = theirs[i];
+          return other ? stepValue(session, scenario, 'mbPerSecond') / stepValue(other, scenario, 'mbPerSecond') : Number.NaN;
+        });
+        const ok = ratios.length > 0 && ratios.every((ratio) => ratio >= factor);
+        lines.push(
+          check(
+            ok,
+            `from Chromium, ${scenario} ${ratios.map((ratio) => fmt(ratio, 2)).join(', ')} × ${peer === 'bridge' ? 'the plain bridge' : peer}, session by session (target ${factor} × in every session)`,
+          ),
+        );
+      }
+    }
+    for (const key of ['p50us', 'p99us']) {
+      const ourMedian = medianOf(browser, 'socketgate', (session) => stepValue(session, 'latency', key));
+      const bridgeMedian = medianOf(browser, 'bridge', (session) => stepValue(session, 'latency', key));
+      lines.push(
+        check(
+          ourMedian <= bridgeMedian,
+          `from Chromium, echo ${key.slice(0, 3)} ${fmt(ourMedian)} µs against the plain bridge's ${fmt(bridgeMedian)} µs, medians over the sessions (target: no worse)`,
+        ),
+      );
+    }
+  }
+  const relay = node.cpuPerGiB.relay;
+  const socat = node.cpuPerGiB.socat;
+  for (const scenario of ['upload', 'download'] as const) {
+    const against = (seconds: number, from: string) => {
+      const ratio = seconds / (relay?.[scenario] ?? Number.NaN);
+      const bySocat = socat
+        ? `; socat ${fmt(socat[scenario], 2)} s/GiB, so the gateway takes ${fmt(seconds / socat[scenario], 1)} × socat's`
+        : '; socat not measured';
+      return check(
+        ratio <= 1.2,
+        `gateway CPU ${fmt(seconds, 2)} s/GiB ${scenario} ${from}, ${fmt(ratio, 2)} × the plain Node relay's ${fmt(relay?.[scenario] ?? Number.NaN, 2)} s/GiB from Node (target 1.2 ×)${bySocat}`,
+      );
+    };
+    lines.push(against(node.cpuPerGiB.socketgate?.[scenario] ?? Number.NaN, 'from Node'));
+    if (browser) {
+      const seconds = medianOf(browser, 'socketgate', (session) => cpuPerGiB(session, scenario, CHROMIUM_BYTES));
+      const bridge = medianOf(browser, 'bridge', (session) => cpuPerGiB(session, scenario, CHROMIUM_BYTES));
+      lines.push(
+        `${against(seconds, 'from Chromium (median over the sessions)')}; the plain bridge from Chromium: ${fmt(bridge, 2)} s/GiB`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** BENCH_SESSIONS: fresh sessions per path in the Chromium phase (at least 3; 5 unless smoke). */
+const SESSIONS = Math.max(3, Number(process.env.BENCH_SESSIONS ?? (SMOKE ? 3 : 5)));
+const CHROMIUM_BYTES = 128 * MiB * SCALE;
+
+async function main(): Promise<void> {
+  const load = { cores: cpus().length, before: loadAverage(), afterNode: '', after: '' };
+  console.log(
+    `socketgate benchmark: ${ROUNDS} rounds from Node, ${SESSIONS} Chromium sessions per path, ${load.cores} cores, load ${load.before}, Node ${process.version}${SMOKE ? ', smoke sizes' : ''}`,
+  );
+  const websockify = debianCommand('websockify', 'websockify');
+  const socat = debianCommand('socat', 'socat');
+  const chromium = debianCommand('chromium', 'chromium');
+  await start(process.execPath, [...tsx, 'bench/target.ts', String(TARGET)], /ready/);
+  const node = await nodePhase(websockify, socat);
+  load.afterNode = loadAverage();
+  let browser: ChromiumResults | undefined;
+  if (chromium) {
+    browser = await chromiumPhase({
+      chromium,
+      websockify,
+      target: TARGET,
+      token: TOKEN,
+      sessions: SESSIONS,
+      bytes: CHROMIUM_BYTES,
+      warmBytes: 32 * MiB * SCALE,
+      stalledBytes: 256 * MiB * SCALE,
+      tsx,
+      gatewayArgs: (port, origin) => gatewayArgs(port, [origin]),
+    });
+  } else {
+    console.log('chromium: not installed and cannot be installed here: the Chromium phase is skipped');
+  }
+  load.after = loadAverage();
+
+  const sections = [node.markdown];
+  if (browser) sections.push(`## From Chromium\n\n${chromiumMarkdown(browser, CHROMIUM_BYTES)}`);
+  else sections.push("## From Chromium\n\nSkipped: Debian's chromium is not installed and cannot be installed here.\n");
+  sections.push(`## socketgate against the targets of issue 17\n\n${issueTargets(node, browser).join('\n')}\n`);
+  const machine = `${load.cores} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; from Node: ${ROUNDS} rounds, medians; from Chromium: ${SESSIONS} sessions per path; client, server and target as separate processes on loopback.`;
+  const loadLine = `Load (/proc/loadavg: 1, 5, 15 min, tasks): before ${load.before}; after the Node phase ${load.afterNode}; after ${load.after}; ${load.cores} cores.`;
+  const markdown = `${sections.join('\n')}\nMachine: ${machine}\n\n${loadLine}\n`;
+  const json = {
+    machine,
+    load,
+    rounds: ROUNDS,
+    results: node.results,
+    wispServerErrors: node.wispErrors,
+    cost: node.cpuPerGiB,
+    chromium: browser,
+  };
+  // A smoke run's results are no results: they go to a temporary folder, never over the last real run.
+  const folder = SMOKE ? join(tmpdir(), 'socketgate-bench-smoke') : 'bench';
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'results.md'), markdown);
+  writeFileSync(join(folder, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
+  // In the repository the results are formatted as the linter wants them.
+  if (!SMOKE)
+    spawnSync(process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'format', '--write', 'bench/results.json'], { stdio: 'ignore' });
+  console.log(`\n${markdown}`);
+  console.log(
+    `results: ${join(folder, 'results.md')} and ${join(folder, 'results.json')}${SMOKE ? ' (smoke sizes: not the bench/ results)' : ''}`,
+  );
+}
+
+// Every process the benchmark started is stopped when it ends, however it ends.
+process.on('exit', stopAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    console.log(`\n${signal}: stopping every process the benchmark started`);
+    process.exit(130);
+  });
+}
 try {
   await main();
-} finally {
-  for (const child of children) child.kill('SIGKILL');
+} catch (error) {
+  console.error(error);
+  process.exit(1);
 }
 process.exit(0);

@@ -1,0 +1,324 @@
+/**
+ * @module bench/page
+ * The Chromium phase's page, bundled by bench/chromium.ts with esbuild and served by the benchmark on
+ * 127.0.0.1. It measures one path from the browser: it asks the benchmark for each step with a POST
+ * to /step carrying the result of the step before (its own facts at first), until the answer is
+ * `{ scenario: 'done' }`. Paths: socketgate (the SDK bundled in), bridge and websockify (the browser's
+ * WebSocket, one per TCP connection), wisp (wisp-js's browser client: one WebSocket multiplexing
+ * streams). No driver is attached to the browser: the page reports by fetch alone.
+ */
+import { client as wispClient } from '@mercuryworkshop/wisp-js/client';
+import { Gateway, QTcpSocket } from '@socketgate/sdk';
+
+/** What the benchmark serves at /config for the session under way. */
+export interface PageConfig {
+  path: 'socketgate' | 'bridge' | 'websockify' | 'wisp';
+  /** Base port of bench/target.ts. */
+  target: number;
+  /** ws URL of the gateway, and its token. */
+  gateway: string;
+  token: string;
+  /** ws URL of bench/bridge.ts, to which the target port is appended. */
+  bridge: string;
+  /** Target port -> websockify port. */
+  websockify: Record<string, number>;
+  /** ws URL of the wisp-js server (ends in "/"). */
+  wisp: string;
+}
+
+export interface Step {
+  scenario: 'upload' | 'download' | 'latency' | 'stalledPage' | 'stalledReader' | 'done';
+  bytes?: number;
+  count?: number;
+  stallMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The operations every path offers the scenarios (as in bench/client.ts). */
+interface Conn {
+  /** Resolves when the bytes are accepted for sending without piling up more than a bounded amount. */
+  write(bytes: Uint8Array<ArrayBuffer>): Promise<void>;
+  onData(listener: (bytes: Uint8Array) => void): void;
+  onClose(listener: () => void): void;
+  close(): void;
+  /** Stop or resume reading in the application (socketgate only: the others cannot). */
+  pause?(): void;
+  resume?(): void;
+}
+
+/** The client's bound on bytes it holds for sending, as in bench/client.ts. */
+const WRITE_BOUND = 4 * 1024 * 1024;
+
+const config = (await (await fetch('/config')).json()) as PageConfig;
+const ECHO = config.target;
+const SINK = config.target + 1;
+const SOURCE = config.target + 2;
+
+let session: Gateway | undefined;
+let wispSession: Promise<WispConnection> | undefined;
+type WispConnection = InstanceType<typeof wispClient.ClientConnection>;
+
+/** One Wisp connection per page, like socketgate's session. */
+const wisp = (): Promise<WispConnection> => {
+  if (!wispClient) throw new Error('wisp-js is not in this page: its client could not be bundled');
+  wispSession ??= new Promise<WispConnection>((resolve, reject) => {
+    const connection = new wispClient.ClientConnection(config.wisp);
+    connection.onopen = () => resolve(connection);
+    connection.onerror = () => reject(new Error(`wisp: cannot connect to ${config.wisp}`));
+    connection.onclose = () => reject(new Error('wisp: the connection closed'));
+  });
+  return wispSession;
+};
+
+/** A browser WebSocket carrying one TCP connection's bytes in binary frames (bridge, websockify). */
+async function webSocket(url: string, protocol?: string): Promise<Conn> {
+  const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`cannot open ${url}`));
+  });
+  const listeners: Array<(bytes: Uint8Array) => void> = [];
+  ws.onmessage = (event: MessageEvent<ArrayBuffer>) => {
+    const bytes = new Uint8Array(event.data);
+    for (const listener of listeners) listener(bytes);
+  };
+  return {
+    write: async (bytes) => {
+      ws.send(bytes);
+      // The browser says nothing when its buffer drains: polled.
+      while (ws.bufferedAmount > WRITE_BOUND) await sleep(1);
+    },
+    onData: (listener) => listeners.push(listener),
+    onClose: (listener) => ws.addEventListener('close', listener),
+    close: () => ws.close(),
+  };
+}
+
+async function connect(port: number): Promise<Conn> {
+  if (config.path === 'socketgate') {
+    session ??= new Gateway(config.gateway, { token: config.token });
+    const socket = new QTcpSocket({ gateway: session });
+    socket.connectToHost('127.0.0.1', port);
+    if (!(await socket.waitForConnected(30_000))) throw new Error(socket.errorString());
+    socket.setSocketOption(QTcpSocket.LowDelayOption, 1);
+    let paused = false;
+    const listeners: Array<(bytes: Uint8Array) => void> = [];
+    const deliver = (): void => {
+      if (paused) return;
+      const bytes = socket.readAll();
+      if (bytes.byteLength > 0) for (const listener of listeners) listener(bytes);
+    };
+    socket.readyRead.connect(deliver);
+    return {
+      write: async (bytes) => {
+        socket.write(bytes);
+        while (socket.bytesToWrite() > WRITE_BOUND) await socket.waitForBytesWritten(30_000);
+      },
+      onData: (listener) => listeners.push(listener),
+      onClose: (listener) =>
+        socket.disconnected.connect(() => {
+          deliver();
+          listener();
+        }),
+      close: () => socket.abort(),
+      // Qt's way for an application to stop reading: a bounded read buffer that it does not empty.
+      pause: () => {
+        paused = true;
+        socket.setReadBufferSize(64 * 1024);
+      },
+      resume: () => {
+        paused = false;
+        socket.setReadBufferSize(0);
+        deliver();
+      },
+    };
+  }
+  if (config.path === 'wisp') {
+    const connection = await wisp();
+    const stream = connection.create_stream('127.0.0.1', port, 'tcp');
+    const listeners: Array<(bytes: Uint8Array) => void> = [];
+    const closers: Array<() => void> = [];
+    let closed = false;
+    stream.onmessage = (bytes) => {
+      for (const listener of listeners) listener(bytes);
+    };
+    stream.onclose = () => {
+      closed = true;
+      for (const closer of closers) closer();
+    };
+    // wisp-js queues without bound once the server's credit is used up: bounded here, as in bench/client.ts.
+    const held = () => stream.send_buffer.reduce((sum, bytes) => sum + bytes.byteLength, 0) + connection.ws.bufferedAmount;
+    return {
+      write: async (bytes) => {
+        stream.send(bytes);
+        while (held() > WRITE_BOUND && !closed) await sleep(1);
+      },
+      onData: (listener) => listeners.push(listener),
+      onClose: (listener) => closers.push(listener),
+      close: () => stream.close(),
+    };
+  }
+  if (config.path === 'bridge') return webSocket(`${config.bridge}${port}`);
+  return webSocket(`ws://127.0.0.1:${config.websockify[port]}/`, 'binary');
+}
+
+const CHUNK = new Uint8Array(64 * 1024).fill(0x62);
+const line = (text: string) => new TextEncoder().encode(text);
+
+/** Waits for the close, or gives up once nothing happened for `quietMs` (the close counts as lost). */
+async function closeOrQuiet(isClosed: () => boolean, progress: () => number, quietMs: number): Promise<boolean> {
+  let last = progress();
+  let since = performance.now();
+  while (!isClosed()) {
+    await sleep(10);
+    const now = progress();
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since > quietMs) return false;
+  }
+  return true;
+}
+
+async function upload(bytes: number) {
+  const conn = await connect(SINK);
+  let reply = '';
+  let closed = false;
+  let end = 0;
+  conn.onData((data) => {
+    reply += new TextDecoder().decode(data);
+    end = performance.now();
+  });
+  conn.onClose(() => {
+    closed = true;
+    end = performance.now();
+  });
+  const start = performance.now();
+  await conn.write(line(`${bytes}\n`));
+  for (let sent = 0; sent < bytes; sent += CHUNK.byteLength) await conn.write(CHUNK);
+  const closeArrived = await closeOrQuiet(
+    () => closed,
+    () => reply.length,
+    20_000,
+  );
+  if (!closeArrived) conn.close();
+  const seconds = ((end || performance.now()) - start) / 1000;
+  return { mbPerSecond: bytes / 1e6 / seconds, arrived: Number(reply.trim()) === bytes, closeArrived };
+}
+
+/** A download of `bytes`; with `stallMs`, the page stops reading for that long once bytes flow. */
+async function download(bytes: number, stall?: { ms: number; how: 'page' | 'reader' }) {
+  const conn = await connect(SOURCE);
+  let received = 0;
+  let closed = false;
+  let end = 0;
+  conn.onClose(() => {
+    closed = true;
+    end = performance.now();
+  });
+  conn.onData((data) => {
+    received += data.byteLength;
+    end = performance.now();
+  });
+  if (stall?.how === 'reader') conn.pause?.();
+  const start = performance.now();
+  await conn.write(line(`${bytes}\n`));
+  let receivedBeforeStall = 0;
+  if (stall?.how === 'page') {
+    for (let waited = 0; received === 0 && waited < 5000; waited += 10) await sleep(10);
+    receivedBeforeStall = received;
+    // The page is busy: its main thread does not return to the event loop, so the browser takes
+    // in only what its own buffers hold, and the server has to stop sending.
+    const until = performance.now() + stall.ms;
+    while (performance.now() < until) {
+      // Busy.
+    }
+  } else if (stall?.how === 'reader') {
+    await sleep(stall.ms);
+    conn.resume?.();
+  }
+  const closeArrived = await closeOrQuiet(
+    () => closed,
+    () => received,
+    5000,
+  );
+  if (!closeArrived) conn.close();
+  const seconds = ((end || performance.now()) - start) / 1000;
+  return {
+    mbPerSecond: received / 1e6 / seconds,
+    arrived: received === bytes,
+    closeArrived,
+    received,
+    ...(stall ? { receivedBeforeStall } : {}),
+  };
+}
+
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
+
+/** Echoes sent before the measured ones, as in bench/client.ts. */
+const WARMUP = 200;
+
+async function latency(count: number) {
+  const conn = await connect(ECHO);
+  const message = new Uint8Array(64).fill(0x6c);
+  let got = 0;
+  let wake: () => void = () => {};
+  conn.onData((data) => {
+    got += data.byteLength;
+    if (got >= 64) wake();
+  });
+  const samples: number[] = [];
+  for (let i = 0; i < WARMUP + count; i++) {
+    got = 0;
+    const echoed = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const start = performance.now();
+    await conn.write(message);
+    await echoed;
+    if (i >= WARMUP) samples.push((performance.now() - start) * 1000);
+  }
+  conn.close();
+  return { p50us: percentile(samples, 0.5), p99us: percentile(samples, 0.99) };
+}
+
+const MiB = 1024 * 1024;
+const run = (step: Step): Promise<object> => {
+  switch (step.scenario) {
+    case 'upload':
+      return upload(step.bytes ?? 128 * MiB);
+    case 'download':
+      return download(step.bytes ?? 128 * MiB);
+    case 'latency':
+      return latency(step.count ?? 2000);
+    case 'stalledPage':
+      return download(step.bytes ?? 256 * MiB, { ms: step.stallMs ?? 5000, how: 'page' });
+    case 'stalledReader':
+      if (config.path !== 'socketgate') throw new Error(`${config.path}: a page cannot stop reading a WebSocket`);
+      return download(step.bytes ?? 256 * MiB, { ms: step.stallMs ?? 5000, how: 'reader' });
+    case 'done':
+      return Promise.resolve({});
+  }
+};
+
+const report = (kind: string, text: string) => {
+  fetch('/log', { method: 'POST', body: `${kind}: ${text}` }).catch(() => {});
+};
+addEventListener('error', (event) => report('error', String(event.error ?? event.message)));
+addEventListener('unhandledrejection', (event) => report('unhandled rejection', String(event.reason)));
+
+// performance.now() is precise to 5 µs only when the page is cross-origin isolated (the benchmark's
+// server sends COOP and COEP); the page says whether it is.
+let result: object = { ready: true, crossOriginIsolated, userAgent: navigator.userAgent };
+for (;;) {
+  const step = (await (await fetch('/step', { method: 'POST', body: JSON.stringify(result) })).json()) as Step;
+  if (step.scenario === 'done') break;
+  try {
+    result = await run(step);
+  } catch (error) {
+    result = { failed: true, reason: String(error) };
+  }
+}
