@@ -1,4 +1,4 @@
-import { HEADER_BYTES, isHost, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
+import { datagramCost, HEADER_BYTES, isHost, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
 import { ByteQueue } from './byte-queue.js';
 import {
   BindFlag,
@@ -78,8 +78,6 @@ export interface ReceivedDatagram {
   port: number;
 }
 
-/** What one datagram costs against a flow-control window: its size, at least 1. */
-const datagramCost = (bytes: number): number => Math.max(1, bytes);
 /** The upload window a UDP socket assumes until the gateway names its own (the gateway's minimum). */
 const ASSUMED_DATAGRAM_WINDOW = 128 * 1024;
 
