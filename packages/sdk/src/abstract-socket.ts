@@ -12,7 +12,7 @@ import {
   SocketState,
   SocketType,
 } from './enums.js';
-import { DEFAULT_RECEIVE_WINDOW, Gateway, type StreamEndpoint } from './gateway.js';
+import { DEFAULT_RECEIVE_WINDOW, Gateway, type StreamEndpoint } from './gateway-session.js';
 import { QHostAddress } from './host-address.js';
 import { QNetworkProxy } from './network-proxy.js';
 import { OutgoingData } from './outgoing.js';

@@ -15,7 +15,7 @@ export {
   SocketState,
   SocketType,
 } from './enums.js';
-export { Gateway, type GatewayOptions, type TokenProvider, type WebSocketConstructor, type WebSocketLike } from './gateway.js';
+export { Gateway, type GatewayOptions, type TokenProvider, type WebSocketConstructor, type WebSocketLike } from './gateway-session.js';
 export { QHostAddress, SpecialAddress } from './host-address.js';
 export { QNetworkDatagram } from './network-datagram.js';
 export { ProxyType, QNetworkProxy } from './network-proxy.js';
