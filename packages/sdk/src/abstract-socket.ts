@@ -1,7 +1,6 @@
 import { datagramCost, HEADER_BYTES, isHost, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
 import { ByteQueue } from './byte-queue.js';
 import {
-  BindFlag,
   NetworkLayerProtocol,
   nameOf,
   type OpenMode,
@@ -11,65 +10,34 @@ import {
   SocketOption,
   SocketState,
   SocketType,
+  withSocketEnums,
 } from './enums.js';
 import { DEFAULT_RECEIVE_WINDOW, Gateway, type StreamEndpoint } from './gateway-session.js';
-import { QHostAddress } from './host-address.js';
-import { QNetworkProxy } from './network-proxy.js';
-import { OutgoingData } from './outgoing.js';
+import { checkPort, QHostAddress } from './host-address.js';
+import { connectionProxy, proxySpec, QNetworkProxy } from './network-proxy.js';
+import { OutgoingData, toBytes } from './outgoing.js';
 import { type ReadonlySignal, Signal } from './signal.js';
+import { ERROR_TEXT, PEER_RESET_TEXT, socketErrorFromName } from './socket-error.js';
+import {
+  BoundState,
+  ClosingState,
+  ConnectedState,
+  ConnectingState,
+  HostLookupState,
+  hasSocket,
+  isConnecting,
+  isLive,
+  socketStateMoves,
+  UnconnectedState,
+} from './socket-state.js';
+import { type WaitKind, Waits } from './waits.js';
 
-const { UnconnectedState, HostLookupState, ConnectingState, ConnectedState, BoundState, ClosingState } = SocketState;
-
-/** Qt's allowed state moves (QT-SOCKETS.md §2.1); `#setState` refuses any other. */
-const next: Record<SocketState, readonly SocketState[]> = {
-  [UnconnectedState]: [HostLookupState, BoundState],
-  [HostLookupState]: [ConnectingState, UnconnectedState],
-  [ConnectingState]: [ConnectedState, UnconnectedState],
-  [ConnectedState]: [ClosingState, UnconnectedState],
-  [BoundState]: [HostLookupState, ClosingState, UnconnectedState],
-  [SocketState.ListeningState]: [],
-  [ClosingState]: [UnconnectedState],
-};
-export const socketStateMoves: Readonly<Record<SocketState, readonly SocketState[]>> = next;
-
-/** Qt's default text for each error that has one fixed text. */
-const ERROR_TEXT: Partial<Record<SocketErrorName, string>> = {
-  ConnectionRefusedError: 'Connection refused',
-  RemoteHostClosedError: 'The remote host closed the connection',
-  HostNotFoundError: 'Host not found',
-  SocketAccessError: 'Permission denied',
-  SocketResourceError: 'Out of resources',
-  SocketTimeoutError: 'Socket operation timed out',
-  DatagramTooLargeError: 'Datagram was too large to send',
-  NetworkError: 'Network error',
-  OperationError: 'Trying to connect while connection is in progress',
-  UnsupportedSocketOperationError: 'Unsupported socket operation',
-};
-
-/** RemoteHostClosedError's text after a reset: Qt's error, with words that keep the reset visible. */
-const PEER_RESET_TEXT = 'The remote host closed the connection (connection reset by peer)';
-
-/** Maps a wire error name to Qt's SocketError; every name has a value (tested). */
-export function socketErrorFromName(name: SocketErrorName): SocketError {
-  return SocketError[name];
-}
+export { socketErrorFromName, socketStateMoves };
 
 const OPTION_NAMES = Object.keys(SocketOption) as SocketOptionName[];
 const optionName = (option: SocketOption): SocketOptionName | undefined => OPTION_NAMES[option];
 
 const NEWLINE = 0x0a;
-
-/**
- * The bytes of what write() was given (strings as UTF-8) as a view, or undefined for anything else:
- * whatever keeps them (the output queue, a frame) copies them.
- */
-function toBytes(data: unknown): Uint8Array | undefined {
-  if (typeof data === 'string') return encoder.encode(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return undefined;
-}
-const encoder = new TextEncoder();
 
 /** A datagram as the gateway delivered it. */
 export interface ReceivedDatagram {
@@ -80,14 +48,6 @@ export interface ReceivedDatagram {
 
 /** The upload window a UDP socket assumes until the gateway names its own (the gateway's minimum). */
 const ASSUMED_DATAGRAM_WINDOW = 128 * 1024;
-
-type WaitKind = 'connected' | 'readyRead' | 'bytesWritten' | 'disconnected';
-interface Waiter {
-  kind: WaitKind;
-  /** waitForDisconnected started before the connection was made: a failed connect is false. */
-  beforeConnected: boolean;
-  settle(result: boolean): void;
-}
 
 export interface SocketOptions {
   /** The gateway session to use; `Gateway.default()` when omitted. */
@@ -100,15 +60,6 @@ export interface SocketOptions {
  * `errorOccurred`. Misuse (a bad port, no gateway) throws a TypeError or RangeError.
  */
 class QAbstractSocketBase implements StreamEndpoint {
-  static readonly SocketType = SocketType;
-  static readonly SocketState = SocketState;
-  static readonly SocketError = SocketError;
-  static readonly SocketOption = SocketOption;
-  static readonly NetworkLayerProtocol = NetworkLayerProtocol;
-  static readonly BindFlag = BindFlag;
-  static readonly PauseMode = PauseMode;
-  static readonly OpenModeFlag = OpenModeFlag;
-
   // ---- signals ------------------------------------------------------------------------------------
   readonly #hostFound = new Signal<[]>();
   readonly #connected = new Signal<[]>();
@@ -183,7 +134,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   #pumpScheduled = false;
   #inBytesWritten = false;
 
-  readonly #waiters = new Set<Waiter>();
+  readonly #waits = new Waits((kind) => this.#waitTimedOut(kind));
 
   // UDP
   readonly #datagrams: ReceivedDatagram[] = [];
@@ -252,7 +203,7 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   /** An opaque positive id while connected, -1 otherwise (browsers have no descriptors). */
   socketDescriptor(): number {
-    return (this.#state === ConnectedState || this.#state === ClosingState) && this.#stream !== undefined ? this.#stream : -1;
+    return isLive(this.#state) && this.#stream !== undefined ? this.#stream : -1;
   }
   /** Unsupported: there are no native descriptors in a browser. Sets UnsupportedSocketOperationError. */
   setSocketDescriptor(_descriptor: number, _state: SocketState = ConnectedState, _mode: OpenMode = OpenModeFlag.ReadWrite): boolean {
@@ -284,11 +235,10 @@ class QAbstractSocketBase implements StreamEndpoint {
   }
   /** 1 while connected, and after a disconnect while buffered data stays readable; else 0. */
   readChannelCount(): number {
-    const live = this.#state === ConnectedState || this.#state === ClosingState;
-    return this.isReadable() && (live || (this.#state === UnconnectedState && this.#wasConnected)) ? 1 : 0;
+    return this.isReadable() && (isLive(this.#state) || (this.#state === UnconnectedState && this.#wasConnected)) ? 1 : 0;
   }
   writeChannelCount(): number {
-    return (this.#state === ConnectedState || this.#state === ClosingState) && this.isWritable() ? 1 : 0;
+    return isLive(this.#state) && this.isWritable() ? 1 : 0;
   }
   currentReadChannel(): number {
     return 0;
@@ -539,8 +489,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   setSocketOption(option: SocketOption, value: number | boolean): void {
     const name = optionName(option);
     if (name === undefined) throw new RangeError(`unknown socket option ${option}`);
-    const live = this.#state === ConnectingState || this.#state === ConnectedState || this.#state === BoundState;
-    if (this.#stream === undefined || !live) return;
+    if (this.#stream === undefined || !hasSocket(this.#state) || this.#state === ClosingState) return;
     const number = typeof value === 'boolean' ? (value ? 1 : 0) : Math.trunc(value);
     // The values Qt reads back at once; the gateway's answer confirms or clears them.
     if (this.#type === SocketType.TcpSocket && (option === SocketOption.LowDelayOption || option === SocketOption.KeepAliveOption)) {
@@ -554,9 +503,7 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   /** The option's value on the real socket, or undefined (Qt's invalid QVariant). */
   socketOption(option: SocketOption): number | undefined {
-    const live =
-      this.#state === ConnectingState || this.#state === ConnectedState || this.#state === ClosingState || this.#state === BoundState;
-    return live ? this.#options.get(option) : undefined;
+    return hasSocket(this.#state) ? this.#options.get(option) : undefined;
   }
 
   /**
@@ -571,13 +518,6 @@ class QAbstractSocketBase implements StreamEndpoint {
     return this.#proxy;
   }
 
-  /** The proxy for the next connection: undefined for none, or an error for a type the gateway cannot use. */
-  #effectiveProxy(): QNetworkProxy | undefined | 'unsupported' {
-    const proxy = this.#proxy.type() === QNetworkProxy.DefaultProxy ? QNetworkProxy.applicationProxy() : this.#proxy;
-    if (proxy.type() === QNetworkProxy.NoProxy || proxy.type() === QNetworkProxy.DefaultProxy) return undefined;
-    if (proxy.type() !== QNetworkProxy.Socks5Proxy || this.#type !== SocketType.TcpSocket) return 'unsupported';
-    return proxy;
-  }
   pauseMode(): number {
     return this.#pauseMode;
   }
@@ -599,17 +539,10 @@ class QAbstractSocketBase implements StreamEndpoint {
     openMode: OpenMode = OpenModeFlag.ReadWrite,
     protocol: NetworkLayerProtocol = NetworkLayerProtocol.AnyIPProtocol,
   ): void {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`connectToHost() needs a port from 0 to 65535, got ${String(port)}`);
-    }
+    checkPort(port, 'connectToHost');
     const hostName = host instanceof QHostAddress ? host.toString() : host;
     if (typeof hostName !== 'string') throw new TypeError('connectToHost() takes a host name string or a QHostAddress');
-    if (
-      this.#state === HostLookupState ||
-      this.#state === ConnectingState ||
-      this.#state === ConnectedState ||
-      this.#state === ClosingState
-    ) {
+    if (isConnecting(this.#state) || isLive(this.#state)) {
       this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${this.#peerName}"`);
       this.#setError('OperationError', ERROR_TEXT.OperationError as string);
       this.#errorOccurred.emit(this.#error);
@@ -619,8 +552,8 @@ class QAbstractSocketBase implements StreamEndpoint {
     if (gateway === null) {
       throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
     }
-    const proxy = this.#effectiveProxy();
-    if (proxy === 'unsupported') {
+    const proxy = connectionProxy(this.#proxy);
+    if (proxy !== undefined && (proxy.type() !== QNetworkProxy.Socks5Proxy || this.#type !== SocketType.TcpSocket)) {
       this.#setError('UnsupportedSocketOperationError', 'Unsupported proxy type: the gateway connects through SOCKS5 proxies, for TCP');
       this.#errorOccurred.emit(this.#error);
       return;
@@ -664,17 +597,7 @@ class QAbstractSocketBase implements StreamEndpoint {
         port,
         family,
         window: this.#outstanding,
-        ...(proxy === undefined
-          ? {}
-          : {
-              proxy: {
-                type: 'socks5' as const,
-                host: proxy.hostName(),
-                port: proxy.port(),
-                ...(proxy.user() ? { user: proxy.user() } : {}),
-                ...(proxy.password() ? { password: proxy.password() } : {}),
-              },
-            }),
+        ...(proxy === undefined ? {} : { proxy: proxySpec(proxy) }),
       });
     }
     if (literal) this.#hostWasFound();
@@ -733,14 +656,14 @@ class QAbstractSocketBase implements StreamEndpoint {
       this.#readBuffer.clear();
       this.#staged.clear();
       this.#transaction = undefined;
-      this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+      this.#waits.cancel('disconnected');
     }
     if (this.#state !== UnconnectedState) this.disconnectFromHost();
   }
 
   /** Qt's abort(): closes at once, dropping pending output. */
   abort(): void {
-    this.#settleWaiters(false);
+    this.#waits.cancel();
     if (this.isOpen()) {
       this.#aboutToClose.emit();
       this.#openMode = OpenModeFlag.NotOpen;
@@ -759,15 +682,15 @@ class QAbstractSocketBase implements StreamEndpoint {
     if (was === UnconnectedState) return;
     this.#setState(UnconnectedState);
     this.#readChannelFinished.emit();
-    if (was === ConnectedState || was === ClosingState) this.#disconnected.emit();
+    if (isLive(was)) this.#disconnected.emit();
   }
 
   // ---- waits --------------------------------------------------------------------------------------
   /** Qt's waitForConnected as a Promise: true once connected; on timeout the attempt is abandoned. */
   waitForConnected(msecs = 30000): Promise<boolean> {
     if (this.#state === ConnectedState) return Promise.resolve(true);
-    if (this.#state !== HostLookupState && this.#state !== ConnectingState) return Promise.resolve(false);
-    return this.#wait('connected', msecs);
+    if (!isConnecting(this.#state)) return Promise.resolve(false);
+    return this.#waits.wait('connected', msecs);
   }
 
   /** Qt's waitForReadyRead as a Promise: true when new data arrives (not data already buffered). */
@@ -775,7 +698,7 @@ class QAbstractSocketBase implements StreamEndpoint {
     // A UDP socket whose bind the gateway has not confirmed yet is, for Qt, already bound.
     const binding = this.#state === UnconnectedState && this.#bindPending;
     if ((this.#state === UnconnectedState && !binding) || this.#state === ClosingState) return Promise.resolve(false);
-    return this.#wait('readyRead', msecs);
+    return this.#waits.wait('readyRead', msecs);
   }
 
   /** Qt's waitForBytesWritten as a Promise: true at the next acknowledgement of written bytes. */
@@ -785,7 +708,7 @@ class QAbstractSocketBase implements StreamEndpoint {
       return Promise.resolve(false);
     }
     if (this.bytesToWrite() === 0) return Promise.resolve(false);
-    return this.#wait('bytesWritten', msecs);
+    return this.#waits.wait('bytesWritten', msecs);
   }
 
   /** Qt's waitForDisconnected as a Promise: true once the socket is Unconnected. */
@@ -794,44 +717,21 @@ class QAbstractSocketBase implements StreamEndpoint {
       this.#warn('QAbstractSocket::waitForDisconnected() is not allowed in UnconnectedState');
       return Promise.resolve(false);
     }
-    return this.#wait('disconnected', msecs);
+    return this.#waits.wait('disconnected', msecs);
   }
 
-  #wait(kind: WaitKind, msecs: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waiter: Waiter = {
-        kind,
-        beforeConnected: this.#state === HostLookupState || this.#state === ConnectingState,
-        settle: (result) => {
-          if (timer !== undefined) clearTimeout(timer);
-          this.#waiters.delete(waiter);
-          resolve(result);
-        },
-      };
-      this.#waiters.add(waiter);
-      if (msecs >= 0) timer = setTimeout(() => this.#waitTimedOut(waiter), msecs);
-    });
-  }
-
-  #waitTimedOut(waiter: Waiter): void {
-    if (!this.#waiters.has(waiter)) return;
-    waiter.settle(false);
-    if (this.#state === HostLookupState || this.#state === ConnectingState) {
+  #waitTimedOut(kind: WaitKind): void {
+    if (isConnecting(this.#state)) {
       // Qt abandons the attempt: Unconnected, SocketTimeoutError, and no errorOccurred.
       this.#setError('SocketTimeoutError', 'Socket operation timed out');
       this.#dropConnection();
       this.#setState(UnconnectedState);
-      this.#settleWaiters(false);
+      this.#waits.cancel();
       return;
     }
-    if (waiter.kind === 'connected') return;
+    if (kind === 'connected') return;
     this.#setError('SocketTimeoutError', 'Network operation timed out');
     this.#errorOccurred.emit(this.#error);
-  }
-
-  #settleWaiters(result: boolean, which: (waiter: Waiter) => boolean = () => true): void {
-    for (const waiter of [...this.#waiters]) if (which(waiter)) waiter.settle(result);
   }
 
   // ---- from the gateway ---------------------------------------------------------------------------
@@ -879,7 +779,7 @@ class QAbstractSocketBase implements StreamEndpoint {
           this.#bindPending = false;
           this.#setError(message.error, message.message);
           this.#errorOccurred.emit(this.#error);
-          this.#settleWaiters(false);
+          this.#waits.cancel();
           return;
         }
         this.#failed(message.error, message.message);
@@ -911,7 +811,7 @@ class QAbstractSocketBase implements StreamEndpoint {
     this.#setState(ConnectedState);
     if (this.state() !== ConnectedState) return;
     this.#connected.emit();
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'connected');
+    this.#waits.done('connected');
     if (this.state() !== ConnectedState) return;
     this.#scheduleGrant();
     if (this.#closeWhenConnected) {
@@ -1000,7 +900,7 @@ class QAbstractSocketBase implements StreamEndpoint {
         this.#inReadyRead = false;
       }
     }
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'readyRead');
+    this.#waits.done('readyRead');
   }
 
   /** Qt re-enables reading: staged bytes become visible (asynchronously, as Qt's next read) and credit flows again. */
@@ -1073,8 +973,8 @@ class QAbstractSocketBase implements StreamEndpoint {
         this.#inBytesWritten = false;
       }
     }
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'bytesWritten');
-    if (this.#state === ConnectedState || this.#state === ClosingState) this.#pump();
+    this.#waits.done('bytesWritten');
+    if (isLive(this.#state)) this.#pump();
   }
 
   /** @internal */
@@ -1100,8 +1000,7 @@ class QAbstractSocketBase implements StreamEndpoint {
       this.#errorOccurred.emit(this.#error);
       return false;
     }
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new RangeError(`bind() needs a port from 0 to 65535, got ${String(port)}`);
+    checkPort(port, 'bind');
     if (this.#state !== UnconnectedState || this.#bindPending) {
       this.#warn('QAbstractSocket::bind() called when already bound');
       this.#setError('UnknownSocketError', 'Unknown error');
@@ -1148,8 +1047,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   protected sendDatagram(data: Uint8Array | ArrayBuffer | string, host: string, port: number): number {
     const bytes = toBytes(data);
     if (bytes === undefined) throw new TypeError('writeDatagram() takes a Uint8Array, an ArrayBuffer or a string');
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new RangeError(`writeDatagram() needs a port from 0 to 65535, got ${String(port)}`);
+    checkPort(port, 'writeDatagram');
     if (host === '' && this.#state !== ConnectedState) {
       this.#setError('UnknownSocketError', 'Socket is not connected');
       this.#errorOccurred.emit(this.#error);
@@ -1200,7 +1098,7 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   // ---- internals ----------------------------------------------------------------------------------
   #schedulePump(): void {
-    if (this.#pumpScheduled || (this.#state !== ConnectedState && this.#state !== ClosingState)) return;
+    if (this.#pumpScheduled || !isLive(this.#state)) return;
     this.#pumpScheduled = true;
     // After the caller's synchronous code, as Qt writes when control returns to the event loop; a
     // microtask, since a timer would add a millisecond to every round trip.
@@ -1214,7 +1112,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   #pump(): boolean {
     const stream = this.#stream;
     const gateway = this.#gateway;
-    if ((this.#state !== ConnectedState && this.#state !== ClosingState) || stream === undefined || gateway === undefined) return false;
+    if (!isLive(this.#state) || stream === undefined || gateway === undefined) return false;
     let sent = false;
     while (this.#sendWindow > 0 && this.#writeBuffer.size > 0) {
       const frame = this.#writeBuffer.takeFrame(stream, Math.min(this.#sendWindow, gateway.maxFrameBytes));
@@ -1246,8 +1144,8 @@ class QAbstractSocketBase implements StreamEndpoint {
     this.#setState(UnconnectedState);
     this.#readChannelFinished.emit();
     this.#disconnected.emit();
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'disconnected');
-    this.#settleWaiters(false);
+    this.#waits.done('disconnected');
+    this.#waits.cancel();
   }
 
   /**
@@ -1257,7 +1155,7 @@ class QAbstractSocketBase implements StreamEndpoint {
   #remoteClosed(how: 'close' | 'reset'): void {
     if (this.#state !== ConnectedState) return;
     this.#setError('RemoteHostClosedError', how === 'reset' ? PEER_RESET_TEXT : (ERROR_TEXT.RemoteHostClosedError as string));
-    this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+    this.#waits.cancel('disconnected');
     this.#errorOccurred.emit(this.#error);
     if (this.#state !== ConnectedState) return; // the handler closed or aborted the socket
     this.#writeBuffer.clear();
@@ -1269,16 +1167,16 @@ class QAbstractSocketBase implements StreamEndpoint {
   /** The gateway reported a stream error, or the session was lost. */
   #failed(error: SocketErrorName, message: string): void {
     const was = this.#state;
-    if (was === HostLookupState || was === ConnectingState) {
+    if (isConnecting(was)) {
       // Qt's failure order: stateChanged(Unconnected), then errorOccurred.
       this.#setError(error, message);
       this.#dropConnection();
       this.#setState(UnconnectedState);
       this.#errorOccurred.emit(this.#error);
-      this.#settleWaiters(false);
+      this.#waits.cancel();
       return;
     }
-    if (was !== ConnectedState && was !== ClosingState) return;
+    if (!isLive(was)) return;
     if (error === 'RemoteHostClosedError') {
       // A write failed (Qt §2.1 #17): errorOccurred, then the abort path.
       this.#setError(error, message);
@@ -1288,14 +1186,14 @@ class QAbstractSocketBase implements StreamEndpoint {
     }
     // Any other loss while connected: buffered data stays readable, as after a remote close.
     this.#setError(error, message);
-    this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+    this.#waits.cancel('disconnected');
     this.#errorOccurred.emit(this.#error);
     if (this.#state !== was) return;
     this.#dropConnection();
     this.#setState(UnconnectedState);
     this.#readChannelFinished.emit();
     this.#disconnected.emit();
-    this.#settleWaiters(false);
+    this.#waits.cancel();
   }
 
   /** Forgets the gateway stream and the connection's transient values; buffers are the caller's call. */
@@ -1333,7 +1231,7 @@ class QAbstractSocketBase implements StreamEndpoint {
 
   #setState(to: SocketState): void {
     if (to === this.#state) return;
-    if (!next[this.#state].includes(to)) {
+    if (!socketStateMoves[this.#state].includes(to)) {
       throw new Error(`bug: ${nameOf(SocketState, this.#state)} -> ${nameOf(SocketState, to)}`);
     }
     this.#state = to;
@@ -1357,25 +1255,9 @@ class QAbstractSocketBase implements StreamEndpoint {
   static warnings = true;
 }
 
-type EnumValues = typeof SocketType &
-  typeof SocketState &
-  typeof SocketError &
-  typeof SocketOption &
-  typeof NetworkLayerProtocol &
-  typeof BindFlag &
-  typeof PauseMode;
-
 /**
  * Qt's `QAbstractSocket`. PySide also exposes every enum value on the class itself, so both
  * `QAbstractSocket.SocketState.ConnectedState` and `QAbstractSocket.ConnectedState` work.
  */
-export const QAbstractSocket = Object.assign(QAbstractSocketBase, {
-  ...SocketType,
-  ...SocketState,
-  ...SocketError,
-  ...SocketOption,
-  ...NetworkLayerProtocol,
-  ...BindFlag,
-  ...PauseMode,
-}) as typeof QAbstractSocketBase & EnumValues;
+export const QAbstractSocket = withSocketEnums(QAbstractSocketBase);
 export type QAbstractSocket = QAbstractSocketBase;
