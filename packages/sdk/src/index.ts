@@ -2,7 +2,8 @@
  * @module @socketgate/sdk
  * Qt's socket API (QAbstractSocket, QTcpSocket, QUdpSocket) for browsers, tunnelled through a socketgate gateway.
  */
-export { QAbstractSocket, type ReceivedDatagram, type SocketOptions, socketErrorFromName, socketStateMoves } from './abstract-socket.js';
+export { QAbstractSocket, type SocketOptions, socketErrorFromName, socketStateMoves } from './abstract-socket.js';
+export type { ReceivedDatagram } from './datagram-channel.js';
 export {
   BindFlag,
   NetworkLayerProtocol,
