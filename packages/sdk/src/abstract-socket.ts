@@ -69,7 +69,7 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   readonly errorOccurred: ReadonlySignal<[SocketError]> = this.#errorOccurred;
   readonly aboutToClose: ReadonlySignal<[]> = this.#aboutToClose;
   readonly readChannelFinished: ReadonlySignal<[]> = this.#readChannelFinished;
-  /** Never emitted: proxies are the gateway's business. */
+  /** Never emitted: the gateway speaks to a proxy, with the credentials its QNetworkProxy carries. */
   readonly proxyAuthenticationRequired: ReadonlySignal<[unknown, unknown]> = this.#proxyAuthenticationRequired;
 
   readonly #type: SocketType;
