@@ -5,6 +5,7 @@
 export * from './close-codes.js';
 export * from './codec.js';
 export * from './codes.js';
+export * from './flow-control.js';
 export * from './host.js';
 export * from './messages.js';
 export * from './names.js';

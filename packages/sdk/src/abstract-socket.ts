@@ -1,95 +1,41 @@
-import { HEADER_BYTES, isHost, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
-import { ByteQueue } from './byte-queue.js';
+import { isHost, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
+import { DatagramChannel } from './datagram-channel.js';
 import {
-  BindFlag,
   NetworkLayerProtocol,
   nameOf,
   type OpenMode,
   OpenModeFlag,
-  PauseMode,
   SocketError,
   SocketOption,
   SocketState,
   SocketType,
+  withSocketEnums,
 } from './enums.js';
-import { DEFAULT_RECEIVE_WINDOW, Gateway, type StreamEndpoint } from './gateway.js';
-import { QHostAddress } from './host-address.js';
-import { QNetworkProxy } from './network-proxy.js';
-import { OutgoingData } from './outgoing.js';
+import { Gateway, type StreamEndpoint } from './gateway-session.js';
+import { checkPort, QHostAddress } from './host-address.js';
+import { connectionProxy, proxySpec, QNetworkProxy } from './network-proxy.js';
 import { type ReadonlySignal, Signal } from './signal.js';
+import { channelOf, openDevice, SocketDevice } from './socket-device.js';
+import { ERROR_TEXT, PEER_RESET_TEXT, socketErrorFromName } from './socket-error.js';
+import {
+  BoundState,
+  ClosingState,
+  ConnectedState,
+  ConnectingState,
+  HostLookupState,
+  isConnecting,
+  isLive,
+  socketStateMoves,
+  UnconnectedState,
+} from './socket-state.js';
+import { StreamChannel } from './stream-channel.js';
+import type { TransportChannel } from './transport-channel.js';
+import { type WaitKind, Waits } from './waits.js';
 
-const { UnconnectedState, HostLookupState, ConnectingState, ConnectedState, BoundState, ClosingState } = SocketState;
+export { socketErrorFromName, socketStateMoves };
 
-/** Qt's allowed state moves (QT-SOCKETS.md §2.1); `#setState` refuses any other. */
-const next: Record<SocketState, readonly SocketState[]> = {
-  [UnconnectedState]: [HostLookupState, BoundState],
-  [HostLookupState]: [ConnectingState, UnconnectedState],
-  [ConnectingState]: [ConnectedState, UnconnectedState],
-  [ConnectedState]: [ClosingState, UnconnectedState],
-  [BoundState]: [HostLookupState, ClosingState, UnconnectedState],
-  [SocketState.ListeningState]: [],
-  [ClosingState]: [UnconnectedState],
-};
-export const socketStateMoves: Readonly<Record<SocketState, readonly SocketState[]>> = next;
-
-/** Qt's default text for each error that has one fixed text. */
-const ERROR_TEXT: Partial<Record<SocketErrorName, string>> = {
-  ConnectionRefusedError: 'Connection refused',
-  RemoteHostClosedError: 'The remote host closed the connection',
-  HostNotFoundError: 'Host not found',
-  SocketAccessError: 'Permission denied',
-  SocketResourceError: 'Out of resources',
-  SocketTimeoutError: 'Socket operation timed out',
-  DatagramTooLargeError: 'Datagram was too large to send',
-  NetworkError: 'Network error',
-  OperationError: 'Trying to connect while connection is in progress',
-  UnsupportedSocketOperationError: 'Unsupported socket operation',
-};
-
-/** RemoteHostClosedError's text after a reset: Qt's error, with words that keep the reset visible. */
-const PEER_RESET_TEXT = 'The remote host closed the connection (connection reset by peer)';
-
-/** Maps a wire error name to Qt's SocketError; every name has a value (tested). */
-export function socketErrorFromName(name: SocketErrorName): SocketError {
-  return SocketError[name];
-}
-
-const OPTION_NAMES = Object.keys(SocketOption) as SocketOptionName[];
-const optionName = (option: SocketOption): SocketOptionName | undefined => OPTION_NAMES[option];
-
-const NEWLINE = 0x0a;
-
-/**
- * The bytes of what write() was given (strings as UTF-8) as a view, or undefined for anything else:
- * whatever keeps them (the output queue, a frame) copies them.
- */
-function toBytes(data: unknown): Uint8Array | undefined {
-  if (typeof data === 'string') return encoder.encode(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return undefined;
-}
-const encoder = new TextEncoder();
-
-/** A datagram as the gateway delivered it. */
-export interface ReceivedDatagram {
-  data: Uint8Array;
-  host: string;
-  port: number;
-}
-
-/** What one datagram costs against a flow-control window: its size, at least 1. */
-const datagramCost = (bytes: number): number => Math.max(1, bytes);
-/** The upload window a UDP socket assumes until the gateway names its own (the gateway's minimum). */
-const ASSUMED_DATAGRAM_WINDOW = 128 * 1024;
-
-type WaitKind = 'connected' | 'readyRead' | 'bytesWritten' | 'disconnected';
-interface Waiter {
-  kind: WaitKind;
-  /** waitForDisconnected started before the connection was made: a failed connect is false. */
-  beforeConnected: boolean;
-  settle(result: boolean): void;
-}
+/** The transport each socket type gets, chosen once (Qt's QAbstractSocketEngine::createSocketEngine); any other type is a stream. */
+const CHANNELS: Partial<Record<SocketType, typeof StreamChannel | typeof DatagramChannel>> = { [SocketType.UdpSocket]: DatagramChannel };
 
 export interface SocketOptions {
   /** The gateway session to use; `Gateway.default()` when omitted. */
@@ -100,27 +46,19 @@ export interface SocketOptions {
  * Qt's `QAbstractSocket` over a socketgate gateway: the states, signals, buffers and errors of
  * QT-SOCKETS.md. Network errors never throw: they set `error()`/`errorString()` and emit
  * `errorOccurred`. Misuse (a bad port, no gateway) throws a TypeError or RangeError.
+ *
+ * This class is the state machine that drives a connection: the states and their signals, errors,
+ * connection control, the end of every wait, and the gateway's control messages. The device it
+ * extends holds the read and write API and what a socket answers (socket-device.ts); what differs
+ * between TCP and UDP is the transport channel the socket type chose (stream-channel.ts,
+ * datagram-channel.ts), through transport-channel.ts's two interfaces.
  */
-class QAbstractSocketBase implements StreamEndpoint {
-  static readonly SocketType = SocketType;
-  static readonly SocketState = SocketState;
-  static readonly SocketError = SocketError;
-  static readonly SocketOption = SocketOption;
-  static readonly NetworkLayerProtocol = NetworkLayerProtocol;
-  static readonly BindFlag = BindFlag;
-  static readonly PauseMode = PauseMode;
-  static readonly OpenModeFlag = OpenModeFlag;
-
-  // ---- signals ------------------------------------------------------------------------------------
+class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   readonly #hostFound = new Signal<[]>();
   readonly #connected = new Signal<[]>();
   readonly #disconnected = new Signal<[]>();
   readonly #stateChanged = new Signal<[SocketState]>();
   readonly #errorOccurred = new Signal<[SocketError]>();
-  readonly #readyRead = new Signal<[]>();
-  readonly #channelReadyRead = new Signal<[number]>();
-  readonly #bytesWritten = new Signal<[number]>();
-  readonly #channelBytesWritten = new Signal<[number, number]>();
   readonly #aboutToClose = new Signal<[]>();
   readonly #readChannelFinished = new Signal<[]>();
   readonly #proxyAuthenticationRequired = new Signal<[unknown, unknown]>();
@@ -129,80 +67,57 @@ class QAbstractSocketBase implements StreamEndpoint {
   readonly disconnected: ReadonlySignal<[]> = this.#disconnected;
   readonly stateChanged: ReadonlySignal<[SocketState]> = this.#stateChanged;
   readonly errorOccurred: ReadonlySignal<[SocketError]> = this.#errorOccurred;
-  readonly readyRead: ReadonlySignal<[]> = this.#readyRead;
-  readonly channelReadyRead: ReadonlySignal<[number]> = this.#channelReadyRead;
-  readonly bytesWritten: ReadonlySignal<[number]> = this.#bytesWritten;
-  readonly channelBytesWritten: ReadonlySignal<[number, number]> = this.#channelBytesWritten;
   readonly aboutToClose: ReadonlySignal<[]> = this.#aboutToClose;
   readonly readChannelFinished: ReadonlySignal<[]> = this.#readChannelFinished;
-  /** Never emitted: proxies are the gateway's business. */
+  /** Never emitted: the gateway speaks to a proxy, with the credentials its QNetworkProxy carries. */
   readonly proxyAuthenticationRequired: ReadonlySignal<[unknown, unknown]> = this.#proxyAuthenticationRequired;
 
-  // ---- state --------------------------------------------------------------------------------------
   readonly #type: SocketType;
+  readonly #channel: TransportChannel;
   readonly #gatewayOption: Gateway | undefined;
   #gateway: Gateway | undefined;
   #state: SocketState = UnconnectedState;
-  #openMode: OpenMode = OpenModeFlag.NotOpen;
   #error: SocketError = SocketError.UnknownSocketError;
   #errorString = '';
-  #peerName = '';
-  #peerAddress = new QHostAddress();
-  #peerPort = 0;
-  #localAddress = new QHostAddress();
-  #localPort = 0;
-  /** The gateway stream of the current connection, while the gateway holds it. */
+  /** The gateway stream of the current connection (or bind), while the gateway holds it. */
   #stream: number | undefined;
-  /** disconnectFromHost()/close() asked for while looking up or connecting. */
+  /** disconnectFromHost()/close() asked for while looking up or connecting (Qt's pendingClose). */
   #closeWhenConnected = false;
-  #closeSent = false;
   /** The current connection reached Connected (its data stays readable after it ends). */
   #wasConnected = false;
-  readonly #options = new Map<SocketOption, number>();
-  #proxy: QNetworkProxy = new QNetworkProxy(QNetworkProxy.DefaultProxy);
-  #pauseMode: number = PauseMode.PauseNever;
-
-  // read side
-  readonly #readBuffer = new ByteQueue();
-  /** Received beyond `readBufferSize`: held back, invisible, until Qt would have read it. */
-  readonly #staged = new ByteQueue();
-  #readBufferSize = 0;
-  /** Qt stopped reading because the buffer reached `readBufferSize` (only a resume restarts it). */
-  #readPaused = false;
-  /** Credit granted to the gateway and not yet used. */
-  #outstanding = 0;
-  #grantScheduled = false;
-  /** The gateway reported the peer's close (or reset) behind data still staged. */
-  #endPending: 'close' | 'reset' | undefined;
-  #inReadyRead = false;
-  #transaction: Uint8Array[] | undefined;
-
-  // write side
-  readonly #writeBuffer = new OutgoingData();
-  /** Sent to the gateway, not yet acknowledged as written. */
-  #inFlight = 0;
-  #sendWindow = 0;
-  #pumpScheduled = false;
-  #inBytesWritten = false;
-
-  readonly #waiters = new Set<Waiter>();
-
-  // UDP
-  readonly #datagrams: ReceivedDatagram[] = [];
-  /** Window cost of the datagrams held. */
-  #datagramCost = 0;
-  /** readyRead was emitted for the pending datagrams and no datagram was read since. */
-  #datagramNotified = false;
-  /** bind() was asked of the gateway and not answered yet. */
-  #bindPending = false;
-  #maxDatagramBytes = 65507;
+  /** The option values the gateway reported for the real socket (the device reads them). */
+  readonly #options: Map<SocketOption, number>;
+  readonly #waits: Waits;
 
   constructor(socketType: SocketType, options: SocketOptions = {}) {
+    const optionValues = new Map<SocketOption, number>();
+    const waits = new Waits((kind) => this.#waitTimedOut(kind));
+    super(
+      {
+        state: () => this.#state,
+        gateway: () => this.#gateway as Gateway,
+        stream: () => this.#stream,
+        options: optionValues,
+        setError: (name, text, emit) => this.#setError(name, text, emit),
+        warn: (message) => this.#warn(message),
+        waits,
+        remoteClosed: (how) => this.#remoteClosed(how),
+        sendClose: () => this.#sendClose(),
+        bind: (request) => {
+          this.#gateway = this.#session();
+          this.#resetConnection();
+          this.#stream = this.#gateway.bindStream(this, { ...request, window: this.#channel.open() });
+        },
+      },
+      (host) => new (CHANNELS[socketType] ?? StreamChannel)(host),
+    );
     this.#type = socketType;
     this.#gatewayOption = options.gateway;
+    this.#options = optionValues;
+    this.#waits = waits;
+    this.#channel = channelOf(this);
   }
 
-  // ---- identity and state -------------------------------------------------------------------------
   socketType(): SocketType {
     return this.#type;
   }
@@ -215,378 +130,13 @@ class QAbstractSocketBase implements StreamEndpoint {
   errorString(): string {
     return this.#errorString || 'Unknown error';
   }
-  /** True while the socket can be used: open, or bound (Qt falls back to isOpen() after a disconnect). */
-  isValid(): boolean {
-    return this.isOpen() || this.#state === BoundState;
-  }
-  peerName(): string {
-    return this.#peerName;
-  }
-  peerAddress(): QHostAddress {
-    return new QHostAddress(this.#peerAddress);
-  }
-  peerPort(): number {
-    return this.#peerPort;
-  }
-  /** The gateway's end of the real connection. */
-  localAddress(): QHostAddress {
-    return new QHostAddress(this.#localAddress);
-  }
-  localPort(): number {
-    return this.#localPort;
-  }
-  /** Qt's protected setters: they change only the cached value, for subclasses. */
-  protected setLocalPort(port: number): void {
-    this.#localPort = port;
-  }
-  protected setLocalAddress(address: QHostAddress): void {
-    this.#localAddress = new QHostAddress(address);
-  }
-  protected setPeerPort(port: number): void {
-    this.#peerPort = port;
-  }
-  protected setPeerAddress(address: QHostAddress): void {
-    this.#peerAddress = new QHostAddress(address);
-  }
-  protected setPeerName(name: string): void {
-    this.#peerName = name;
-  }
-
-  /** An opaque positive id while connected, -1 otherwise (browsers have no descriptors). */
-  socketDescriptor(): number {
-    return (this.#state === ConnectedState || this.#state === ClosingState) && this.#stream !== undefined ? this.#stream : -1;
-  }
-  /** Unsupported: there are no native descriptors in a browser. Sets UnsupportedSocketOperationError. */
-  setSocketDescriptor(_descriptor: number, _state: SocketState = ConnectedState, _mode: OpenMode = OpenModeFlag.ReadWrite): boolean {
-    this.#setError('UnsupportedSocketOperationError', 'The socket descriptor is invalid');
-    return false;
-  }
-
-  // ---- QIODevice ----------------------------------------------------------------------------------
-  openMode(): OpenMode {
-    return this.#openMode;
-  }
-  isOpen(): boolean {
-    return this.#openMode !== OpenModeFlag.NotOpen;
-  }
-  isReadable(): boolean {
-    return (this.#openMode & OpenModeFlag.ReadOnly) !== 0;
-  }
-  isWritable(): boolean {
-    return (this.#openMode & OpenModeFlag.WriteOnly) !== 0;
-  }
-  isSequential(): boolean {
-    return true;
-  }
-  pos(): number {
-    return 0;
-  }
-  size(): number {
-    return this.bytesAvailable();
-  }
   /** 1 while connected, and after a disconnect while buffered data stays readable; else 0. */
   readChannelCount(): number {
-    const live = this.#state === ConnectedState || this.#state === ClosingState;
-    return this.isReadable() && (live || (this.#state === UnconnectedState && this.#wasConnected)) ? 1 : 0;
+    return this.isReadable() && (isLive(this.#state) || (this.#state === UnconnectedState && this.#wasConnected)) ? 1 : 0;
   }
   writeChannelCount(): number {
-    return (this.#state === ConnectedState || this.#state === ClosingState) && this.isWritable() ? 1 : 0;
+    return isLive(this.#state) && this.isWritable() ? 1 : 0;
   }
-  currentReadChannel(): number {
-    return 0;
-  }
-  currentWriteChannel(): number {
-    return 0;
-  }
-
-  /** Buffered bytes; for UDP, the size of the next datagram (0 when none). */
-  bytesAvailable(): number {
-    if (this.#type === SocketType.UdpSocket) return this.#datagrams[0]?.data.byteLength ?? 0;
-    return this.#readBuffer.size;
-  }
-  bytesToWrite(): number {
-    return this.#writeBuffer.size + this.#inFlight;
-  }
-  atEnd(): boolean {
-    return !this.isOpen() || this.#readBuffer.size === 0;
-  }
-  canReadLine(): boolean {
-    return this.isOpen() && this.#readBuffer.indexOf(NEWLINE) >= 0;
-  }
-
-  readBufferSize(): number {
-    return this.#readBufferSize;
-  }
-
-  /**
-   * Qt's read buffer limit: 0 is unlimited. With a limit, the SDK grants the gateway only that much
-   * credit, so the gateway stops reading the real socket and TCP pushes back on the peer.
-   */
-  setReadBufferSize(size: number): void {
-    if (typeof size !== 'number' || Number.isNaN(size)) throw new TypeError('setReadBufferSize() takes a number of bytes (0 = unlimited)');
-    this.#readBufferSize = size;
-    if (size <= 0 || size > this.#readBuffer.size) this.#resumeReading();
-  }
-
-  #limit(): number {
-    return this.#readBufferSize > 0 ? this.#readBufferSize : Number.POSITIVE_INFINITY;
-  }
-
-  #checkReadable(what: string): boolean {
-    if (!this.isOpen()) {
-      this.#warn(`QIODevice::${what} (${this.#className()}): device not open`);
-      return false;
-    }
-    if (!this.isReadable()) {
-      this.#warn(`QIODevice::${what} (${this.#className()}): WriteOnly device`);
-      return false;
-    }
-    return true;
-  }
-
-  /** After a read: Qt reads the OS again when the buffer emptied, or when more was asked than it had. */
-  #afterRead(asked: number, had: number): void {
-    if (this.#readBuffer.size === 0 || asked > had) this.#resumeReading();
-    else this.#scheduleGrant();
-  }
-
-  #consume(max: number, what: string): Uint8Array | undefined {
-    if (!this.#checkReadable(what)) return undefined;
-    const had = this.#readBuffer.size;
-    const out = this.#readBuffer.read(max);
-    this.#transaction?.push(out);
-    this.#afterRead(max, had);
-    return out;
-  }
-
-  /** Reads up to `maxSize` bytes (all that is buffered when omitted). Empty when none or at end. */
-  read(maxSize = Number.POSITIVE_INFINITY): Uint8Array {
-    if (maxSize < 0) {
-      this.#warn(`QIODevice::read (${this.#className()}): Called with maxSize < 0`);
-      return new Uint8Array(0);
-    }
-    if (this.#type === SocketType.UdpSocket)
-      return this.#checkReadable('read') ? (this.#nextDatagram(maxSize)?.data ?? new Uint8Array(0)) : new Uint8Array(0);
-    return this.#consume(maxSize, 'read') ?? new Uint8Array(0);
-  }
-
-  /**
-   * Qt's `read(char *data, qint64 maxSize)`: copies into `target`; returns the count, 0 when nothing
-   * is buffered on a live connection, -1 at end of stream or when the device is not open.
-   */
-  readInto(target: Uint8Array, maxSize = target.byteLength): number {
-    if (maxSize < 0) return -1;
-    if (!this.#checkReadable('read')) return -1;
-    if (this.#type === SocketType.UdpSocket) {
-      // One datagram per read; what does not fit is dropped, as Qt's connected UDP read does.
-      const datagram = this.#nextDatagram(Math.min(maxSize, target.byteLength));
-      if (datagram === undefined) return this.#state === ConnectedState ? 0 : -1;
-      target.set(datagram.data);
-      return datagram.data.byteLength;
-    }
-    if (this.#readBuffer.size === 0 && maxSize > 0) {
-      this.#afterRead(maxSize, 0);
-      return this.#state === ConnectedState ? 0 : -1;
-    }
-    const out = this.#consume(Math.min(maxSize, target.byteLength), 'read') ?? new Uint8Array(0);
-    target.set(out);
-    return out.byteLength;
-  }
-
-  readAll(): Uint8Array {
-    if (this.#type === SocketType.UdpSocket) {
-      // Not datagram-aware, as in Qt: every pending datagram, boundaries lost.
-      if (!this.#checkReadable('readAll')) return new Uint8Array(0);
-      const all = new ByteQueue();
-      for (let datagram = this.#nextDatagram(); datagram; datagram = this.#nextDatagram()) all.push(datagram.data);
-      return all.read(all.size);
-    }
-    return this.#consume(Number.POSITIVE_INFINITY, 'readAll') ?? new Uint8Array(0);
-  }
-
-  /** Qt's QByteArray `readLine(maxSize = 0)`: a line with its `\n`, or what is buffered; 0 = no limit. */
-  readLine(maxSize = 0): Uint8Array {
-    if (!this.#checkReadable('readLine')) return new Uint8Array(0);
-    const limit = maxSize > 0 ? maxSize : this.#readBuffer.size;
-    const newline = this.#readBuffer.indexOf(NEWLINE, limit);
-    return this.#consume(newline >= 0 ? newline + 1 : limit, 'readLine') ?? new Uint8Array(0);
-  }
-
-  /**
-   * Qt's `readLine(char *data, qint64 maxSize)`: at most maxSize - 1 bytes, stopping after `\n`,
-   * then a NUL. Returns the count, 0 when nothing is buffered on a live connection, -1 at end.
-   */
-  readLineInto(target: Uint8Array, maxSize = target.byteLength): number {
-    if (maxSize < 2) {
-      this.#warn(`QIODevice::readLine (${this.#className()}): Called with maxSize < 2`);
-      return -1;
-    }
-    if (!this.#checkReadable('readLine')) return -1;
-    if (this.#readBuffer.size === 0) {
-      this.#afterRead(1, 0);
-      return this.#state === ConnectedState ? 0 : -1;
-    }
-    const room = Math.min(maxSize, target.byteLength) - 1;
-    const newline = this.#readBuffer.indexOf(NEWLINE, room);
-    const out = this.#consume(newline >= 0 ? newline + 1 : room, 'readLine') ?? new Uint8Array(0);
-    target.set(out);
-    if (out.byteLength < target.byteLength) target[out.byteLength] = 0;
-    return out.byteLength;
-  }
-
-  peek(maxSize: number): Uint8Array {
-    if (!this.#checkReadable('peek')) return new Uint8Array(0);
-    return this.#readBuffer.peek(maxSize);
-  }
-
-  /** Discards up to `maxSize` buffered bytes; -1 when there is nothing and the connection has ended. */
-  skip(maxSize: number): number {
-    if (!this.#checkReadable('skip')) return -1;
-    if (this.#readBuffer.size === 0 && this.#state !== ConnectedState) return -1;
-    const had = this.#readBuffer.size;
-    const skipped = this.#readBuffer.skip(maxSize);
-    this.#afterRead(maxSize, had);
-    return skipped;
-  }
-
-  /** One byte, or undefined where Qt's getChar returns false. */
-  getChar(): number | undefined {
-    if (this.#type === SocketType.UdpSocket) return this.#checkReadable('getChar') ? this.#nextDatagram(1)?.data[0] : undefined;
-    if (!this.#checkReadable('getChar') || this.#readBuffer.size === 0) return undefined;
-    return this.#consume(1, 'getChar')?.[0];
-  }
-
-  /** Qt's putChar: writes one byte; true when it was accepted. */
-  putChar(char: number | string): boolean {
-    const byte = typeof char === 'string' ? char.charCodeAt(0) : char;
-    return this.write(Uint8Array.of(byte & 0xff)) === 1;
-  }
-
-  /** Pushes one byte back to the front of the read buffer. */
-  ungetChar(char: number | string): void {
-    if (this.#transaction) {
-      this.#warn(`QIODevice::ungetChar (${this.#className()}): Called while transaction is in progress`);
-      return;
-    }
-    if (!this.isOpen()) return;
-    const byte = typeof char === 'string' ? char.charCodeAt(0) : char;
-    this.#readBuffer.unshift(Uint8Array.of(byte & 0xff));
-  }
-
-  startTransaction(): void {
-    if (this.#transaction) {
-      this.#warn(`QIODevice::startTransaction (${this.#className()}): Called while transaction already in progress`);
-      return;
-    }
-    this.#transaction = [];
-  }
-  commitTransaction(): void {
-    this.#transaction = undefined;
-  }
-  /** Puts back everything read since startTransaction(). */
-  rollbackTransaction(): void {
-    const read = this.#transaction;
-    this.#transaction = undefined;
-    if (!read) return;
-    for (let i = read.length - 1; i >= 0; i--) this.#readBuffer.unshift(read[i] as Uint8Array);
-  }
-  isTransactionStarted(): boolean {
-    return this.#transaction !== undefined;
-  }
-
-  /**
-   * Appends to the write buffer; returns the byte count (never partial), 0 for nothing, -1 when the
-   * socket cannot write. Strings are sent as UTF-8. The bytes leave once control returns to the
-   * event loop, or on flush().
-   */
-  write(data: Uint8Array | ArrayBuffer | string): number {
-    if (!this.isOpen()) {
-      this.#warn(`QIODevice::write (${this.#className()}): device not open`);
-      return -1;
-    }
-    if (!this.isWritable()) {
-      this.#warn(`QIODevice::write (${this.#className()}): ReadOnly device`);
-      return -1;
-    }
-    if (this.#state === UnconnectedState || this.#state === BoundState) {
-      this.#setError('UnknownSocketError', 'Socket is not connected');
-      return -1;
-    }
-    const bytes = toBytes(data);
-    if (bytes === undefined) throw new TypeError('write() takes a Uint8Array, an ArrayBuffer or a string');
-    if (this.#type === SocketType.UdpSocket) {
-      // One datagram to the connected peer; Qt sets a failure's error without emitting it.
-      if (this.#state !== ConnectedState) {
-        this.#setError('UnknownSocketError', 'Socket is not connected');
-        return -1;
-      }
-      return this.#sendDatagramChecked(bytes, '', 0, false);
-    }
-    if (bytes.byteLength === 0) return 0;
-    this.#writeBuffer.push(bytes, this.#gateway?.maxFrameBytes ?? bytes.byteLength);
-    this.#schedulePump();
-    return bytes.byteLength;
-  }
-
-  /** Sends buffered output to the gateway now; true when anything was sent. */
-  flush(): boolean {
-    return this.#pump();
-  }
-
-  // ---- options ------------------------------------------------------------------------------------
-  /**
-   * Sets an option on the gateway's real socket. Like Qt, it only takes effect while a socket
-   * exists (connecting or connected); options the gateway cannot set read back as undefined.
-   */
-  setSocketOption(option: SocketOption, value: number | boolean): void {
-    const name = optionName(option);
-    if (name === undefined) throw new RangeError(`unknown socket option ${option}`);
-    const live = this.#state === ConnectingState || this.#state === ConnectedState || this.#state === BoundState;
-    if (this.#stream === undefined || !live) return;
-    const number = typeof value === 'boolean' ? (value ? 1 : 0) : Math.trunc(value);
-    // The values Qt reads back at once; the gateway's answer confirms or clears them.
-    if (this.#type === SocketType.TcpSocket && (option === SocketOption.LowDelayOption || option === SocketOption.KeepAliveOption)) {
-      this.#options.set(option, number ? 1 : 0);
-    }
-    if (this.#type === SocketType.UdpSocket && option === SocketOption.MulticastTtlOption)
-      this.#options.set(option, Math.min(255, Math.max(0, number)));
-    if (this.#type === SocketType.UdpSocket && option === SocketOption.MulticastLoopbackOption) this.#options.set(option, number ? 1 : 0);
-    this.#gateway?.sendMessage({ type: 'set-option', stream: this.#stream, option: name, value: number });
-  }
-
-  /** The option's value on the real socket, or undefined (Qt's invalid QVariant). */
-  socketOption(option: SocketOption): number | undefined {
-    const live =
-      this.#state === ConnectingState || this.#state === ConnectedState || this.#state === ClosingState || this.#state === BoundState;
-    return live ? this.#options.get(option) : undefined;
-  }
-
-  /**
-   * Qt's setProxy: a SOCKS5 proxy the gateway connects a TCP socket through (where its policy allows
-   * client proxies); DefaultProxy uses `QNetworkProxy.applicationProxy()`.
-   */
-  setProxy(proxy: QNetworkProxy): void {
-    if (!(proxy instanceof QNetworkProxy)) throw new TypeError('setProxy() takes a QNetworkProxy');
-    this.#proxy = proxy;
-  }
-  proxy(): QNetworkProxy {
-    return this.#proxy;
-  }
-
-  /** The proxy for the next connection: undefined for none, or an error for a type the gateway cannot use. */
-  #effectiveProxy(): QNetworkProxy | undefined | 'unsupported' {
-    const proxy = this.#proxy.type() === QNetworkProxy.DefaultProxy ? QNetworkProxy.applicationProxy() : this.#proxy;
-    if (proxy.type() === QNetworkProxy.NoProxy || proxy.type() === QNetworkProxy.DefaultProxy) return undefined;
-    if (proxy.type() !== QNetworkProxy.Socks5Proxy || this.#type !== SocketType.TcpSocket) return 'unsupported';
-    return proxy;
-  }
-  pauseMode(): number {
-    return this.#pauseMode;
-  }
-  setPauseMode(mode: number): void {
-    this.#pauseMode = mode;
-  }
-  resume(): void {}
 
   // ---- connection control -------------------------------------------------------------------------
   /**
@@ -601,98 +151,77 @@ class QAbstractSocketBase implements StreamEndpoint {
     openMode: OpenMode = OpenModeFlag.ReadWrite,
     protocol: NetworkLayerProtocol = NetworkLayerProtocol.AnyIPProtocol,
   ): void {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`connectToHost() needs a port from 0 to 65535, got ${String(port)}`);
-    }
+    checkPort(port, 'connectToHost');
     const hostName = host instanceof QHostAddress ? host.toString() : host;
     if (typeof hostName !== 'string') throw new TypeError('connectToHost() takes a host name string or a QHostAddress');
-    if (
-      this.#state === HostLookupState ||
-      this.#state === ConnectingState ||
-      this.#state === ConnectedState ||
-      this.#state === ClosingState
-    ) {
-      this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${this.#peerName}"`);
-      this.#setError('OperationError', ERROR_TEXT.OperationError as string);
-      this.#errorOccurred.emit(this.#error);
+    if (isConnecting(this.#state) || isLive(this.#state)) {
+      this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${this.peerName()}"`);
+      this.#setError('OperationError', undefined, true);
       return;
     }
-    const gateway = this.#gatewayOption ?? Gateway.default();
-    if (gateway === null) {
-      throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
-    }
-    const proxy = this.#effectiveProxy();
-    if (proxy === 'unsupported') {
-      this.#setError('UnsupportedSocketOperationError', 'Unsupported proxy type: the gateway connects through SOCKS5 proxies, for TCP');
-      this.#errorOccurred.emit(this.#error);
+    const gateway = this.#session();
+    const proxy = connectionProxy(this.proxy());
+    if (proxy !== undefined && (proxy.type() !== QNetworkProxy.Socks5Proxy || !this.#channel.proxied)) {
+      this.#setError(
+        'UnsupportedSocketOperationError',
+        'Unsupported proxy type: the gateway connects through SOCKS5 proxies, for TCP',
+        true,
+      );
       return;
     }
-    const udp = this.#type === SocketType.UdpSocket;
-    const boundStream = udp && this.#state === BoundState ? this.#stream : undefined;
+    // A bound socket connects the stream it has, keeping its local port (only UDP sockets bind).
+    const boundStream = this.#state === BoundState ? this.#stream : undefined;
     this.#gateway = gateway;
     if (boundStream === undefined) this.#resetConnection();
-    this.#readBuffer.clear();
-    this.#staged.clear();
-    this.#transaction = undefined;
-    this.#writeBuffer.clear();
-    this.#openMode = udp ? openMode | OpenModeFlag.Unbuffered : openMode & ~OpenModeFlag.Unbuffered;
+    openDevice(this, this.#channel.buffered ? openMode & ~OpenModeFlag.Unbuffered : openMode | OpenModeFlag.Unbuffered);
     this.#error = SocketError.UnknownSocketError;
     this.#errorString = '';
-    this.#peerName = hostName;
+    this.setPeerName(hostName);
     this.#wasConnected = false;
     this.#setState(HostLookupState);
     if (this.state() !== HostLookupState) return;
 
+    const target = hostName.replace(/^\[(.*)\]$/, '$1');
     const family =
       protocol === NetworkLayerProtocol.IPv4Protocol ? 'ipv4' : protocol === NetworkLayerProtocol.IPv6Protocol ? 'ipv6' : 'any';
-    const literal = QHostAddress.isAddress(hostName);
-    const target = hostName.replace(/^\[(.*)\]$/, '$1');
     // A host the gateway would refuse as malformed (a NUL, a space, Unicode, a zone id…) is not sent.
-    if (!isHost(target)) {
-      this.#failLookupLater(hostName, 'HostNotFoundError');
-      return;
-    }
-    if (proxy !== undefined && !isHost(proxy.hostName())) {
-      this.#failLookupLater(hostName, 'ProxyNotFoundError');
+    const unreachable = !isHost(target)
+      ? 'HostNotFoundError'
+      : proxy !== undefined && !isHost(proxy.hostName())
+        ? 'ProxyNotFoundError'
+        : undefined;
+    if (unreachable !== undefined) {
+      this.#failLookupLater(hostName, unreachable);
       return;
     }
     if (boundStream !== undefined) {
       gateway.sendMessage({ type: 'connect', stream: boundStream, host: target, port, family });
     } else {
-      this.#outstanding = this.#initialWindow();
       this.#stream = gateway.openStream(this, {
-        transport: udp ? 'udp' : 'tcp',
+        transport: this.#channel.transport,
         host: target,
         port,
         family,
-        window: this.#outstanding,
-        ...(proxy === undefined
-          ? {}
-          : {
-              proxy: {
-                type: 'socks5' as const,
-                host: proxy.hostName(),
-                port: proxy.port(),
-                ...(proxy.user() ? { user: proxy.user() } : {}),
-                ...(proxy.password() ? { password: proxy.password() } : {}),
-              },
-            }),
+        window: this.#channel.open(),
+        ...(proxy === undefined ? {} : { proxy: proxySpec(proxy) }),
       });
     }
-    if (literal) this.#hostWasFound();
+    if (QHostAddress.isAddress(hostName)) this.#hostWasFound();
+  }
+
+  /** The gateway session for a new stream: the socket's own, or the default one. */
+  #session(): Gateway {
+    const gateway = this.#gatewayOption ?? Gateway.default();
+    if (gateway === null) throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
+    return gateway;
   }
 
   /** Qt's failed lookup of a name that cannot resolve: Unconnected, then errorOccurred, from the event loop. */
   #failLookupLater(hostName: string, error: 'HostNotFoundError' | 'ProxyNotFoundError'): void {
     setTimeout(() => {
-      if (this.#state !== HostLookupState || this.#peerName !== hostName) return; // aborted, or another attempt
+      if (this.#state !== HostLookupState || this.peerName() !== hostName) return; // aborted, or another attempt
       this.#failed(error, error === 'HostNotFoundError' ? (ERROR_TEXT.HostNotFoundError as string) : 'Proxy host not found');
     }, 0);
-  }
-
-  #initialWindow(): number {
-    const size = this.#type === SocketType.UdpSocket ? 0 : this.#readBufferSize;
-    return size > 0 ? Math.min(size, 0xffff_ffff) : (this.#gateway?.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW);
   }
 
   #hostWasFound(): void {
@@ -719,7 +248,8 @@ class QAbstractSocketBase implements StreamEndpoint {
           this.#sendClose();
           this.#finishClose();
         } else {
-          this.#pump();
+          // The channel sends the rest within the gateway's window, then asks for the close.
+          this.flush();
         }
         return;
       default:
@@ -731,109 +261,35 @@ class QAbstractSocketBase implements StreamEndpoint {
   close(): void {
     if (this.isOpen()) {
       this.#aboutToClose.emit();
-      this.#openMode = OpenModeFlag.NotOpen;
-      this.#readBuffer.clear();
-      this.#staged.clear();
-      this.#transaction = undefined;
-      this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+      openDevice(this, OpenModeFlag.NotOpen);
+      this.#waits.cancel('disconnected');
     }
     if (this.#state !== UnconnectedState) this.disconnectFromHost();
   }
 
   /** Qt's abort(): closes at once, dropping pending output. */
   abort(): void {
-    this.#settleWaiters(false);
+    this.#waits.cancel();
     if (this.isOpen()) {
       this.#aboutToClose.emit();
-      this.#openMode = OpenModeFlag.NotOpen;
-    }
-    this.#readBuffer.clear();
-    this.#staged.clear();
-    this.#writeBuffer.clear();
-    this.#transaction = undefined;
-    const stream = this.#stream;
-    if (stream !== undefined) {
-      this.#gateway?.sendMessage({ type: 'abort', stream });
-      this.#gateway?.releaseStream(stream);
+      openDevice(this, OpenModeFlag.NotOpen);
     }
     const was = this.#state;
-    this.#resetConnection();
-    if (was === UnconnectedState) return;
-    this.#setState(UnconnectedState);
-    this.#readChannelFinished.emit();
-    if (was === ConnectedState || was === ClosingState) this.#disconnected.emit();
+    if (was === UnconnectedState) this.#dropConnection();
+    else this.#ended(isLive(was));
   }
 
-  // ---- waits --------------------------------------------------------------------------------------
-  /** Qt's waitForConnected as a Promise: true once connected; on timeout the attempt is abandoned. */
-  waitForConnected(msecs = 30000): Promise<boolean> {
-    if (this.#state === ConnectedState) return Promise.resolve(true);
-    if (this.#state !== HostLookupState && this.#state !== ConnectingState) return Promise.resolve(false);
-    return this.#wait('connected', msecs);
-  }
-
-  /** Qt's waitForReadyRead as a Promise: true when new data arrives (not data already buffered). */
-  waitForReadyRead(msecs = 30000): Promise<boolean> {
-    // A UDP socket whose bind the gateway has not confirmed yet is, for Qt, already bound.
-    const binding = this.#state === UnconnectedState && this.#bindPending;
-    if ((this.#state === UnconnectedState && !binding) || this.#state === ClosingState) return Promise.resolve(false);
-    return this.#wait('readyRead', msecs);
-  }
-
-  /** Qt's waitForBytesWritten as a Promise: true at the next acknowledgement of written bytes. */
-  waitForBytesWritten(msecs = 30000): Promise<boolean> {
-    if (this.#state === UnconnectedState) {
-      this.#warn('QAbstractSocket::waitForBytesWritten() is not allowed in UnconnectedState');
-      return Promise.resolve(false);
-    }
-    if (this.bytesToWrite() === 0) return Promise.resolve(false);
-    return this.#wait('bytesWritten', msecs);
-  }
-
-  /** Qt's waitForDisconnected as a Promise: true once the socket is Unconnected. */
-  waitForDisconnected(msecs = 30000): Promise<boolean> {
-    if (this.#state === UnconnectedState) {
-      this.#warn('QAbstractSocket::waitForDisconnected() is not allowed in UnconnectedState');
-      return Promise.resolve(false);
-    }
-    return this.#wait('disconnected', msecs);
-  }
-
-  #wait(kind: WaitKind, msecs: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waiter: Waiter = {
-        kind,
-        beforeConnected: this.#state === HostLookupState || this.#state === ConnectingState,
-        settle: (result) => {
-          if (timer !== undefined) clearTimeout(timer);
-          this.#waiters.delete(waiter);
-          resolve(result);
-        },
-      };
-      this.#waiters.add(waiter);
-      if (msecs >= 0) timer = setTimeout(() => this.#waitTimedOut(waiter), msecs);
-    });
-  }
-
-  #waitTimedOut(waiter: Waiter): void {
-    if (!this.#waiters.has(waiter)) return;
-    waiter.settle(false);
-    if (this.#state === HostLookupState || this.#state === ConnectingState) {
+  /** A wait ran out: a connect attempt is abandoned (Qt's waitFor* timeout), any other wait reports it. */
+  #waitTimedOut(kind: WaitKind): void {
+    if (isConnecting(this.#state)) {
       // Qt abandons the attempt: Unconnected, SocketTimeoutError, and no errorOccurred.
-      this.#setError('SocketTimeoutError', 'Socket operation timed out');
+      this.#setError('SocketTimeoutError');
       this.#dropConnection();
       this.#setState(UnconnectedState);
-      this.#settleWaiters(false);
+      this.#waits.cancel();
       return;
     }
-    if (waiter.kind === 'connected') return;
-    this.#setError('SocketTimeoutError', 'Network operation timed out');
-    this.#errorOccurred.emit(this.#error);
-  }
-
-  #settleWaiters(result: boolean, which: (waiter: Waiter) => boolean = () => true): void {
-    for (const waiter of [...this.#waiters]) if (which(waiter)) waiter.settle(result);
+    if (kind !== 'connected') this.#setError('SocketTimeoutError', 'Network operation timed out', true);
   }
 
   // ---- from the gateway ---------------------------------------------------------------------------
@@ -844,11 +300,16 @@ class QAbstractSocketBase implements StreamEndpoint {
         this.#hostWasFound();
         return;
       case 'bound':
-        this.#onBound(message);
+        this.setLocalAddress(new QHostAddress(message.localAddress));
+        this.setLocalPort(message.localPort);
+        this.#channel.opened(message);
+        // Qt's BoundState, once the gateway has bound (not for the implicit bind of a connecting socket).
+        if (!this.#binding()) return;
+        this.#setState(BoundState);
+        this.#channel.start();
         return;
       case 'datagram-error':
-        this.#setError(message.error, message.message);
-        this.#errorOccurred.emit(this.#error);
+        this.#setError(message.error, message.message, true);
         return;
       case 'connected':
         this.#onConnected(message);
@@ -859,37 +320,32 @@ class QAbstractSocketBase implements StreamEndpoint {
         return;
       case 'end': {
         const how = message.reset === true ? 'reset' : 'close';
-        this.#gateway?.releaseStream(message.stream);
-        this.#stream = undefined;
+        this.#release();
         // A reset while closing cut what was still to be written: Qt's failed write, not a close.
         if (this.#state === ClosingState && how === 'reset') this.#failed('RemoteHostClosedError', PEER_RESET_TEXT);
         else if (this.#state === ClosingState) this.#finishClose();
-        else if (this.#staged.size > 0) this.#endPending = how;
-        else this.#remoteClosed(how);
+        else if (!this.#channel.holdEnd?.(how)) this.#remoteClosed(how);
         return;
       }
       case 'closed':
-        this.#gateway?.releaseStream(message.stream);
-        this.#stream = undefined;
+        this.#release();
         if (this.#state === ClosingState) this.#finishClose();
         return;
-      case 'error':
-        this.#gateway?.releaseStream(message.stream);
-        this.#stream = undefined;
-        if (this.#bindPending) {
-          // Qt's failed bind: errorOccurred, state unchanged.
-          this.#bindPending = false;
-          this.#setError(message.error, message.message);
-          this.#errorOccurred.emit(this.#error);
-          this.#settleWaiters(false);
+      case 'error': {
+        const binding = this.#binding();
+        this.#release();
+        if (!binding) {
+          this.#failed(message.error, message.message);
           return;
         }
-        this.#failed(message.error, message.message);
+        // Qt's failed bind: errorOccurred, state unchanged.
+        this.#setError(message.error, message.message, true);
+        this.#waits.cancel();
         return;
+      }
       case 'protocol-error':
         if (message.stream === undefined) return;
-        this.#gateway?.releaseStream(message.stream);
-        this.#stream = undefined;
+        this.#release();
         this.#failed('UnknownSocketError', `Protocol error: ${message.message}`);
         return;
       default:
@@ -900,12 +356,11 @@ class QAbstractSocketBase implements StreamEndpoint {
   #onConnected(message: ServerMessage & { type: 'connected' }): void {
     if (this.#state === HostLookupState) this.#hostWasFound();
     if (this.#state !== ConnectingState) return;
-    this.#peerAddress = new QHostAddress(message.peerAddress);
-    this.#peerPort = message.peerPort;
-    this.#localAddress = new QHostAddress(message.localAddress);
-    this.#localPort = message.localPort;
-    this.#sendWindow = message.window;
-    this.#datagramWindow = message.window;
+    this.setPeerAddress(new QHostAddress(message.peerAddress));
+    this.setPeerPort(message.peerPort);
+    this.setLocalAddress(new QHostAddress(message.localAddress));
+    this.setLocalPort(message.localPort);
+    this.#channel.opened(message);
     for (const [name, value] of Object.entries(message.options)) {
       if (value !== undefined) this.#options.set(SocketOption[name as SocketOptionName], value);
     }
@@ -913,170 +368,13 @@ class QAbstractSocketBase implements StreamEndpoint {
     this.#setState(ConnectedState);
     if (this.state() !== ConnectedState) return;
     this.#connected.emit();
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'connected');
+    this.#waits.done('connected');
     if (this.state() !== ConnectedState) return;
-    this.#scheduleGrant();
+    this.#channel.start();
     if (this.#closeWhenConnected) {
       this.#closeWhenConnected = false;
       this.disconnectFromHost();
-    } else {
-      this.#schedulePump();
     }
-  }
-
-  #onBound(message: ServerMessage & { type: 'bound' }): void {
-    this.#localAddress = new QHostAddress(message.localAddress);
-    this.#localPort = message.localPort;
-    this.#datagramWindow = message.window;
-    this.#maxDatagramBytes = message.maxDatagramBytes;
-    if (!this.#bindPending) return; // the implicit bind of a connecting socket
-    this.#bindPending = false;
-    if (this.#state === UnconnectedState) this.#setState(BoundState);
-    this.#scheduleGrant();
-  }
-
-  /** @internal */
-  onDatagram(host: string, port: number, payload: Uint8Array): void {
-    if (this.#state !== BoundState && this.#state !== ConnectedState) return;
-    const cost = datagramCost(payload.byteLength);
-    this.#outstanding = Math.max(0, this.#outstanding - cost);
-    this.#datagrams.push({ data: payload, host, port });
-    this.#datagramCost += cost;
-    this.#notifyDatagrams();
-  }
-
-  /** Qt's UDP readyRead: once for pending datagrams, again only after one was read. */
-  #notifyDatagrams(): void {
-    if (this.#datagramNotified || this.#datagrams.length === 0) return;
-    this.#datagramNotified = true;
-    this.#emitReadyRead();
-  }
-
-  /** Takes the next datagram, truncated to `maxSize` (the rest is lost, as in Qt). */
-  #nextDatagram(maxSize = Number.POSITIVE_INFINITY): ReceivedDatagram | undefined {
-    const datagram = this.#datagrams.shift();
-    if (datagram === undefined) return undefined;
-    this.#datagramCost -= datagramCost(datagram.data.byteLength);
-    this.#datagramNotified = false;
-    if (this.#datagrams.length > 0) {
-      setTimeout(() => this.#notifyDatagrams(), 0);
-    }
-    this.#scheduleGrant();
-    return maxSize < datagram.data.byteLength ? { ...datagram, data: datagram.data.subarray(0, Math.max(0, maxSize)) } : datagram;
-  }
-
-  /** @internal */
-  onData(payload: Uint8Array): void {
-    if (this.#state !== ConnectedState) return;
-    this.#outstanding = Math.max(0, this.#outstanding - payload.byteLength);
-    if (!this.isReadable()) {
-      // WriteOnly: Qt reads and discards; keep the flow going.
-      this.#grant(payload.byteLength);
-      return;
-    }
-    this.#staged.push(payload);
-    if (!this.#readPaused) this.#fill();
-    this.#scheduleGrant();
-  }
-
-  /** Moves staged bytes into the visible buffer up to the limit; readyRead when any moved. */
-  #fill(): void {
-    const room = this.#limit() - this.#readBuffer.size;
-    const moved = room > 0 ? this.#staged.moveTo(this.#readBuffer, room) : 0;
-    if (this.#readBufferSize > 0 && this.#readBuffer.size >= this.#readBufferSize) this.#readPaused = true;
-    if (moved > 0) this.#emitReadyRead();
-    const how = this.#endPending;
-    if (how !== undefined && this.#staged.size === 0 && this.#state === ConnectedState) {
-      this.#endPending = undefined;
-      this.#remoteClosed(how);
-    }
-  }
-
-  #emitReadyRead(): void {
-    this.#channelReadyRead.emit(0);
-    if (!this.#inReadyRead) {
-      this.#inReadyRead = true;
-      try {
-        this.#readyRead.emit();
-      } finally {
-        this.#inReadyRead = false;
-      }
-    }
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'readyRead');
-  }
-
-  /** Qt re-enables reading: staged bytes become visible (asynchronously, as Qt's next read) and credit flows again. */
-  #resumeReading(): void {
-    if (!this.#readPaused && this.#staged.size === 0) {
-      this.#scheduleGrant();
-      return;
-    }
-    this.#readPaused = false;
-    queueMicrotask(() => {
-      if (this.#state !== ConnectedState || this.#readPaused) return;
-      this.#fill();
-      this.#scheduleGrant();
-    });
-  }
-
-  #scheduleGrant(): void {
-    if (this.#grantScheduled) return;
-    this.#grantScheduled = true;
-    queueMicrotask(() => {
-      this.#grantScheduled = false;
-      this.#grantCredit();
-    });
-  }
-
-  /** Grants the gateway what the buffer can take: up to the limit, or keeps the window full when unlimited. */
-  #grantCredit(): void {
-    if (this.#type === SocketType.UdpSocket) {
-      if ((this.#state !== BoundState && this.#state !== ConnectedState) || this.#stream === undefined) return;
-      const window = this.#gateway?.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW;
-      const room = window - this.#outstanding - this.#datagramCost;
-      if (room >= window / 2) this.#grant(room);
-      return;
-    }
-    if (this.#state !== ConnectedState || this.#stream === undefined || this.#readPaused) return;
-    if (this.#readBufferSize > 0) {
-      const room = this.#readBufferSize - this.#readBuffer.size - this.#staged.size - this.#outstanding;
-      if (room > 0) this.#grant(room);
-      return;
-    }
-    // Credit goes back in quarters of the window: early enough that the gateway rarely waits for it,
-    // few enough that credit frames cost nothing (the benchmark's download was fastest at quarters).
-    const window = this.#gateway?.receiveWindowBytes ?? DEFAULT_RECEIVE_WINDOW;
-    const room = window - this.#outstanding - this.#staged.size;
-    if (room >= window / 4) this.#grant(room);
-  }
-
-  #grant(bytes: number): void {
-    if (this.#stream === undefined || bytes <= 0) return;
-    const n = Math.min(bytes, 0xffff_ffff);
-    this.#outstanding += n;
-    this.#gateway?.sendCredit(this.#stream, n);
-  }
-
-  /** @internal */
-  onAck(bytes: number): void {
-    if (this.#type === SocketType.UdpSocket) {
-      // UDP's bytesWritten was emitted when the datagram was sent; the ack only frees the window.
-      this.#datagramsInFlight = Math.max(0, this.#datagramsInFlight - bytes);
-      return;
-    }
-    this.#inFlight = Math.max(0, this.#inFlight - bytes);
-    this.#sendWindow += bytes;
-    this.#channelBytesWritten.emit(0, bytes);
-    if (!this.#inBytesWritten) {
-      this.#inBytesWritten = true;
-      try {
-        this.#bytesWritten.emit(bytes);
-      } finally {
-        this.#inBytesWritten = false;
-      }
-    }
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'bytesWritten');
-    if (this.#state === ConnectedState || this.#state === ClosingState) this.#pump();
   }
 
   /** @internal */
@@ -1085,171 +383,31 @@ class QAbstractSocketBase implements StreamEndpoint {
     this.#failed(error, message);
   }
 
-  // ---- UDP, for QUdpSocket -------------------------------------------------------------------------
-  #datagramWindow = ASSUMED_DATAGRAM_WINDOW;
-  #datagramsInFlight = 0;
-
-  /**
-   * Binds a UDP socket on the gateway host. Returns true when the request is on its way; BoundState
-   * follows when the gateway has bound (a failure is errorOccurred, the state unchanged).
-   */
-  protected bindSocket(address: string, port: number, mode: number): boolean {
-    if (this.#type !== SocketType.UdpSocket) {
-      this.#setError(
-        'UnsupportedSocketOperationError',
-        'Unsupported socket operation: bind() before connectToHost() is not available for TCP sockets',
-      );
-      this.#errorOccurred.emit(this.#error);
-      return false;
-    }
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new RangeError(`bind() needs a port from 0 to 65535, got ${String(port)}`);
-    if (this.#state !== UnconnectedState || this.#bindPending) {
-      this.#warn('QAbstractSocket::bind() called when already bound');
-      this.#setError('UnknownSocketError', 'Unknown error');
-      this.#errorOccurred.emit(this.#error);
-      return false;
-    }
-    const gateway = this.#gatewayOption ?? Gateway.default();
-    if (gateway === null) throw new TypeError('No gateway: pass { gateway } to the socket or call Gateway.setDefault(gateway) first');
-    this.#gateway = gateway;
-    this.#resetConnection();
-    this.#bindPending = true;
-    this.#outstanding = gateway.receiveWindowBytes;
-    this.#stream = gateway.bindStream(this, { address, port, flags: mode & 0x7, window: this.#outstanding });
-    return true;
-  }
-
-  /**
-   * Sends one datagram (UDP): to `host`:`port`, or to the connected peer when `host` is empty.
-   * Returns its size, or -1 with error() set; `emitErrors` follows Qt (writeDatagram emits, write does not).
-   */
-  #sendDatagramChecked(bytes: Uint8Array, host: string, port: number, emitErrors: boolean): number {
-    const fail = (name: SocketErrorName, text: string): number => {
-      this.#setError(name, text);
-      if (emitErrors) this.#errorOccurred.emit(this.#error);
-      return -1;
-    };
-    if (bytes.byteLength > this.#maxDatagramBytes) return fail('DatagramTooLargeError', ERROR_TEXT.DatagramTooLargeError as string);
-    const cost = datagramCost(bytes.byteLength);
-    if (this.#datagramsInFlight + cost > this.#datagramWindow) return fail('TemporaryError', 'Unable to send a datagram');
-    if (this.#stream === undefined && host !== '') {
-      // Qt binds an unbound socket to any address before its first datagram.
-      if (!this.bindSocket('', 0, 0)) return -1;
-    }
-    const stream = this.#stream;
-    if (stream === undefined) return fail('UnknownSocketError', 'Socket is not connected');
-    this.#datagramsInFlight += cost;
-    this.#gateway?.sendDatagram(stream, host, port, bytes);
-    this.#channelBytesWritten.emit(0, bytes.byteLength);
-    this.#bytesWritten.emit(bytes.byteLength);
-    return bytes.byteLength;
-  }
-
-  /** Qt's writeDatagram: one datagram to `host` (a name or an address) and `port`. */
-  protected sendDatagram(data: Uint8Array | ArrayBuffer | string, host: string, port: number): number {
-    const bytes = toBytes(data);
-    if (bytes === undefined) throw new TypeError('writeDatagram() takes a Uint8Array, an ArrayBuffer or a string');
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new RangeError(`writeDatagram() needs a port from 0 to 65535, got ${String(port)}`);
-    if (host === '' && this.#state !== ConnectedState) {
-      this.#setError('UnknownSocketError', 'Socket is not connected');
-      this.#errorOccurred.emit(this.#error);
-      return -1;
-    }
-    if (host !== '' && !isHost(host)) {
-      // Not sent (nor bound for): the error a name the gateway cannot resolve gets, reported at once.
-      this.#setError('HostNotFoundError', ERROR_TEXT.HostNotFoundError as string);
-      this.#errorOccurred.emit(this.#error);
-      return -1;
-    }
-    return this.#sendDatagramChecked(bytes, host, port, true);
-  }
-
-  /** The next datagram without taking it. */
-  protected peekDatagram(): ReceivedDatagram | undefined {
-    return this.#datagrams[0];
-  }
-
-  /** Takes the next datagram; with none pending, Qt's TemporaryError. */
-  protected takeDatagram(maxSize: number, caller: string): ReceivedDatagram | undefined {
-    if (!this.#datagramReady(caller)) return undefined;
-    const datagram = this.#nextDatagram(maxSize < 0 ? Number.POSITIVE_INFINITY : maxSize);
-    if (datagram === undefined) {
-      this.#setError('TemporaryError', 'No datagram available for reading');
-      this.#errorOccurred.emit(this.#error);
-    }
-    return datagram;
-  }
-
-  /** Qt's check for the datagram calls: bound or connected, else a warning. */
-  #datagramReady(caller: string): boolean {
-    if (this.#state === BoundState || this.#state === ConnectedState) return true;
-    this.#warn(`QUdpSocket::${caller}() called on a QUdpSocket when not in QUdpSocket::BoundState`);
-    return false;
-  }
-
-  protected changeMulticast(action: 'join' | 'leave', group: QHostAddress | string, caller: string): boolean {
-    if (this.#state !== BoundState || this.#stream === undefined) {
-      this.#warn(`QUdpSocket::${caller}() called on a QUdpSocket when not in QUdpSocket::BoundState`);
-      return false;
-    }
-    const text = group.toString();
-    if (!QHostAddress.isAddress(text)) return false;
-    this.#gateway?.sendMessage({ type: 'multicast', stream: this.#stream, action, group: text });
-    return true;
-  }
-
   // ---- internals ----------------------------------------------------------------------------------
-  #schedulePump(): void {
-    if (this.#pumpScheduled || (this.#state !== ConnectedState && this.#state !== ClosingState)) return;
-    this.#pumpScheduled = true;
-    // After the caller's synchronous code, as Qt writes when control returns to the event loop; a
-    // microtask, since a timer would add a millisecond to every round trip.
-    queueMicrotask(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
-    });
+  /** A bind the gateway has not answered yet: Unconnected, with a stream. */
+  #binding(): boolean {
+    return this.#state === UnconnectedState && this.#stream !== undefined;
   }
 
-  /** Sends buffered output within the gateway's window; in Closing, asks for the close once all is sent. */
-  #pump(): boolean {
-    const stream = this.#stream;
-    const gateway = this.#gateway;
-    if ((this.#state !== ConnectedState && this.#state !== ClosingState) || stream === undefined || gateway === undefined) return false;
-    let sent = false;
-    while (this.#sendWindow > 0 && this.#writeBuffer.size > 0) {
-      const frame = this.#writeBuffer.takeFrame(stream, Math.min(this.#sendWindow, gateway.maxFrameBytes));
-      gateway.sendFrame(frame);
-      const bytes = frame.byteLength - HEADER_BYTES;
-      this.#sendWindow -= bytes;
-      this.#inFlight += bytes;
-      sent = true;
-    }
-    if (this.#state === ClosingState && this.#writeBuffer.size === 0) this.#sendClose();
-    return sent;
-  }
-
+  /** The half-close: the gateway writes what it has, then closes; with nothing left to acknowledge, the stream is done. */
   #sendClose(): void {
-    if (this.#closeSent || this.#stream === undefined) return;
-    this.#closeSent = true;
+    if (this.#stream === undefined) return;
     this.#gateway?.sendMessage({ type: 'close', stream: this.#stream });
-    if (this.bytesToWrite() === 0) {
-      // Nothing left to acknowledge: the close is complete from Qt's point of view.
-      this.#gateway?.releaseStream(this.#stream);
-      this.#stream = undefined;
-    }
+    if (this.bytesToWrite() === 0) this.#release();
+  }
+
+  /** The gateway is done with the stream: later messages for it are dropped. */
+  #release(): void {
+    if (this.#stream !== undefined) this.#gateway?.releaseStream(this.#stream);
+    this.#stream = undefined;
   }
 
   /** Closing -> Unconnected, readChannelFinished, disconnected: Qt's end of a graceful close. */
   #finishClose(): void {
     if (this.#state !== ClosingState) return;
-    this.#dropConnection();
-    this.#setState(UnconnectedState);
-    this.#readChannelFinished.emit();
-    this.#disconnected.emit();
-    this.#settleWaiters(true, (waiter) => waiter.kind === 'disconnected');
-    this.#settleWaiters(false);
+    this.#ended(true);
+    this.#waits.done('disconnected');
+    this.#waits.cancel();
   }
 
   /**
@@ -1258,12 +416,11 @@ class QAbstractSocketBase implements StreamEndpoint {
    */
   #remoteClosed(how: 'close' | 'reset'): void {
     if (this.#state !== ConnectedState) return;
-    this.#setError('RemoteHostClosedError', how === 'reset' ? PEER_RESET_TEXT : (ERROR_TEXT.RemoteHostClosedError as string));
-    this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+    this.#setError('RemoteHostClosedError', how === 'reset' ? PEER_RESET_TEXT : undefined);
+    this.#waits.cancel('disconnected');
     this.#errorOccurred.emit(this.#error);
     if (this.#state !== ConnectedState) return; // the handler closed or aborted the socket
-    this.#writeBuffer.clear();
-    this.#inFlight = 0;
+    this.#channel.reset(); // pending output is dropped
     this.#setState(ClosingState);
     this.#finishClose();
   }
@@ -1271,84 +428,71 @@ class QAbstractSocketBase implements StreamEndpoint {
   /** The gateway reported a stream error, or the session was lost. */
   #failed(error: SocketErrorName, message: string): void {
     const was = this.#state;
-    if (was === HostLookupState || was === ConnectingState) {
+    if (isConnecting(was)) {
       // Qt's failure order: stateChanged(Unconnected), then errorOccurred.
       this.#setError(error, message);
       this.#dropConnection();
       this.#setState(UnconnectedState);
       this.#errorOccurred.emit(this.#error);
-      this.#settleWaiters(false);
+      this.#waits.cancel();
       return;
     }
-    if (was !== ConnectedState && was !== ClosingState) return;
-    if (error === 'RemoteHostClosedError') {
-      // A write failed (Qt §2.1 #17): errorOccurred, then the abort path.
-      this.#setError(error, message);
-      this.#errorOccurred.emit(this.#error);
-      if (this.#state === was) this.abort();
-      return;
-    }
-    // Any other loss while connected: buffered data stays readable, as after a remote close.
+    if (!isLive(was)) return;
+    // A failed write (Qt §2.1 #17) takes the abort path; any other loss keeps buffered data
+    // readable, as after a remote close.
+    const writeFailed = error === 'RemoteHostClosedError';
     this.#setError(error, message);
-    this.#settleWaiters(false, (waiter) => waiter.kind !== 'disconnected');
+    if (!writeFailed) this.#waits.cancel('disconnected');
     this.#errorOccurred.emit(this.#error);
     if (this.#state !== was) return;
+    if (writeFailed) {
+      this.abort();
+      return;
+    }
+    this.#ended(true);
+    this.#waits.cancel();
+  }
+
+  /** The connection is over: Unconnected, readChannelFinished, and disconnected if it had connected. */
+  #ended(disconnected: boolean): void {
     this.#dropConnection();
     this.#setState(UnconnectedState);
     this.#readChannelFinished.emit();
-    this.#disconnected.emit();
-    this.#settleWaiters(false);
+    if (disconnected) this.#disconnected.emit();
   }
 
-  /** Forgets the gateway stream and the connection's transient values; buffers are the caller's call. */
+  /** Ends the gateway stream and forgets the connection's transient values; the read buffer is the caller's call. */
   #dropConnection(): void {
-    const stream = this.#stream;
-    if (stream !== undefined) {
-      this.#gateway?.sendMessage({ type: 'abort', stream });
-      this.#gateway?.releaseStream(stream);
-    }
+    if (this.#stream !== undefined) this.#gateway?.sendMessage({ type: 'abort', stream: this.#stream });
+    this.#release();
     this.#resetConnection();
   }
 
   #resetConnection(): void {
     this.#stream = undefined;
-    this.#bindPending = false;
-    this.#datagrams.length = 0;
-    this.#datagramCost = 0;
-    this.#datagramNotified = false;
-    this.#datagramsInFlight = 0;
-    this.#datagramWindow = ASSUMED_DATAGRAM_WINDOW;
     this.#closeWhenConnected = false;
-    this.#closeSent = false;
-    this.#writeBuffer.clear();
-    this.#inFlight = 0;
-    this.#sendWindow = 0;
-    this.#outstanding = 0;
-    this.#readPaused = false;
-    this.#endPending = undefined;
+    this.#channel.reset();
     this.#options.clear();
-    this.#peerAddress = new QHostAddress();
-    this.#peerPort = 0;
-    this.#localAddress = new QHostAddress();
-    this.#localPort = 0;
+    this.setPeerAddress(new QHostAddress());
+    this.setPeerPort(0);
+    this.setLocalAddress(new QHostAddress());
+    this.setLocalPort(0);
   }
 
   #setState(to: SocketState): void {
     if (to === this.#state) return;
-    if (!next[this.#state].includes(to)) {
+    if (!socketStateMoves[this.#state].includes(to)) {
       throw new Error(`bug: ${nameOf(SocketState, this.#state)} -> ${nameOf(SocketState, to)}`);
     }
     this.#state = to;
     this.#stateChanged.emit(to);
   }
 
-  #setError(name: SocketErrorName, text: string): void {
+  /** Records Qt's error (with Qt's text for it unless `text` is given); `emit` also emits errorOccurred. */
+  #setError(name: SocketErrorName, text = ERROR_TEXT[name] ?? '', emit = false): void {
     this.#error = socketErrorFromName(name);
     this.#errorString = text;
-  }
-
-  #className(): string {
-    return this.#type === SocketType.UdpSocket ? 'QUdpSocket' : 'QTcpSocket';
+    if (emit) this.#errorOccurred.emit(this.#error);
   }
 
   #warn(message: string): void {
@@ -1359,25 +503,9 @@ class QAbstractSocketBase implements StreamEndpoint {
   static warnings = true;
 }
 
-type EnumValues = typeof SocketType &
-  typeof SocketState &
-  typeof SocketError &
-  typeof SocketOption &
-  typeof NetworkLayerProtocol &
-  typeof BindFlag &
-  typeof PauseMode;
-
 /**
  * Qt's `QAbstractSocket`. PySide also exposes every enum value on the class itself, so both
  * `QAbstractSocket.SocketState.ConnectedState` and `QAbstractSocket.ConnectedState` work.
  */
-export const QAbstractSocket = Object.assign(QAbstractSocketBase, {
-  ...SocketType,
-  ...SocketState,
-  ...SocketError,
-  ...SocketOption,
-  ...NetworkLayerProtocol,
-  ...BindFlag,
-  ...PauseMode,
-}) as typeof QAbstractSocketBase & EnumValues;
+export const QAbstractSocket = withSocketEnums(QAbstractSocketBase);
 export type QAbstractSocket = QAbstractSocketBase;

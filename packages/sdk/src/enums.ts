@@ -87,3 +87,15 @@ export type OpenMode = number;
 export function nameOf(enumeration: Record<string, number>, value: number): string {
   return Object.keys(enumeration).find((key) => enumeration[key] === value) ?? String(value);
 }
+
+/** QAbstractSocket's enums by name, as PySide puts them on the class: `QAbstractSocket.SocketState`. */
+const SOCKET_ENUMS = { SocketType, SocketState, SocketError, SocketOption, NetworkLayerProtocol, BindFlag, PauseMode, OpenModeFlag };
+
+/** The enums whose every value PySide also puts on the class itself: `QAbstractSocket.ConnectedState`. */
+const VALUE_ENUMS = [SocketType, SocketState, SocketError, SocketOption, NetworkLayerProtocol, BindFlag, PauseMode] as const;
+type Values<T> = T extends readonly [infer First, ...infer Rest] ? First & Values<Rest> : unknown;
+
+/** Puts QAbstractSocket's enums on its class as PySide does. */
+export function withSocketEnums<C extends object>(socketClass: C): C & Readonly<typeof SOCKET_ENUMS> & Values<typeof VALUE_ENUMS> {
+  return Object.assign(socketClass, SOCKET_ENUMS, ...VALUE_ENUMS);
+}

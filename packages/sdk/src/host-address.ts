@@ -281,3 +281,9 @@ function toIPv4(groups: readonly number[], mode: ConversionMode): number | undef
   if (low !== 1 && mode & ConversionModeFlag.ConvertV4CompatToIPv4) return low;
   return undefined;
 }
+
+/** Throws the RangeError of a misused port: Qt's ports are 0 to 65535. */
+export function checkPort(port: number, caller: string): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RangeError(`${caller}() needs a port from 0 to 65535, got ${String(port)}`);
+}

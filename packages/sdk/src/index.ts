@@ -2,7 +2,8 @@
  * @module @socketgate/sdk
  * Qt's socket API (QAbstractSocket, QTcpSocket, QUdpSocket) for browsers, tunnelled through a socketgate gateway.
  */
-export { QAbstractSocket, type ReceivedDatagram, type SocketOptions, socketErrorFromName, socketStateMoves } from './abstract-socket.js';
+export { QAbstractSocket, type SocketOptions, socketErrorFromName, socketStateMoves } from './abstract-socket.js';
+export type { ReceivedDatagram } from './datagram-channel.js';
 export {
   BindFlag,
   NetworkLayerProtocol,
@@ -15,7 +16,7 @@ export {
   SocketState,
   SocketType,
 } from './enums.js';
-export { Gateway, type GatewayOptions, type TokenProvider, type WebSocketConstructor, type WebSocketLike } from './gateway.js';
+export { Gateway, type GatewayOptions, type TokenProvider, type WebSocketConstructor, type WebSocketLike } from './gateway-session.js';
 export { QHostAddress, SpecialAddress } from './host-address.js';
 export { QNetworkDatagram } from './network-datagram.js';
 export { ProxyType, QNetworkProxy } from './network-proxy.js';

@@ -1,3 +1,5 @@
+import type { ProxySpec } from '@socketgate/protocol';
+
 /** Qt's `QNetworkProxy::ProxyType`. */
 export const ProxyType = {
   DefaultProxy: 0,
@@ -76,4 +78,21 @@ export class QNetworkProxy {
   static setApplicationProxy(proxy: QNetworkProxy | null): void {
     applicationProxy = proxy ?? undefined;
   }
+}
+
+/** The proxy a socket's next connection goes through: its own, or the application's for DefaultProxy; undefined for none. */
+export function connectionProxy(proxy: QNetworkProxy): QNetworkProxy | undefined {
+  const chosen = proxy.type() === ProxyType.DefaultProxy ? QNetworkProxy.applicationProxy() : proxy;
+  return chosen.type() === ProxyType.NoProxy || chosen.type() === ProxyType.DefaultProxy ? undefined : chosen;
+}
+
+/** A SOCKS5 proxy as an `open` message names it. */
+export function proxySpec(proxy: QNetworkProxy): ProxySpec {
+  return {
+    type: 'socks5',
+    host: proxy.hostName(),
+    port: proxy.port(),
+    ...(proxy.user() ? { user: proxy.user() } : {}),
+    ...(proxy.password() ? { password: proxy.password() } : {}),
+  };
 }

@@ -1,5 +1,17 @@
 import { encodeData, HEADER_BYTES, writeDataHeader } from '@socketgate/protocol';
 
+/**
+ * The bytes of what write() was given (strings as UTF-8) as a view, or undefined for anything else:
+ * whatever keeps them (the output queue, a frame) copies them.
+ */
+export function toBytes(data: unknown): Uint8Array | undefined {
+  if (typeof data === 'string') return encoder.encode(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+const encoder = new TextEncoder();
+
 /** A block of output: payload bytes `start` to `end`, with room for a header before `start`. */
 interface Block {
   bytes: Uint8Array;

@@ -1,17 +1,24 @@
 import { QAbstractSocket, type SocketOptions } from './abstract-socket.js';
+import type { DatagramChannel } from './datagram-channel.js';
 import { type BindFlag, SocketType } from './enums.js';
-import { QHostAddress } from './host-address.js';
+import { checkPort, QHostAddress } from './host-address.js';
 import { QNetworkDatagram } from './network-datagram.js';
+import { toBytes } from './outgoing.js';
+import { channelOf } from './socket-device.js';
 
 /**
  * Qt's `QUdpSocket`: datagrams through the gateway's real UDP socket. `bind()` reaches BoundState
  * when the gateway has bound (asynchronously); `writeDatagram()` binds to any address first, as Qt.
+ * Its calls go to the socket's DatagramChannel, which holds the received datagrams.
  */
 export class QUdpSocket extends QAbstractSocket {
+  readonly #datagrams: DatagramChannel;
   #multicastInterface: unknown = undefined;
 
   constructor(options: SocketOptions = {}) {
     super(SocketType.UdpSocket, options);
+    // A UDP socket's channel is a DatagramChannel: the socket type chose it.
+    this.#datagrams = channelOf(this) as DatagramChannel;
   }
 
   /**
@@ -20,11 +27,11 @@ export class QUdpSocket extends QAbstractSocket {
    * True when the request went to the gateway; BoundState follows, or errorOccurred.
    */
   bind(address?: QHostAddress | string | number, port?: number, mode?: BindFlag | number): boolean {
-    if (typeof address === 'number' || address === undefined) return this.bindSocket('', address ?? 0, port ?? 0);
+    if (typeof address === 'number' || address === undefined) return this.#datagrams.bind('', address ?? 0, port ?? 0);
     const text = address.toString();
     if (text !== '' && !QHostAddress.isAddress(text)) throw new TypeError(`bind() takes an IP address, got ${JSON.stringify(text)}`);
     const any = address instanceof QHostAddress && address.protocol() === QAbstractSocket.AnyIPProtocol;
-    return this.bindSocket(any ? '' : new QHostAddress(text).toString(), port ?? 0, mode ?? 0);
+    return this.#datagrams.bind(any ? '' : new QHostAddress(text).toString(), port ?? 0, mode ?? 0);
   }
 
   /**
@@ -38,20 +45,27 @@ export class QUdpSocket extends QAbstractSocket {
     if (data instanceof QNetworkDatagram) {
       const destination = data.destinationAddress();
       return destination.isNull()
-        ? this.sendDatagram(data.data(), '', 0)
-        : this.sendDatagram(data.data(), destination.toString(), data.destinationPort());
+        ? this.#send(data.data(), '', 0)
+        : this.#send(data.data(), destination.toString(), data.destinationPort());
     }
     if (address === undefined || port === undefined) throw new TypeError('writeDatagram() needs data, an address and a port');
-    return this.sendDatagram(data, address.toString(), port);
+    return this.#send(data, address.toString(), port);
+  }
+
+  #send(data: Uint8Array | ArrayBuffer | string, host: string, port: number): number {
+    const bytes = toBytes(data);
+    if (bytes === undefined) throw new TypeError('writeDatagram() takes a Uint8Array, an ArrayBuffer or a string');
+    checkPort(port, 'writeDatagram');
+    return this.#datagrams.sendTo(bytes, host, port);
   }
 
   hasPendingDatagrams(): boolean {
-    return this.peekDatagram() !== undefined;
+    return this.#datagrams.peek() !== undefined;
   }
 
   /** Size of the next datagram, 0 for an empty one, -1 when none is pending. */
   pendingDatagramSize(): number {
-    return this.peekDatagram()?.data.byteLength ?? -1;
+    return this.#datagrams.peek()?.data.byteLength ?? -1;
   }
 
   /**
@@ -59,14 +73,14 @@ export class QUdpSocket extends QAbstractSocket {
    * bytes (the rest of the datagram is lost); with nothing pending, empty data and TemporaryError.
    */
   readDatagram(maxSize = Number.POSITIVE_INFINITY): [Uint8Array, QHostAddress, number] {
-    const datagram = this.takeDatagram(maxSize, 'readDatagram');
+    const datagram = this.#datagrams.take(maxSize, 'readDatagram');
     if (datagram === undefined) return [new Uint8Array(0), new QHostAddress(), 0];
     return [datagram.data, new QHostAddress(datagram.host), datagram.port];
   }
 
   /** The next datagram with its sender and destination; `maxSize` -1 takes it whole. Invalid when none. */
   receiveDatagram(maxSize = -1): QNetworkDatagram {
-    const datagram = this.takeDatagram(maxSize, 'receiveDatagram');
+    const datagram = this.#datagrams.take(maxSize, 'receiveDatagram');
     const result = new QNetworkDatagram();
     if (datagram === undefined) return result;
     result.setData(datagram.data);
@@ -79,11 +93,11 @@ export class QUdpSocket extends QAbstractSocket {
 
   /** Joins a multicast group on the gateway host, where its policy allows multicast. */
   joinMulticastGroup(group: QHostAddress | string, _iface?: unknown): boolean {
-    return this.changeMulticast('join', group, 'joinMulticastGroup');
+    return this.#datagrams.multicast('join', group, 'joinMulticastGroup');
   }
 
   leaveMulticastGroup(group: QHostAddress | string, _iface?: unknown): boolean {
-    return this.changeMulticast('leave', group, 'leaveMulticastGroup');
+    return this.#datagrams.multicast('leave', group, 'leaveMulticastGroup');
   }
 
   /** Stored only: interfaces are the gateway host's. */
