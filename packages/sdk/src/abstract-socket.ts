@@ -244,13 +244,9 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
       case ConnectedState:
         this.#setState(ClosingState);
         if (this.state() !== ClosingState) return;
-        if (this.bytesToWrite() === 0) {
-          this.#sendClose();
-          this.#finishClose();
-        } else {
-          // The channel sends the rest within the gateway's window, then asks for the close.
-          this.flush();
-        }
+        // Else the channel sends the rest within the gateway's window and, once all is written, the close.
+        if (this.bytesToWrite() === 0) this.#sendClose();
+        else this.flush();
         return;
       default:
         return;
@@ -389,11 +385,11 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
     return this.#state === UnconnectedState && this.#stream !== undefined;
   }
 
-  /** The half-close: the gateway writes what it has, then closes; with nothing left to acknowledge, the stream is done. */
+  /** The close, once every byte is written: the stream is done, and so is Closing. */
   #sendClose(): void {
-    if (this.#stream === undefined) return;
-    this.#gateway?.sendMessage({ type: 'close', stream: this.#stream });
-    if (this.bytesToWrite() === 0) this.#release();
+    if (this.#stream !== undefined) this.#gateway?.sendMessage({ type: 'close', stream: this.#stream });
+    this.#release();
+    this.#finishClose();
   }
 
   /** The gateway is done with the stream: later messages for it are dropped. */

@@ -12,7 +12,7 @@ import { type ChannelHost, credit, deferOnce, type TransportChannel } from './tr
  *   it wait here unseen, and no credit goes out, until Qt would have read them (so the gateway stops
  *   reading the real socket and TCP pushes back on the peer); a peer's end waits behind them;
  * - upload: write() queues; the pump sends within the gateway's window, acknowledgements are
- *   `bytesWritten` and reopen the window; in Closing, once all is sent, the half-close (`close`).
+ *   `bytesWritten` and reopen the window; in Closing, once all is written, the half-close (`close`).
  */
 export class StreamChannel implements TransportChannel {
   readonly transport = 'tcp';
@@ -167,7 +167,7 @@ export class StreamChannel implements TransportChannel {
     return true;
   }
 
-  /** Sends buffered output within the gateway's window; in Closing, the half-close once all is sent. */
+  /** Sends buffered output within the gateway's window; in Closing, the half-close once all is written. */
   #pump(): boolean {
     const stream = this.#host.stream();
     const state = this.#host.state();
@@ -182,7 +182,8 @@ export class StreamChannel implements TransportChannel {
       this.#inFlight += bytes;
       sent = true;
     }
-    if (state === ClosingState && this.#output.size === 0 && !this.#closeSent) {
+    // The half-close waits for every acknowledgement: a write() during Closing goes before it.
+    if (state === ClosingState && this.bytesToWrite() === 0 && !this.#closeSent) {
       this.#closeSent = true;
       this.#host.sendClose();
     }
