@@ -315,10 +315,12 @@ export abstract class SocketDevice {
     return datagrams.size > 0 ? datagrams.read(datagrams.size) : this.#consume(Number.POSITIVE_INFINITY);
   }
 
-  /** Qt's QByteArray `readLine(maxSize = 0)`: a line with its `\n`, or what is buffered; 0 = no limit. */
+  /** Qt's QByteArray `readLine(maxSize = 0)`: a line with its `\n`, or what is buffered, at most maxSize - 1 bytes; 0 = no limit. */
   readLine(maxSize = 0): Uint8Array {
-    if (!this.#checkReadable('readLine')) return EMPTY;
-    const limit = maxSize > 0 ? maxSize : this.#readBuffer.size;
+    if (maxSize === 1) this.#warn('readLineInto', 'Called with maxSize < 2');
+    if (maxSize === 1 || !this.#checkReadable('readLineInto')) return EMPTY;
+    // Qt's limit counts the NUL it would write: at most maxSize - 1 bytes.
+    const limit = maxSize > 0 ? maxSize - 1 : this.#readBuffer.size;
     const newline = this.#readBuffer.indexOf(NEWLINE, limit);
     return this.#consume(newline >= 0 ? newline + 1 : limit);
   }
@@ -350,14 +352,11 @@ export abstract class SocketDevice {
     return this.#readBuffer.peek(maxSize);
   }
 
-  /** Discards up to `maxSize` buffered bytes; -1 when there is nothing and the connection has ended. */
+  /** Discards up to `maxSize` buffered bytes (a rollback puts them back); -1 when there is nothing and the connection has ended. */
   skip(maxSize: number): number {
     if (!this.#checkReadable('skip')) return -1;
-    const had = this.#readBuffer.size;
-    if (had === 0 && this.#endOfData() < 0) return -1;
-    const skipped = this.#readBuffer.skip(maxSize);
-    this.#afterRead(maxSize, had);
-    return skipped;
+    if (this.#readBuffer.size === 0 && this.#endOfData() < 0) return -1;
+    return this.#consume(maxSize).byteLength;
   }
 
   /** One byte, or undefined where Qt's getChar returns false. */
