@@ -29,11 +29,7 @@ export const warnings: Scenario[] = [
     title: 'readLine() and readLine(char *) on a socket that is not open',
     sockets: { s: 'tcp' },
     servers: {},
-    steps: [
-      call('readLine'),
-      call('readLine', 8),
-      call('readLineInto', 8),
-    ],
+    steps: [call('readLine'), call('readLine', 8), call('readLineInto', 8)],
   },
   {
     name: 'warn-write-not-open',
