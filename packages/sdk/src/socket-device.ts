@@ -280,11 +280,7 @@ export abstract class SocketDevice {
 
   /** Reads up to `maxSize` bytes (all that is buffered when omitted); for UDP, one datagram. Empty when none or at end. */
   read(maxSize = Number.POSITIVE_INFINITY): Uint8Array {
-    if (maxSize < 0) {
-      this.#warn('read', 'Called with maxSize < 0');
-      return EMPTY;
-    }
-    if (!this.#checkReadable('read')) return EMPTY;
+    if (!this.#readable(maxSize)) return EMPTY;
     return this.#channel.read(maxSize) ?? this.#consume(maxSize);
   }
 
@@ -293,7 +289,7 @@ export abstract class SocketDevice {
    * is buffered on a live connection, -1 at end of stream or when the device is not open.
    */
   readInto(target: Uint8Array, maxSize = target.byteLength): number {
-    if (maxSize < 0 || !this.#checkReadable('read')) return -1;
+    if (!this.#readable(maxSize)) return -1;
     const max = Math.min(maxSize, target.byteLength);
     const datagram = this.#channel.read(max);
     if (datagram === undefined && this.#readBuffer.size === 0 && maxSize > 0) {
@@ -306,7 +302,7 @@ export abstract class SocketDevice {
   }
 
   readAll(): Uint8Array {
-    if (!this.#checkReadable('readAll')) return EMPTY;
+    if (!this.#checkReadable('read')) return EMPTY;
     // An unbuffered transport is read on, as Qt does: every pending datagram, boundaries lost.
     const datagrams = new ByteQueue();
     for (let next = this.#channel.read(Number.POSITIVE_INFINITY); next; next = this.#channel.read(Number.POSITIVE_INFINITY)) {
@@ -361,7 +357,7 @@ export abstract class SocketDevice {
 
   /** One byte, or undefined where Qt's getChar returns false. */
   getChar(): number | undefined {
-    if (!this.#checkReadable('getChar')) return undefined;
+    if (!this.#checkReadable('read')) return undefined;
     const datagram = this.#channel.read(1);
     if (datagram !== undefined) return datagram[0];
     return this.#readBuffer.size > 0 ? this.#consume(1)[0] : undefined;
@@ -379,7 +375,7 @@ export abstract class SocketDevice {
       this.#warn('ungetChar', 'Called while transaction is in progress');
       return;
     }
-    if (!this.isOpen()) return;
+    if (!this.#checkReadable('read')) return;
     const byte = typeof char === 'string' ? char.charCodeAt(0) : char;
     this.#readBuffer.unshift(Uint8Array.of(byte & 0xff));
   }
@@ -398,8 +394,7 @@ export abstract class SocketDevice {
   rollbackTransaction(): void {
     const read = this.#transaction;
     this.#transaction = undefined;
-    if (!read) return;
-    for (let i = read.length - 1; i >= 0; i--) this.#readBuffer.unshift(read[i] as Uint8Array);
+    for (const bytes of read?.reverse() ?? []) this.#readBuffer.unshift(bytes);
   }
   isTransactionStarted(): boolean {
     return this.#transaction !== undefined;
@@ -473,6 +468,13 @@ export abstract class SocketDevice {
       }
     }
     this.#host.waits.done('readyRead');
+  }
+
+  /** Qt's read() checks: maxSize, then the open mode. */
+  #readable(maxSize: number): boolean {
+    if (maxSize >= 0) return this.#checkReadable('read');
+    this.#warn('read', 'Called with maxSize < 0');
+    return false;
   }
 
   #checkReadable(what: string): boolean {

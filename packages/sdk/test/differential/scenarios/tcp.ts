@@ -302,7 +302,7 @@ export const tcp: Scenario[] = [
       check('bytesAvailable'),
       call('close'),
       check(...FULL),
-      diverges('warn-read-all-name', call('readAll')),
+      call('readAll'),
       call('read', 3),
       call('readInto', 3),
     ],
