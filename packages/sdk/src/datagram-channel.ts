@@ -110,11 +110,12 @@ export class DatagramChannel implements TransportChannel {
     return this.#queue[0];
   }
 
-  /** QUdpSocket's readDatagram/receiveDatagram: the next datagram; with none pending, Qt's TemporaryError. */
+  /** QUdpSocket's readDatagram/receiveDatagram: the next datagram; with none pending, Qt's TemporaryError (but for maxSize -1). */
   take(maxSize: number, caller: string): ReceivedDatagram | undefined {
     if (!this.#ready(caller)) return undefined;
     const datagram = this.#next(maxSize < 0 ? Number.POSITIVE_INFINITY : maxSize);
-    if (datagram === undefined) this.#host.setError('TemporaryError', 'No datagram available for reading', true);
+    // receiveDatagram() for a whole datagram finds no size and returns an invalid one silently, as Qt's does.
+    if (datagram === undefined && maxSize >= 0) this.#host.setError('TemporaryError', 'No datagram available for reading', true);
     return datagram;
   }
 
