@@ -105,9 +105,9 @@ export class DatagramChannel implements TransportChannel {
     return maxSize < datagram.data.byteLength ? { ...datagram, data: datagram.data.subarray(0, Math.max(0, maxSize)) } : datagram;
   }
 
-  /** The next datagram without taking it (QUdpSocket's hasPendingDatagrams, pendingDatagramSize). */
-  peek(): ReceivedDatagram | undefined {
-    return this.#queue[0];
+  /** The next datagram without taking it (QUdpSocket's hasPendingDatagrams, pendingDatagramSize); when not bound, Qt's warning. */
+  peek(caller: string): ReceivedDatagram | undefined {
+    return this.#ready(caller) ? this.#queue[0] : undefined;
   }
 
   /** QUdpSocket's readDatagram/receiveDatagram: the next datagram; with none pending, Qt's TemporaryError (but for maxSize -1). */

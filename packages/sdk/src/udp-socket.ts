@@ -60,12 +60,12 @@ export class QUdpSocket extends QAbstractSocket {
   }
 
   hasPendingDatagrams(): boolean {
-    return this.#datagrams.peek() !== undefined;
+    return this.#datagrams.peek('hasPendingDatagrams') !== undefined;
   }
 
   /** Size of the next datagram, 0 for an empty one, -1 when none is pending. */
   pendingDatagramSize(): number {
-    return this.#datagrams.peek()?.data.byteLength ?? -1;
+    return this.#datagrams.peek('pendingDatagramSize')?.data.byteLength ?? -1;
   }
 
   /**
