@@ -478,21 +478,6 @@ export const tcp: Scenario[] = [
     ],
   },
   {
-    name: 'tcp-write-while-closing',
-    title: 'write during Closing (after disconnectFromHost with bytes still to write): written before the close',
-    sockets: { s: 'tcp' },
-    servers: { slow: { tcp: 'sink', delayMs: 300 } },
-    steps: [
-      ...connectTo('slow'),
-      call('write', { text: 'z', repeat: 16384 }),
-      call('disconnectFromHost'),
-      call('write', { text: 'y', repeat: 16384 }),
-      check(...STATUS),
-      until('disconnected'),
-      check(...FULL),
-    ],
-  },
-  {
     name: 'tcp-peer-name-kept',
     title: 'peerName is kept after abort(), peer address and port are cleared',
     sockets: { s: 'tcp' },
