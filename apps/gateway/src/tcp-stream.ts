@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Open, SocketOptionName } from '@socketgate/protocol';
-import { type SocketFailure, socketFailure } from './errors.js';
+import { connectTimedOut, errnoFailure, peerReset, type SocketFailure, socketFailure } from './errno-table.js';
 import { READ_BUFFER } from './frame-pool.js';
 import type { ResolvedAddress } from './resolve.js';
 import { connectThrough, fromSpec, proxyFailure, type Socks5Proxy } from './socks.js';
@@ -163,7 +163,7 @@ export class TcpStream implements Stream {
     const target = addresses[index];
     if (this.#state !== 'connecting') return;
     if (target === undefined) {
-      this.#fail(last ?? { error: 'ConnectionRefusedError', message: 'Connection refused' });
+      this.#fail(last ?? errnoFailure('ECONNREFUSED', 'connect'));
       return;
     }
     if (this.#proxy !== undefined) {
@@ -206,10 +206,7 @@ export class TcpStream implements Stream {
       this.#socket = undefined;
       this.#attempt(addresses, index + 1, failure);
     };
-    this.#connectTimer = setTimeout(
-      () => failed({ error: 'SocketTimeoutError', message: 'Connection timed out' }),
-      this.#host.connectTimeoutMs,
-    );
+    this.#connectTimer = setTimeout(() => failed(connectTimedOut), this.#host.connectTimeoutMs);
     socket.once('error', (error) => failed(socketFailure(error)));
     socket.once('connect', () => {
       clearTimeout(this.#connectTimer);
@@ -341,7 +338,7 @@ export class TcpStream implements Stream {
     if (this.#state === 'closed') return;
     // A reset seen while reading is Qt's remote close (buffered data stays readable), reported as
     // one so it is never taken for an orderly end; a failed write is its abort path (EPIPE).
-    if (error.code === 'ECONNRESET' && this.#state === 'connected') {
+    if (peerReset(error) && this.#state === 'connected') {
       this.#remoteReset = true;
       this.#socket?.removeAllListeners('data');
       this.#onRemoteEnd();

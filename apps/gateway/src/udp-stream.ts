@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type { AddressFamily, Bind, Connect, Multicast, Open, SocketOptionName } from '@socketgate/protocol';
-import { type SocketFailure, socketFailure } from './errors.js';
+import { errnoFailure, type SocketFailure, socketFailure } from './errno-table.js';
 import type { ResolvedAddress } from './resolve.js';
 import type { Stream, StreamHost, Violation } from './stream.js';
 
@@ -40,21 +40,6 @@ const plain = (address: string): string => (address.startsWith('::ffff:') && isI
 
 /** What one datagram costs against a window: its size, and at least 1 so empty ones count too. */
 export const datagramCost = (bytes: number): number => Math.max(1, bytes);
-
-function bindFailure(error: unknown): SocketFailure {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'EADDRINUSE':
-      return { error: 'AddressInUseError', message: 'The bound address is already in use' };
-    case 'EADDRNOTAVAIL':
-    case 'EINVAL':
-      return { error: 'SocketAddressNotAvailableError', message: 'The address is not available' };
-    case 'EACCES':
-    case 'EPERM':
-      return { error: 'SocketAccessError', message: 'The address is protected' };
-    default:
-      return socketFailure(error);
-  }
-}
 
 /**
  * One client UDP socket and its real `dgram` socket. Every destination of every datagram passes
@@ -121,13 +106,14 @@ export class UdpStream implements Stream {
   }
 
   #bind(address: string, port: number, flags: number, then: Connect | undefined): void {
+    // What bind(2) answers a process without the privilege, whatever the gateway's own.
     if (port !== 0 && port < 1024) {
-      this.#fail({ error: 'SocketAccessError', message: 'The address is protected' });
+      this.#fail(errnoFailure('EACCES', 'bind'));
       return;
     }
     const literal = address === '' ? 6 : isIP(address);
     if (literal === 0) {
-      this.#fail({ error: 'SocketAddressNotAvailableError', message: 'The address is not available' });
+      this.#fail(errnoFailure('EADDRNOTAVAIL', 'bind'));
       return;
     }
     this.#family = literal === 4 ? 4 : 6;
@@ -149,7 +135,7 @@ export class UdpStream implements Stream {
       this.#family === 4 ? dgram.createSocket({ type: 'udp4' }) : dgram.createSocket({ type: 'udp6', ipv6Only: address !== '' });
     probe.once('error', (error) => {
       probe.close();
-      this.#fail(bindFailure(error));
+      this.#fail(socketFailure(error, 'bind'));
     });
     probe.bind({ address: where, port, exclusive: true }, () => {
       probe.close(() => {
@@ -164,7 +150,7 @@ export class UdpStream implements Stream {
         ? dgram.createSocket({ type: 'udp4', reuseAddr })
         : dgram.createSocket({ type: 'udp6', reuseAddr, ipv6Only: !dualStack });
     this.#socket = socket;
-    socket.once('error', (error) => this.#fail(bindFailure(error)));
+    socket.once('error', (error) => this.#fail(socketFailure(error, 'bind')));
     socket.bind({ address, port, exclusive: true }, () => {
       socket.removeAllListeners('error');
       socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
@@ -307,15 +293,15 @@ export class UdpStream implements Stream {
     };
     const limit = this.#family === 4 ? 65507 : 65527;
     if (payload.byteLength > Math.min(limit, this.#host.maxDatagramBytes)) {
-      done({ error: 'DatagramTooLargeError', message: 'Datagram was too large to send' });
+      done(errnoFailure('EMSGSIZE', 'send'));
       return;
     }
     const socket = this.#socket as dgram.Socket;
     if (host === '') {
       try {
-        socket.send(payload, (error) => done(error ? this.#sendFailure(error) : undefined));
+        socket.send(payload, (error) => done(error ? socketFailure(error, 'send') : undefined));
       } catch (error) {
-        done(this.#sendFailure(error as Error));
+        done(socketFailure(error, 'send'));
       }
       return;
     }
@@ -328,16 +314,10 @@ export class UdpStream implements Stream {
     if (this.#peers.size >= MAX_PEERS) this.#peers.delete(this.#peers.values().next().value as string);
     this.#peers.add(`${target.address}|${port}`);
     try {
-      socket.send(payload, port, this.#native(target.address), (error) => done(error ? this.#sendFailure(error) : undefined));
+      socket.send(payload, port, this.#native(target.address), (error) => done(error ? socketFailure(error, 'send') : undefined));
     } catch (error) {
-      done(this.#sendFailure(error as Error));
+      done(socketFailure(error, 'send'));
     }
-  }
-
-  #sendFailure(error: Error): SocketFailure {
-    return (error as NodeJS.ErrnoException).code === 'EMSGSIZE'
-      ? { error: 'DatagramTooLargeError', message: 'Datagram was too large to send' }
-      : { error: 'NetworkError', message: 'Unable to send a message' };
   }
 
   #onMessage(payload: Buffer, from: dgram.RemoteInfo): void {
@@ -394,12 +374,8 @@ export class UdpStream implements Stream {
 
   #onSocketError(error: NodeJS.ErrnoException): void {
     if (this.#state === 'closed') return;
-    // A connected socket learns of an ICMP port-unreachable as ECONNREFUSED; the socket goes on.
-    const failure: SocketFailure =
-      error.code === 'ECONNREFUSED'
-        ? { error: 'ConnectionRefusedError', message: 'Connection refused' }
-        : { error: 'NetworkError', message: 'Unable to receive a message' };
-    this.#host.send({ type: 'datagram-error', stream: this.id, ...failure });
+    // The socket goes on: the error was for one datagram (an ICMP port-unreachable, say).
+    this.#host.send({ type: 'datagram-error', stream: this.id, ...socketFailure(error, 'receive') });
   }
 
   write(): Violation {
@@ -424,7 +400,7 @@ export class UdpStream implements Stream {
       if (message.action === 'join') socket.addMembership(message.group);
       else socket.dropMembership(message.group);
     } catch (error) {
-      this.#host.send({ type: 'datagram-error', stream: this.id, ...bindFailure(error) });
+      this.#host.send({ type: 'datagram-error', stream: this.id, ...socketFailure(error, 'multicast') });
     }
     return undefined;
   }
