@@ -14,42 +14,17 @@ import {
 } from '@socketgate/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import { AuthError, type Authenticator, type Principal } from './auth.js';
+import { AuthError, type Principal } from './auth.js';
 import { closeWebSocket } from './close-reason.js';
-import type { GatewayConfig } from './config.js';
 import { GW_ERR_STORE_UNAVAILABLE } from './errors.js';
 import { allocateFrame, releaseFrame } from './frame-pool.js';
-import type { Lookups, SessionLookups } from './lookups.js';
-import type { GatewayMetrics } from './metrics.js';
-import { bothPolicies, type DestinationPolicy, type EgressPolicy } from './policy.js';
+import type { SessionLookups } from './lookups.js';
+import { bothPolicies, type DestinationPolicy } from './policy.js';
+import type { GatewayRuntime, LiveSession } from './runtime.js';
 import type { Socks5Proxy } from './socks.js';
-import type { SessionStore } from './store.js';
 import type { Stream, StreamHost } from './stream.js';
 import { TcpStream } from './tcp-stream.js';
 import { UdpStream } from './udp-stream.js';
-
-/** What sessions share: the gateway's settings and its registry of live sessions. */
-export interface GatewayRuntime {
-  readonly config: GatewayConfig;
-  /** Replaced on reload: new streams of every session are checked against the rules in force. */
-  policy: EgressPolicy;
-  /** Name resolution, bounded and cached for every session. */
-  readonly lookups: Lookups;
-  readonly sessions: Set<Session>;
-  readonly log: FastifyBaseLogger;
-  /** Datagrams not delivered since the gateway started. */
-  readonly datagrams: { dropped: number; refused: number };
-  /** Replaced on reload: new sessions are checked against the credentials in force. */
-  authenticator: Authenticator;
-  /** Sessions still waiting to say hello, per client address, oldest first. */
-  readonly pendingPerAddress: Map<string, Set<Session>>;
-  /** Single-use tickets and the authenticated sessions per credential and per address, maybe shared with other gateways. */
-  readonly store: SessionStore;
-  readonly metrics: GatewayMetrics;
-  readonly upstreamProxy: Socks5Proxy | undefined;
-  /** Set while the gateway drains for shutdown: no new sessions or streams. */
-  readonly draining: { value: boolean };
-}
 
 /** A token bucket: `rate` per second, bursts of twice that. */
 class Bucket {
@@ -184,7 +159,7 @@ export class Session implements StreamHost {
     }
     waiting.add(this);
     if (waiting.size > this.#runtime.config.maxPendingSessionsPerAddress) {
-      const oldest = waiting.values().next().value as Session;
+      const oldest = waiting.values().next().value as LiveSession;
       this.#runtime.metrics.cuts.inc({ reason: 'pending' });
       oldest.close(CloseCode.TOO_MANY_SESSIONS, 'too many sessions from this address are waiting to say hello');
     }
