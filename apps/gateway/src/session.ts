@@ -22,7 +22,7 @@ import type { SessionLookups } from './lookups.js';
 import { bothPolicies, type DestinationPolicy } from './policy.js';
 import type { GatewayRuntime, LiveSession } from './runtime.js';
 import type { Socks5Proxy } from './socks.js';
-import type { Stream, StreamHost } from './stream.js';
+import type { Stream, StreamHost, Violation } from './stream.js';
 import { TcpStream } from './tcp-stream.js';
 import { UdpStream } from './udp-stream.js';
 
@@ -64,6 +64,15 @@ interface StreamRecord {
   outcome?: string;
 }
 
+/** Why a TCP stream does not take a message for UDP streams. */
+const UDP_ONLY = {
+  connect: 'connect is for bound UDP streams; a TCP stream connects with open',
+  multicast: 'multicast is for UDP streams only',
+} as const;
+
+/** A message for the other transport: each stream takes only what its own transport has. */
+const unsupported = (stream: number, what: string): Violation => ({ code: 'UNSUPPORTED', message: `stream ${stream}: ${what}` });
+
 /** Messages a client may send while its credential is being checked, before `welcome`. */
 const MAX_EARLY_MESSAGES = 64;
 
@@ -86,7 +95,7 @@ export class Session implements StreamHost {
   readonly log: FastifyBaseLogger;
   #authenticated = false;
   #helloTimer: NodeJS.Timeout | undefined;
-  readonly #streams = new Map<number, Stream>();
+  readonly #streams = new Map<number, TcpStream | UdpStream>();
   #lastStreamId = -1;
   readonly #ackQueue = new Set<Stream>();
   #ackImmediate: NodeJS.Immediate | undefined;
@@ -620,14 +629,21 @@ export class Session implements StreamHost {
       case 'data': {
         this.#runtime.metrics.bytes.inc({ direction: 'up', transport: 'tcp' }, frame.payload.byteLength);
         const stream = this.#stream(frame.stream, 'data');
-        const problem = stream?.write(frame.payload);
+        const problem =
+          stream?.transport === 'udp'
+            ? unsupported(stream.id, 'a UDP stream takes DATAGRAM frames, not DATA')
+            : stream?.write(frame.payload);
         if (problem !== undefined) this.#protocolError(problem.code, problem.message, frame.stream);
         return;
       }
       case 'datagram': {
         this.#runtime.metrics.bytes.inc({ direction: 'up', transport: 'udp' }, frame.payload.byteLength);
         this.#runtime.metrics.datagrams.inc({ direction: 'up' });
-        const problem = this.#stream(frame.stream, 'datagram')?.datagram(frame.host, frame.port, frame.payload);
+        const stream = this.#stream(frame.stream, 'datagram');
+        const problem =
+          stream?.transport === 'tcp'
+            ? unsupported(stream.id, 'datagrams travel on UDP streams only')
+            : stream?.datagram(frame.host, frame.port, frame.payload);
         if (problem !== undefined) this.#protocolError(problem.code, problem.message, frame.stream);
         return;
       }
@@ -666,7 +682,12 @@ export class Session implements StreamHost {
       case 'connect':
       case 'multicast': {
         const stream = this.#stream(message.stream, message.type);
-        const problem = message.type === 'connect' ? stream?.connect(message) : stream?.multicast(message);
+        const problem =
+          stream?.transport === 'tcp'
+            ? unsupported(stream.id, UDP_ONLY[message.type])
+            : message.type === 'connect'
+              ? stream?.connect(message)
+              : stream?.multicast(message);
         if (problem !== undefined) this.#protocolError(problem.code, problem.message, message.stream);
         return;
       }
@@ -727,7 +748,7 @@ export class Session implements StreamHost {
    * The live stream with this id. A message for a stream that has already ended crossed our end
    * on the wire and is dropped; a stream id that was never opened is a protocol error.
    */
-  #stream(id: number, what: string): Stream | undefined {
+  #stream(id: number, what: string): TcpStream | UdpStream | undefined {
     const stream = this.#streams.get(id);
     if (stream !== undefined || id <= this.#lastStreamId) return stream;
     this.#protocolError('UNKNOWN_STREAM', `${what}: stream ${id} was never opened`);

@@ -1,4 +1,4 @@
-import type { Connect, Multicast, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
+import type { ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
 import type { SessionLookups } from './lookups.js';
 import type { DestinationPolicy } from './policy.js';
 import type { Socks5Proxy } from './socks.js';
@@ -9,22 +9,22 @@ export interface Violation {
   message: string;
 }
 
-/** What every stream (TCP or UDP) offers its session. */
+/** A stream's state: TCP and UDP streams move through one table (stream-lifecycle.ts). */
+export type StreamState = 'binding' | 'bound' | 'resolving' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+/**
+ * What every stream (TCP or UDP) offers its session. What only one transport takes (DATA for TCP;
+ * DATAGRAM, connect and multicast for UDP) is on that transport's class.
+ */
 export interface Stream {
   readonly id: number;
   readonly transport: 'tcp' | 'udp';
-  readonly state: string;
+  readonly state: StreamState;
   /** Bytes the gateway holds for this stream. */
   readonly bufferedBytes: number;
   addCredit(bytes: number): void;
   /** Reads or sends again after the session's send buffer drained. */
   resume(): void;
-  /** A DATA frame from the client. */
-  write(payload: Uint8Array): Violation | undefined;
-  /** A DATAGRAM frame from the client. */
-  datagram(host: string, port: number, payload: Uint8Array): Violation | undefined;
-  connect(message: Connect): Violation | undefined;
-  multicast(message: Multicast): Violation | undefined;
   close(): void;
   abort(): void;
   setOption(option: SocketOptionName, value: number): void;
@@ -81,8 +81,3 @@ export interface StreamHost {
   /** Records how long a TCP connect took. */
   observeConnect(seconds: number): void;
 }
-
-export const unsupported = (stream: number, what: string): Violation => ({
-  code: 'UNSUPPORTED',
-  message: `stream ${stream}: ${what}`,
-});
