@@ -138,14 +138,14 @@ export abstract class StreamLifecycle implements Stream {
   /** The real socket is connected: the client is told both ends, its upload window and the options in force. */
   protected connected(ends: Ends, options: Partial<Record<SocketOptionName, number>>): void {
     this.move('connected');
-    this.host.send({ type: 'connected', stream: this.id, window: this.host.uploadWindowBytes, ...ends, options });
+    this.host.send({ type: 'connected', stream: this.id, window: this.host.config.uploadWindowBytes, ...ends, options });
   }
 
   // ---- upload window and acknowledgements ---------------------------------------------------------
 
   /** A DATA or DATAGRAM frame costing `cost` that would overrun the send window granted to the client. */
   protected beyondWindow(cost: number, what: 'data' | 'datagram'): Violation | undefined {
-    const window = this.host.uploadWindowBytes;
+    const window = this.host.config.uploadWindowBytes;
     if (this.#unacked + cost <= window) return undefined;
     return {
       code: 'WINDOW_EXCEEDED',
@@ -157,7 +157,7 @@ export abstract class StreamLifecycle implements Stream {
   protected hold(cost: number, bytes: number): void {
     this.#unacked += cost;
     this.#held += bytes;
-    this.host.holdUpload(bytes);
+    this.host.flow.holdUpload(bytes);
   }
 
   /**
@@ -168,10 +168,10 @@ export abstract class StreamLifecycle implements Stream {
   protected handedOn(cost: number, bytes: number, acknowledge: boolean): boolean {
     if (this.#state === 'closed') return false;
     this.#held -= bytes;
-    this.host.holdUpload(-bytes);
+    this.host.flow.holdUpload(-bytes);
     if (acknowledge) {
       this.#ackDue += cost;
-      this.host.queueAck(this);
+      this.host.flow.queueAck(this);
     }
     return true;
   }
@@ -202,7 +202,7 @@ export abstract class StreamLifecycle implements Stream {
 
   /** The stream ends with `last` (`end` or `closed`), after the acknowledgement of every byte written. */
   protected finish(last: ServerMessage): void {
-    this.host.flushAck(this);
+    this.host.flow.flushAck(this);
     this.host.send(last);
     this.release();
   }
@@ -221,7 +221,7 @@ export abstract class StreamLifecycle implements Stream {
     if (this.#state === 'closed') return;
     this.move('closed');
     this.releaseSocket(reset);
-    this.host.holdUpload(-this.#held);
+    this.host.flow.holdUpload(-this.#held);
     this.#held = 0;
     this.host.released(this);
   }

@@ -65,7 +65,7 @@ export class TcpStream extends StreamLifecycle {
   /** The client's own proxy, where the gateway allows it: the proxy must pass the egress policy too. */
   async #clientProxy(): Promise<SocketFailure | undefined> {
     const spec = this.#request.proxy;
-    if (spec === undefined || !this.host.clientProxies) {
+    if (spec === undefined || !this.host.config.clientProxies) {
       return { error: 'SocketAccessError', message: 'Permission denied: the gateway does not allow client proxies' };
     }
     // An operator's upstream proxy is the only way out: a client's own proxy would go around it.
@@ -90,7 +90,7 @@ export class TcpStream extends StreamLifecycle {
 
   /** Connects through the SOCKS5 proxy to the address the policy checked (never to a name). */
   #attemptThroughProxy(proxy: Socks5Proxy, target: ResolvedAddress): void {
-    connectThrough(proxy, target.address, this.#request.port, this.host.connectTimeoutMs).then(
+    connectThrough(proxy, target.address, this.#request.port, this.host.config.connectTimeoutMs).then(
       (socket) => {
         if (this.state !== 'connecting') {
           socket.destroy();
@@ -127,7 +127,7 @@ export class TcpStream extends StreamLifecycle {
       // With no room or no credit the read is small (a read of zero bytes is not possible).
       onread: {
         buffer: () => {
-          const room = this.host.downloadRoom() + this.#readReserved;
+          const room = this.host.flow.downloadRoom() + this.#readReserved;
           const size =
             this.#downloadCredit > 0
               ? Math.min(this.#downloadCredit, READ_BUFFER.byteLength, Math.max(room, MIN_READ_BYTES))
@@ -152,7 +152,7 @@ export class TcpStream extends StreamLifecycle {
       this.#socket = undefined;
       this.#attempt(addresses, index + 1, failure);
     };
-    this.#connectTimer = setTimeout(() => failed(connectTimedOut), this.host.connectTimeoutMs);
+    this.#connectTimer = setTimeout(() => failed(connectTimedOut), this.host.config.connectTimeoutMs);
     socket.once('error', (error) => failed(socketFailure(error)));
     socket.once('connect', () => {
       clearTimeout(this.#connectTimer);
@@ -195,15 +195,15 @@ export class TcpStream extends StreamLifecycle {
     const credit = this.#downloadCredit;
     if (chunk.byteLength <= credit) {
       this.#downloadCredit = credit - chunk.byteLength;
-      this.host.sendData(this.id, chunk);
+      this.host.flow.sendData(this.id, chunk);
     } else {
-      if (credit > 0) this.host.sendData(this.id, chunk.subarray(0, credit));
+      if (credit > 0) this.host.flow.sendData(this.id, chunk.subarray(0, credit));
       this.#downloadCredit = 0;
       this.#setPending(Buffer.from(chunk.subarray(credit)));
     }
-    if (!this.host.canSend()) {
+    if (!this.host.flow.canSend()) {
       this.#socket?.pause();
-      this.host.block(this);
+      this.host.flow.block(this);
       return false;
     }
     if (this.#downloadCredit === 0) {
@@ -222,7 +222,7 @@ export class TcpStream extends StreamLifecycle {
       const n = Math.min(pending.byteLength, this.#downloadCredit);
       this.#downloadCredit -= n;
       this.#setPending(n === pending.byteLength ? undefined : pending.subarray(n));
-      this.host.sendData(this.id, n === pending.byteLength ? pending : pending.subarray(0, n));
+      this.host.flow.sendData(this.id, n === pending.byteLength ? pending : pending.subarray(0, n));
     }
     if (this.#pending !== undefined) return;
     if (this.#remoteEnded) this.#finishRemoteEnd();
@@ -231,13 +231,13 @@ export class TcpStream extends StreamLifecycle {
 
   /** Sets the size of this stream's next read, counted against the session's download budget. */
   #reserveRead(bytes: number): void {
-    this.host.queueDownload(bytes - this.#readReserved);
+    this.host.flow.queueDownload(bytes - this.#readReserved);
     this.#readReserved = bytes;
   }
 
   /** Keeps (or drops) the chunk read beyond the client's credit, counted against the session. */
   #setPending(chunk: Buffer | undefined): void {
-    this.host.queueDownload((chunk?.byteLength ?? 0) - (this.#pending?.byteLength ?? 0));
+    this.host.flow.queueDownload((chunk?.byteLength ?? 0) - (this.#pending?.byteLength ?? 0));
     this.#pending = chunk;
   }
 
@@ -246,8 +246,8 @@ export class TcpStream extends StreamLifecycle {
     const socket = this.#socket;
     if (this.state !== 'connected' || socket === undefined || this.#pending !== undefined) return;
     if (this.#downloadCredit === 0) return;
-    if (!this.host.canSend()) {
-      this.host.block(this);
+    if (!this.host.flow.canSend()) {
+      this.host.flow.block(this);
       return;
     }
     socket.resume();

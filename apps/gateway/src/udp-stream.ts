@@ -140,8 +140,8 @@ export class UdpStream extends StreamLifecycle {
         stream: this.id,
         localAddress: plain(local.address),
         localPort: local.port,
-        window: this.host.uploadWindowBytes,
-        maxDatagramBytes: this.host.maxDatagramBytes,
+        window: this.host.config.uploadWindowBytes,
+        maxDatagramBytes: this.host.config.maxDatagramBytes,
       });
       if (then) this.connect(then);
       this.#pumpSends().catch((error: unknown) => this.host.fault(this, error));
@@ -230,7 +230,7 @@ export class UdpStream extends StreamLifecycle {
       if (this.handedOn(cost, payload.byteLength, true) && failure) this.host.send({ type: 'datagram-error', stream: this.id, ...failure });
     };
     const limit = this.#family === 4 ? 65507 : 65527;
-    if (payload.byteLength > Math.min(limit, this.host.maxDatagramBytes)) {
+    if (payload.byteLength > Math.min(limit, this.host.config.maxDatagramBytes)) {
       done(errnoFailure('EMSGSIZE', 'send'));
       return;
     }
@@ -262,21 +262,21 @@ export class UdpStream extends StreamLifecycle {
   #onMessage(payload: Buffer, from: dgram.RemoteInfo): void {
     if (this.state === 'closed' || this.state === 'binding') return;
     const host = plain(from.address);
-    if (this.state !== 'connected' && this.host.udpInbound === 'replies' && !this.#peers.has(`${host}|${from.port}`)) {
+    if (this.state !== 'connected' && this.host.config.udpInbound === 'replies' && !this.#peers.has(`${host}|${from.port}`)) {
       this.refused++;
       this.host.countDatagram('refused');
       return;
     }
     const cost = datagramCost(payload.byteLength);
-    if (this.#queue.length === 0 && this.#credit >= cost && this.host.canSend()) {
+    if (this.#queue.length === 0 && this.#credit >= cost && this.host.flow.canSend()) {
       this.#credit -= cost;
-      this.host.sendDatagram(this.id, host, from.port, payload);
+      this.host.flow.sendDatagram(this.id, host, from.port, payload);
       return;
     }
     if (
-      this.#queueBytes + payload.byteLength > this.host.udpQueueBytes ||
+      this.#queueBytes + payload.byteLength > this.host.config.udpQueueBytes ||
       this.#queue.length >= MAX_QUEUED_DATAGRAMS ||
-      this.host.downloadRoom() < payload.byteLength
+      this.host.flow.downloadRoom() < payload.byteLength
     ) {
       this.dropped++;
       this.host.countDatagram('dropped');
@@ -284,8 +284,8 @@ export class UdpStream extends StreamLifecycle {
     }
     this.#queue.push({ host, port: from.port, payload });
     this.#queueBytes += payload.byteLength;
-    this.host.queueDownload(payload.byteLength);
-    if (!this.host.canSend()) this.host.block(this);
+    this.host.flow.queueDownload(payload.byteLength);
+    if (!this.host.flow.canSend()) this.host.flow.block(this);
   }
 
   addCredit(bytes: number): void {
@@ -299,15 +299,15 @@ export class UdpStream extends StreamLifecycle {
       const head = this.#queue[0] as Incoming;
       const cost = datagramCost(head.payload.byteLength);
       if (this.#credit < cost) return;
-      if (!this.host.canSend()) {
-        this.host.block(this);
+      if (!this.host.flow.canSend()) {
+        this.host.flow.block(this);
         return;
       }
       this.#queue.shift();
       this.#queueBytes -= head.payload.byteLength;
-      this.host.queueDownload(-head.payload.byteLength);
+      this.host.flow.queueDownload(-head.payload.byteLength);
       this.#credit -= cost;
-      this.host.sendDatagram(this.id, head.host, head.port, head.payload);
+      this.host.flow.sendDatagram(this.id, head.host, head.port, head.payload);
     }
   }
 
@@ -385,7 +385,7 @@ export class UdpStream extends StreamLifecycle {
       else this.host.sharedPorts.delete(this.#sharedKey);
       this.#sharedKey = undefined;
     }
-    this.host.queueDownload(-this.#queueBytes);
+    this.host.flow.queueDownload(-this.#queueBytes);
     this.#queue.length = 0;
     this.#queueBytes = 0;
     this.#sends.length = 0;
