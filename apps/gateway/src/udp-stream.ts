@@ -378,6 +378,7 @@ export class UdpStream extends StreamLifecycle {
     this.abort();
   }
 
+  /** Lets go of the socket, its place among the session's shared ports and the datagrams queued either way (UDP has no reset). */
   protected releaseSocket(): void {
     if (this.#sharedKey !== undefined) {
       const left = (this.host.sharedPorts.get(this.#sharedKey) ?? 1) - 1;
