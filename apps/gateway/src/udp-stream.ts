@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import type { Bind, Connect, Multicast, Open, SocketOptionName } from '@socketgate/protocol';
+import { type Bind, type Connect, datagramCost, type Multicast, type Open, type SocketOptionName } from '@socketgate/protocol';
 import { errnoFailure, type SocketFailure, socketFailure } from './errno-table.js';
 import type { ResolvedAddress } from './resolve.js';
 import type { StreamHost, Violation } from './stream.js';
@@ -27,9 +27,6 @@ interface Incoming {
 
 /** Qt's view of an address: IPv4-mapped IPv6 is the IPv4 address it carries. */
 const plain = (address: string): string => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address);
-
-/** What one datagram costs against a window: its size, and at least 1 so empty ones count too. */
-export const datagramCost = (bytes: number): number => Math.max(1, bytes);
 
 /**
  * One client UDP socket and its real `dgram` socket. Every destination of every datagram passes
