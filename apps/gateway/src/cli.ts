@@ -7,9 +7,10 @@ import fastifyStatic from '@fastify/static';
 import { ENDPOINT_PATH } from '@socketgate/protocol';
 import Fastify from 'fastify';
 import { GatewayConfig } from './config.js';
+import { withSafeRequests } from './create-gateway.js';
 import { type DemoTarget, startEchoService, startFortuneService, startUdpEchoService } from './demo.js';
-import { originAllowed, socketgate, withSafeRequests } from './gateway.js';
 import { layerSettings, readConfigFile, redact, settings, settingsHelp } from './load-config.js';
+import { originAllowed, socketgate } from './plugin.js';
 
 const HELP = `Usage: socketgate [options]
 

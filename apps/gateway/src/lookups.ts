@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { AddressFamily } from '@socketgate/protocol';
-import { SocketFailureError } from './errors.js';
+import { SocketFailureError } from './errno-table.js';
 import { type ResolvedAddress, type Resolver, resolveHost } from './resolve.js';
 
 export interface LookupSettings {

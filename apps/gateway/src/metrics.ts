@@ -1,5 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Session } from './session.js';
+
+/** What the metrics read of a live session. */
+export interface MeteredSession {
+  readonly streams: ReadonlyMap<number, { readonly transport: string; readonly state: string }>;
+  /** Bytes the gateway holds for the session, its WebSocket's send buffer included. */
+  readonly bufferedBytes: number;
+}
 
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways may share a process). */
 export class GatewayMetrics {
@@ -59,7 +65,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  constructor(sessions: ReadonlySet<Session>) {
+  constructor(sessions: ReadonlySet<MeteredSession>) {
     new Gauge({
       name: 'socketgate_sessions',
       help: 'Open sessions (WebSockets)',

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { ProxySpec } from '@socketgate/protocol';
 import { SocksClient } from 'socks';
-import type { SocketFailure } from './errors.js';
+import { connectTimedOut, type Errno, errnoFailure, type SocketFailure, socketFailure, tabled } from './errno-table.js';
 
 /** A SOCKS5 proxy to connect through. */
 export interface Socks5Proxy {
@@ -27,36 +27,34 @@ export const fromSpec = ({ host, port, user, password }: ProxySpec): Socks5Proxy
   ...(password === undefined ? {} : { password }),
 });
 
+/** The SOCKS5 replies (RFC 1928 §6) that report on the destination as an errno would. */
+const DESTINATION_REPLIES: Readonly<Record<string, Errno>> = {
+  ConnectionRefused: 'ECONNREFUSED',
+  HostUnreachable: 'EHOSTUNREACH',
+  NetworkUnreachable: 'ENETUNREACH',
+};
+
 /**
  * Maps what went wrong with a SOCKS5 proxy to Qt's names: the proxy's own failures are Qt's Proxy*
  * errors; the proxy's report about the destination is the error a direct connect would have given.
+ * The socks library reports in text only, so the errno is read out of Node's message.
  */
 export function proxyFailure(error: unknown): SocketFailure {
   const message = (error as Error | undefined)?.message ?? '';
-  if (/ECONNREFUSED/.test(message)) return { error: 'ProxyConnectionRefusedError', message: 'Connection to proxy refused' };
-  if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(message)) return { error: 'ProxyNotFoundError', message: 'Proxy host not found' };
-  if (/timed out/i.test(message)) return { error: 'ProxyConnectionTimeoutError', message: 'Proxy connection timed out' };
+  const code = /\b(E[A-Z][A-Z0-9_]+)\b/.exec(message)?.[1];
+  if (code !== undefined && tabled(code, 'proxy')) return socketFailure({ code }, 'proxy');
+  // The library's own words for the proxy's silence and for its close, the same events as the errnos.
+  if (/timed out/i.test(message)) return errnoFailure('ETIMEDOUT', 'proxy');
   if (/Authentication failed|no accepted authentication type/i.test(message)) {
     return { error: 'ProxyAuthenticationRequiredError', message: 'Proxy authentication failed' };
   }
-  const rejected = /rejected connection - (\w+)/.exec(message)?.[1];
-  switch (rejected) {
-    case 'ConnectionRefused':
-      return { error: 'ConnectionRefusedError', message: 'Connection refused' };
-    case 'HostUnreachable':
-      return { error: 'NetworkError', message: 'Host unreachable' };
-    case 'NetworkUnreachable':
-      return { error: 'NetworkError', message: 'Network unreachable' };
-    case 'NotAllowed':
-      return { error: 'SocketAccessError', message: 'Permission denied: the proxy refused the connection' };
-    case 'TTLExpired':
-      return { error: 'SocketTimeoutError', message: 'Connection timed out' };
-    default:
-      break;
-  }
-  if (/Socket closed|ECONNRESET|EPIPE/.test(message))
-    return { error: 'ProxyConnectionClosedError', message: 'Connection to proxy closed prematurely' };
-  return { error: 'ProxyProtocolError', message: `Proxy protocol error: ${message}` };
+  const rejected = /rejected connection - (\w+)/.exec(message)?.[1] ?? '';
+  const destination = DESTINATION_REPLIES[rejected];
+  if (destination !== undefined) return errnoFailure(destination, 'connect');
+  if (rejected === 'NotAllowed') return { error: 'SocketAccessError', message: 'Permission denied: the proxy refused the connection' };
+  if (rejected === 'TTLExpired') return connectTimedOut;
+  if (/Socket closed/.test(message)) return errnoFailure('EPIPE', 'proxy');
+  return socketFailure({ message }, 'proxy');
 }
 
 /** Connects to `address`:`port` (an address the policy checked) through the proxy. */

@@ -1,4 +1,5 @@
-import type { Connect, Multicast, ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
+import type { ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socketgate/protocol';
+import type { GatewayConfig } from './config.js';
 import type { SessionLookups } from './lookups.js';
 import type { DestinationPolicy } from './policy.js';
 import type { Socks5Proxy } from './socks.js';
@@ -9,22 +10,22 @@ export interface Violation {
   message: string;
 }
 
-/** What every stream (TCP or UDP) offers its session. */
+/** A stream's state: TCP and UDP streams move through one table (stream-lifecycle.ts). */
+export type StreamState = 'binding' | 'bound' | 'resolving' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+/**
+ * What every stream (TCP or UDP) offers its session. What only one transport takes (DATA for TCP;
+ * DATAGRAM, connect and multicast for UDP) is on that transport's class.
+ */
 export interface Stream {
   readonly id: number;
   readonly transport: 'tcp' | 'udp';
-  readonly state: string;
+  readonly state: StreamState;
   /** Bytes the gateway holds for this stream. */
   readonly bufferedBytes: number;
   addCredit(bytes: number): void;
   /** Reads or sends again after the session's send buffer drained. */
   resume(): void;
-  /** A DATA frame from the client. */
-  write(payload: Uint8Array): Violation | undefined;
-  /** A DATAGRAM frame from the client. */
-  datagram(host: string, port: number, payload: Uint8Array): Violation | undefined;
-  connect(message: Connect): Violation | undefined;
-  multicast(message: Multicast): Violation | undefined;
   close(): void;
   abort(): void;
   setOption(option: SocketOptionName, value: number): void;
@@ -38,24 +39,8 @@ export interface Stream {
   dispose(): void;
 }
 
-/** What a stream needs from the session that owns it. */
-export interface StreamHost {
-  readonly policy: DestinationPolicy;
-  /** The session's name lookups: bounded in time and number, cached; every stream resolves through it. */
-  readonly names: SessionLookups;
-  readonly connectTimeoutMs: number;
-  readonly uploadWindowBytes: number;
-  readonly maxDatagramBytes: number;
-  readonly udpQueueBytes: number;
-  readonly udpInbound: 'replies' | 'any';
-  readonly allowMulticast: boolean;
-  /** Local `address|port`s that this session's UDP sockets bound with ShareAddress, with how many share each. */
-  readonly sharedPorts: Map<string, number>;
-  /** The gateway-wide SOCKS5 proxy for outgoing TCP, if any. */
-  readonly upstreamProxy: Socks5Proxy | undefined;
-  /** Whether clients may name their own SOCKS5 proxy. */
-  readonly clientProxies: boolean;
-  send(message: ServerMessage): void;
+/** The session's binary frames and the budgets every stream counts against (session-flow.ts). */
+export interface StreamFlow {
   sendData(stream: number, payload: Uint8Array): void;
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void;
   /** Schedules this stream's written bytes to be acknowledged (coalesced per tick). */
@@ -72,6 +57,24 @@ export interface StreamHost {
   holdUpload(bytes: number): void;
   /** Parks a stream until the WebSocket send buffer drains. */
   block(stream: Stream): void;
+}
+
+/** What a stream needs from the session that owns it. */
+export interface StreamHost {
+  /** The gateway's settings in force: a reload changes them in place, for the streams' next use. */
+  readonly config: Readonly<GatewayConfig>;
+  /** The gateway's egress rules in force and the credential's own. */
+  readonly policy: DestinationPolicy;
+  /** The session's name lookups: bounded in time and number, cached; every stream resolves through it. */
+  readonly names: SessionLookups;
+  /** The gateway-wide SOCKS5 proxy for outgoing TCP, if any. */
+  readonly upstreamProxy: Socks5Proxy | undefined;
+  /** Whether the gateway and the credential allow multicast. */
+  readonly allowMulticast: boolean;
+  /** Local `address|port`s that this session's UDP sockets bound with ShareAddress, with how many share each. */
+  readonly sharedPorts: Map<string, number>;
+  readonly flow: StreamFlow;
+  send(message: ServerMessage): void;
   /** A fault of the gateway's own in a stream's asynchronous work: the stream ends with an error, and it is logged. */
   fault(stream: Stream, error: unknown): void;
   /** The stream is gone; the session forgets it. */
@@ -81,8 +84,3 @@ export interface StreamHost {
   /** Records how long a TCP connect took. */
   observeConnect(seconds: number): void;
 }
-
-export const unsupported = (stream: number, what: string): Violation => ({
-  code: 'UNSUPPORTED',
-  message: `stream ${stream}: ${what}`,
-});

@@ -1,20 +1,11 @@
 import net from 'node:net';
 import type { Open, SocketOptionName } from '@socketgate/protocol';
-import { type SocketFailure, socketFailure } from './errors.js';
+import { connectTimedOut, errnoFailure, peerReset, type SocketFailure, socketFailure } from './errno-table.js';
 import { READ_BUFFER } from './frame-pool.js';
 import type { ResolvedAddress } from './resolve.js';
 import { connectThrough, fromSpec, proxyFailure, type Socks5Proxy } from './socks.js';
-import { type Stream, type StreamHost, unsupported, type Violation } from './stream.js';
-
-export type StreamState = 'resolving' | 'connecting' | 'connected' | 'closing' | 'closed';
-
-const next: Record<StreamState, readonly StreamState[]> = {
-  resolving: ['connecting', 'closed'],
-  connecting: ['connected', 'closed'],
-  connected: ['closing', 'closed'],
-  closing: ['closed'],
-  closed: [],
-};
+import type { StreamHost, Violation } from './stream.js';
+import { StreamLifecycle } from './stream-lifecycle.js';
 
 /** Options the gateway can apply to a real TCP socket; others read back as unsupported (`null`). */
 const TCP_OPTIONS: ReadonlySet<SocketOptionName> = new Set(['LowDelayOption', 'KeepAliveOption']);
@@ -27,16 +18,15 @@ const TCP_OPTIONS: ReadonlySet<SocketOptionName> = new Set(['LowDelayOption', 'K
  *
  * The gateway holds at most one read chunk per stream beyond the client's credit (the socket is
  * paused meanwhile, so TCP pushes back on the target) and at most the upload window of unwritten
- * bytes; nothing buffers without bound.
+ * bytes; nothing buffers without bound. The states, the window and the ways a stream ends are the
+ * shared lifecycle's (stream-lifecycle.ts); this class owns the socket: connect attempts, a SOCKS5
+ * proxy, reads within credit, writes, the graceful close and the reset.
  */
-export class TcpStream implements Stream {
-  readonly id: number;
+export class TcpStream extends StreamLifecycle {
   readonly transport = 'tcp';
-  readonly #host: StreamHost;
   #connectStartedAt = 0;
   #proxy: Socks5Proxy | undefined;
   readonly #request: Open;
-  #state: StreamState = 'resolving';
   #socket: net.Socket | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
   readonly #options = new Map<SocketOptionName, number>();
@@ -45,26 +35,25 @@ export class TcpStream implements Stream {
   #remoteEnded = false;
   /** The peer ended with a reset (RST) rather than a FIN. */
   #remoteReset = false;
-  #uploadUnacked = 0;
-  #ackDue = 0;
-  /** Upload bytes taken from the client and not yet written to the socket. */
-  #uploadHeld = 0;
   /** The size of the next read, reserved from the session's download budget. */
   #readReserved = 0;
 
   constructor(host: StreamHost, request: Open) {
-    this.#host = host;
+    super(host, request.stream, 'resolving');
     this.#request = request;
-    this.id = request.stream;
     this.#downloadCredit = request.window;
     for (const [name, value] of Object.entries(request.options ?? {})) {
       if (TCP_OPTIONS.has(name as SocketOptionName)) this.#options.set(name as SocketOptionName, value ? 1 : 0);
     }
-    this.#start().catch((error: unknown) => this.#host.fault(this, error));
-  }
-
-  get state(): StreamState {
-    return this.#state;
+    const { host: name, port, family, proxy } = request;
+    this.reach(name, port, family ?? 'any', {
+      ...(proxy === undefined ? {} : { prepare: () => this.#clientProxy() }),
+      connect: (addresses) => {
+        this.#proxy ??= this.host.upstreamProxy;
+        this.#connectStartedAt = performance.now();
+        this.#attempt(addresses, 0, undefined);
+      },
+    }).catch((error: unknown) => this.host.fault(this, error));
   }
 
   /** Bytes the gateway holds for this stream: read but not yet sent, and received but not yet written. */
@@ -73,80 +62,37 @@ export class TcpStream implements Stream {
     return (this.#pending?.byteLength ?? 0) + (socket ? socket.writableLength + socket.readableLength : 0);
   }
 
-  #setState(to: StreamState): void {
-    if (to === this.#state) return;
-    if (!next[this.#state].includes(to)) throw new Error(`bug: stream ${this.id} state ${this.#state} -> ${to}`);
-    this.#state = to;
-  }
-
-  async #start(): Promise<void> {
-    const { host, port, family } = this.#request;
-    let addresses: ResolvedAddress[];
-    try {
-      addresses = await this.#host.names.resolve(host, family ?? 'any');
-    } catch (error) {
-      if (this.#state === 'resolving') this.#fail(socketFailure(error));
-      return;
-    }
-    if (this.#state !== 'resolving') return;
-    const verdicts = addresses.map((entry) => ({ entry, verdict: this.#host.policy.check(host, entry.address, port) }));
-    const allowed = verdicts.filter(({ verdict }) => verdict.allowed).map(({ entry }) => entry);
-    if (allowed.length === 0) {
-      const refusal = verdicts.map(({ verdict }) => verdict).find((verdict) => !verdict.allowed);
-      this.#fail({ error: 'SocketAccessError', message: `Permission denied: ${refusal && !refusal.allowed ? refusal.reason : 'refused'}` });
-      return;
-    }
-    if (this.#request.proxy !== undefined) {
-      const proxy = await this.#clientProxy();
-      if (this.#state !== 'resolving') return;
-      if ('error' in proxy) {
-        this.#fail(proxy);
-        return;
-      }
-      this.#proxy = proxy;
-    } else {
-      this.#proxy = this.#host.upstreamProxy;
-    }
-    this.#setState('connecting');
-    this.#connectStartedAt = performance.now();
-    this.#host.send({ type: 'resolved', stream: this.id });
-    this.#attempt(allowed, 0, undefined);
-  }
-
   /** The client's own proxy, where the gateway allows it: the proxy must pass the egress policy too. */
-  async #clientProxy(): Promise<Socks5Proxy | SocketFailure> {
+  async #clientProxy(): Promise<SocketFailure | undefined> {
     const spec = this.#request.proxy;
-    if (spec === undefined || !this.#host.clientProxies) {
+    if (spec === undefined || !this.host.config.clientProxies) {
       return { error: 'SocketAccessError', message: 'Permission denied: the gateway does not allow client proxies' };
     }
     // An operator's upstream proxy is the only way out: a client's own proxy would go around it.
-    if (this.#host.upstreamProxy !== undefined) {
+    if (this.host.upstreamProxy !== undefined) {
       return {
         error: 'SocketAccessError',
         message: "Permission denied: the gateway sends every connection through its own proxy, so it does not take the client's",
       };
     }
-    let addresses: ResolvedAddress[];
-    try {
-      addresses = await this.#host.names.resolve(spec.host, 'any');
-    } catch {
-      return { error: 'ProxyNotFoundError', message: 'Proxy host not found' };
+    const found = await this.allowedAddresses(spec.host, spec.port, 'any');
+    if (!Array.isArray(found)) {
+      return found.by === 'lookup'
+        ? { error: 'ProxyNotFoundError', message: 'Proxy host not found' }
+        : {
+            error: 'SocketAccessError',
+            message: `Permission denied: the egress policy does not allow the proxy ${spec.host} port ${spec.port}`,
+          };
     }
-    for (const { address } of addresses) {
-      const verdict = this.#host.policy.check(spec.host, address, spec.port);
-      if (verdict.allowed) return { ...fromSpec(spec), host: address };
-    }
-    return {
-      error: 'SocketAccessError',
-      message: `Permission denied: the egress policy does not allow the proxy ${spec.host} port ${spec.port}`,
-    };
+    this.#proxy = { ...fromSpec(spec), host: (found[0] as ResolvedAddress).address };
+    return undefined;
   }
 
   /** Connects through the SOCKS5 proxy to the address the policy checked (never to a name). */
   #attemptThroughProxy(proxy: Socks5Proxy, target: ResolvedAddress): void {
-    connectThrough(proxy, target.address, this.#request.port, this.#host.connectTimeoutMs).then(
+    connectThrough(proxy, target.address, this.#request.port, this.host.config.connectTimeoutMs).then(
       (socket) => {
-        if (this.#state !== 'connecting') {
+        if (this.state !== 'connecting') {
           socket.destroy();
           return;
         }
@@ -154,16 +100,16 @@ export class TcpStream implements Stream {
         this.#applyOptions(socket);
         this.#connected(socket);
       },
-      (error: unknown) => this.#fail(proxyFailure(error)),
+      (error: unknown) => this.fail(proxyFailure(error)),
     );
   }
 
   /** Tries each allowed address in order, each with its own connect timer, as Qt does. */
   #attempt(addresses: readonly ResolvedAddress[], index: number, last: SocketFailure | undefined): void {
     const target = addresses[index];
-    if (this.#state !== 'connecting') return;
+    if (this.state !== 'connecting') return;
     if (target === undefined) {
-      this.#fail(last ?? { error: 'ConnectionRefusedError', message: 'Connection refused' });
+      this.fail(last ?? errnoFailure('ECONNREFUSED', 'connect'));
       return;
     }
     if (this.#proxy !== undefined) {
@@ -181,7 +127,7 @@ export class TcpStream implements Stream {
       // With no room or no credit the read is small (a read of zero bytes is not possible).
       onread: {
         buffer: () => {
-          const room = this.#host.downloadRoom() + this.#readReserved;
+          const room = this.host.flow.downloadRoom() + this.#readReserved;
           const size =
             this.#downloadCredit > 0
               ? Math.min(this.#downloadCredit, READ_BUFFER.byteLength, Math.max(room, MIN_READ_BYTES))
@@ -206,10 +152,7 @@ export class TcpStream implements Stream {
       this.#socket = undefined;
       this.#attempt(addresses, index + 1, failure);
     };
-    this.#connectTimer = setTimeout(
-      () => failed({ error: 'SocketTimeoutError', message: 'Connection timed out' }),
-      this.#host.connectTimeoutMs,
-    );
+    this.#connectTimer = setTimeout(() => failed(connectTimedOut), this.host.config.connectTimeoutMs);
     socket.once('error', (error) => failed(socketFailure(error)));
     socket.once('connect', () => {
       clearTimeout(this.#connectTimer);
@@ -225,24 +168,22 @@ export class TcpStream implements Stream {
   }
 
   #connected(socket: net.Socket): void {
-    this.#setState('connected');
-    this.#host.observeConnect((performance.now() - this.#connectStartedAt) / 1000);
+    this.host.observeConnect((performance.now() - this.#connectStartedAt) / 1000);
     // A socket made through a SOCKS5 proxy reads with 'data' events; a direct one through onread.
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onRemoteEnd());
     socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
     socket.on('close', () => this.#onSocketClose());
     if (this.#downloadCredit === 0) socket.pause();
-    this.#host.send({
-      type: 'connected',
-      stream: this.id,
-      window: this.#host.uploadWindowBytes,
-      localAddress: socket.localAddress ?? '',
-      localPort: socket.localPort ?? 0,
-      peerAddress: socket.remoteAddress ?? '',
-      peerPort: socket.remotePort ?? 0,
-      options: Object.fromEntries(TCP_OPTIONS_LIST.map((name) => [name, this.#options.get(name) ?? 0])),
-    });
+    this.connected(
+      {
+        localAddress: socket.localAddress ?? '',
+        localPort: socket.localPort ?? 0,
+        peerAddress: socket.remoteAddress ?? '',
+        peerPort: socket.remotePort ?? 0,
+      },
+      Object.fromEntries(TCP_OPTIONS_LIST.map((name) => [name, this.#options.get(name) ?? 0])),
+    );
   }
 
   /**
@@ -250,19 +191,19 @@ export class TcpStream implements Stream {
    * kept must be copied (sendData copies it into the frame). Returns false when reading must pause.
    */
   #onData(chunk: Uint8Array): boolean {
-    if (this.#state !== 'connected' || this.#remoteEnded) return false;
+    if (this.state !== 'connected' || this.#remoteEnded) return false;
     const credit = this.#downloadCredit;
     if (chunk.byteLength <= credit) {
       this.#downloadCredit = credit - chunk.byteLength;
-      this.#host.sendData(this.id, chunk);
+      this.host.flow.sendData(this.id, chunk);
     } else {
-      if (credit > 0) this.#host.sendData(this.id, chunk.subarray(0, credit));
+      if (credit > 0) this.host.flow.sendData(this.id, chunk.subarray(0, credit));
       this.#downloadCredit = 0;
       this.#setPending(Buffer.from(chunk.subarray(credit)));
     }
-    if (!this.#host.canSend()) {
+    if (!this.host.flow.canSend()) {
       this.#socket?.pause();
-      this.#host.block(this);
+      this.host.flow.block(this);
       return false;
     }
     if (this.#downloadCredit === 0) {
@@ -274,14 +215,14 @@ export class TcpStream implements Stream {
 
   /** The client granted `bytes` more of download credit. */
   addCredit(bytes: number): void {
-    if (this.#state !== 'connected' && this.#state !== 'resolving' && this.#state !== 'connecting') return;
+    if (this.state !== 'connected' && this.state !== 'resolving' && this.state !== 'connecting') return;
     this.#downloadCredit += bytes;
     const pending = this.#pending;
     if (pending !== undefined && this.#downloadCredit > 0) {
       const n = Math.min(pending.byteLength, this.#downloadCredit);
       this.#downloadCredit -= n;
       this.#setPending(n === pending.byteLength ? undefined : pending.subarray(n));
-      this.#host.sendData(this.id, n === pending.byteLength ? pending : pending.subarray(0, n));
+      this.host.flow.sendData(this.id, n === pending.byteLength ? pending : pending.subarray(0, n));
     }
     if (this.#pending !== undefined) return;
     if (this.#remoteEnded) this.#finishRemoteEnd();
@@ -290,193 +231,126 @@ export class TcpStream implements Stream {
 
   /** Sets the size of this stream's next read, counted against the session's download budget. */
   #reserveRead(bytes: number): void {
-    this.#host.queueDownload(bytes - this.#readReserved);
+    this.host.flow.queueDownload(bytes - this.#readReserved);
     this.#readReserved = bytes;
   }
 
   /** Keeps (or drops) the chunk read beyond the client's credit, counted against the session. */
   #setPending(chunk: Buffer | undefined): void {
-    this.#host.queueDownload((chunk?.byteLength ?? 0) - (this.#pending?.byteLength ?? 0));
+    this.host.flow.queueDownload((chunk?.byteLength ?? 0) - (this.#pending?.byteLength ?? 0));
     this.#pending = chunk;
   }
 
   /** Reads again if credit, the session's send buffer and the state allow it. */
   resume(): void {
     const socket = this.#socket;
-    if (this.#state !== 'connected' || socket === undefined || this.#pending !== undefined) return;
+    if (this.state !== 'connected' || socket === undefined || this.#pending !== undefined) return;
     if (this.#downloadCredit === 0) return;
-    if (!this.#host.canSend()) {
-      this.#host.block(this);
+    if (!this.host.flow.canSend()) {
+      this.host.flow.block(this);
       return;
     }
     socket.resume();
   }
 
   #onRemoteEnd(): void {
-    if (this.#state !== 'connected') return;
+    if (this.state !== 'connected') return;
     this.#remoteEnded = true;
     if (this.#socket !== undefined && lostPeer(this.#socket)) this.#remoteReset = true;
     if (this.#pending === undefined) this.#finishRemoteEnd();
   }
 
   #finishRemoteEnd(): void {
-    this.#host.flushAck(this);
-    this.#host.send(this.#remoteReset ? { type: 'end', stream: this.id, reset: true } : { type: 'end', stream: this.id });
-    this.#release();
+    this.finish(this.#remoteReset ? { type: 'end', stream: this.id, reset: true } : { type: 'end', stream: this.id });
   }
 
   /** The socket closed with no error event: after a FIN (handled by 'end') or while closing. */
   #onSocketClose(): void {
-    if (this.#state === 'closed' || this.#remoteEnded) return;
-    if (this.#state === 'closing') {
-      this.#host.flushAck(this);
-      this.#host.send({ type: 'closed', stream: this.id });
-      this.#release();
+    if (this.state === 'closed' || this.#remoteEnded) return;
+    if (this.state === 'closing') {
+      this.finish({ type: 'closed', stream: this.id });
       return;
     }
     this.#onRemoteEnd();
   }
 
   #onSocketError(error: NodeJS.ErrnoException): void {
-    if (this.#state === 'closed') return;
+    if (this.state === 'closed') return;
     // A reset seen while reading is Qt's remote close (buffered data stays readable), reported as
     // one so it is never taken for an orderly end; a failed write is its abort path (EPIPE).
-    if (error.code === 'ECONNRESET' && this.#state === 'connected') {
+    if (peerReset(error) && this.state === 'connected') {
       this.#remoteReset = true;
       this.#socket?.removeAllListeners('data');
       this.#onRemoteEnd();
       return;
     }
-    this.#fail(socketFailure(error));
+    this.fail(socketFailure(error));
   }
 
   /** DATA from the client. Returns what was wrong when the client broke the protocol. */
   write(payload: Uint8Array): Violation | undefined {
-    if (this.#state !== 'connected') {
-      const when = this.#state === 'closing' ? 'after close' : 'before the stream is connected';
+    if (this.state !== 'connected') {
+      const when = this.state === 'closing' ? 'after close' : 'before the stream is connected';
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data ${when}` };
     }
-    const window = this.#host.uploadWindowBytes;
-    if (this.#uploadUnacked + payload.byteLength > window) {
-      return {
-        code: 'WINDOW_EXCEEDED',
-        message: `stream ${this.id}: data beyond the ${window}-byte send window (${this.#uploadUnacked} bytes not yet acknowledged)`,
-      };
-    }
+    const beyond = this.beyondWindow(payload.byteLength, 'data');
+    if (beyond !== undefined) return beyond;
     if (payload.byteLength === 0) return undefined;
-    this.#uploadUnacked += payload.byteLength;
     const length = payload.byteLength;
-    this.#uploadHeld += length;
-    this.#host.holdUpload(length);
-    this.#socket?.write(payload, (error) => {
-      if (this.#state === 'closed') return;
-      this.#uploadHeld -= length;
-      this.#host.holdUpload(-length);
-      if (error) return;
-      this.#ackDue += length;
-      this.#host.queueAck(this);
-    });
+    this.hold(length, length);
+    this.#socket?.write(payload, (error) => this.handedOn(length, length, !error));
     return undefined;
-  }
-
-  datagram(): Violation {
-    return unsupported(this.id, 'datagrams travel on UDP streams only');
-  }
-
-  connect(): Violation {
-    return unsupported(this.id, 'connect is for bound UDP streams; a TCP stream connects with open');
-  }
-
-  multicast(): Violation {
-    return unsupported(this.id, 'multicast is for UDP streams only');
-  }
-
-  /** Bytes written since the last acknowledgement; taking them returns them to the window. */
-  takeAck(): number {
-    const bytes = this.#ackDue;
-    this.#ackDue = 0;
-    this.#uploadUnacked -= bytes;
-    return bytes;
   }
 
   /** Qt's disconnectFromHost: stop reading, write what was sent, then close the socket. */
   close(): void {
     const socket = this.#socket;
-    if (this.#state !== 'connected' || socket === undefined) {
+    if (this.state !== 'connected' || socket === undefined) {
       this.abort();
       return;
     }
-    this.#setState('closing');
+    this.move('closing');
     this.#setPending(undefined);
     socket.pause();
     socket.removeAllListeners('data');
     socket.end(() => {
-      if (this.#state !== 'closing') return;
-      this.#host.flushAck(this);
-      this.#host.send({ type: 'closed', stream: this.id });
-      this.#release();
+      if (this.state === 'closing') this.finish({ type: 'closed', stream: this.id });
     });
-  }
-
-  /**
-   * Qt's abort: drop pending output and close now. Qt closes the descriptor without lingering
-   * options, so on Linux the peer gets what the kernel already holds and then a FIN (an RST only
-   * when received bytes lie unread); `destroy()` does the same.
-   */
-  abort(): void {
-    if (this.#state === 'closed') return;
-    this.#host.send({ type: 'closed', stream: this.id });
-    this.#release();
   }
 
   /** Sets an option; answers with the effective value, or null when the gateway cannot set it. */
   setOption(option: SocketOptionName, value: number): void {
     let effective: number | null = null;
-    if (TCP_OPTIONS.has(option) && this.#state !== 'closing' && this.#state !== 'closed') {
+    if (TCP_OPTIONS.has(option) && this.state !== 'closing' && this.state !== 'closed') {
       effective = value ? 1 : 0;
       this.#options.set(option, effective);
       if (this.#socket) this.#applyOptions(this.#socket);
     }
-    this.#host.send({ type: 'option', stream: this.id, option, value: effective });
+    this.host.send({ type: 'option', stream: this.id, option, value: effective });
   }
 
-  #fail(failure: SocketFailure): void {
-    if (this.#state === 'closed') return;
-    this.#host.send({ type: 'error', stream: this.id, error: failure.error, message: failure.message });
-    this.#release();
-  }
-
-  /** Closes the real socket (with a reset if `reset`) and forgets the stream, without telling the client. */
-  #release(reset = false): void {
-    if (this.#state === 'closed') return;
-    this.#setState('closed');
+  /**
+   * Closes the socket. Qt's abort closes the descriptor without lingering options, so on Linux the
+   * peer gets what the kernel already holds and then a FIN (an RST only when received bytes lie
+   * unread); `destroy()` does the same. A stream the client did not end is reset instead, so the
+   * target cannot take a cut stream for a complete one (a FIN already on its way stays).
+   */
+  protected releaseSocket(reset: boolean): void {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#setPending(undefined);
     this.#reserveRead(0);
-    this.#host.holdUpload(-this.#uploadHeld);
-    this.#uploadHeld = 0;
     const socket = this.#socket;
-    if (socket) {
-      socket.removeAllListeners('data');
-      socket.removeAllListeners('close');
-      socket.removeAllListeners('end');
-      socket.on('error', () => {});
-      // Once every byte is written and the FIN is on its way nothing is cut short, and libuv
-      // cannot reset a socket that is shutting down.
-      const finishing = socket.writableEnded && socket.writableLength === 0;
-      if (reset && !socket.connecting && !socket.destroyed && !finishing) socket.resetAndDestroy();
-      else socket.destroy();
-    }
-    this.#host.released(this);
-  }
-
-  /**
-   * Ends the stream silently, not at the client's request: the target gets a reset rather than a
-   * FIN, so it cannot take a cut stream for a complete one (a FIN already on its way stays).
-   */
-  dispose(): void {
-    this.#release(true);
+    if (socket === undefined) return;
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('close');
+    socket.removeAllListeners('end');
+    socket.on('error', () => {});
+    // Once every byte is written and the FIN is on its way nothing is cut short, and libuv
+    // cannot reset a socket that is shutting down.
+    const finishing = socket.writableEnded && socket.writableLength === 0;
+    if (reset && !socket.connecting && !socket.destroyed && !finishing) socket.resetAndDestroy();
+    else socket.destroy();
   }
 }
 

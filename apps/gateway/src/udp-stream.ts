@@ -1,20 +1,10 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import type { AddressFamily, Bind, Connect, Multicast, Open, SocketOptionName } from '@socketgate/protocol';
-import { type SocketFailure, socketFailure } from './errors.js';
+import { type Bind, type Connect, datagramCost, type Multicast, type Open, type SocketOptionName } from '@socketgate/protocol';
+import { errnoFailure, type SocketFailure, socketFailure } from './errno-table.js';
 import type { ResolvedAddress } from './resolve.js';
-import type { Stream, StreamHost, Violation } from './stream.js';
-
-export type UdpState = 'binding' | 'bound' | 'resolving' | 'connecting' | 'connected' | 'closed';
-
-const next: Record<UdpState, readonly UdpState[]> = {
-  binding: ['bound', 'closed'],
-  bound: ['resolving', 'closed'],
-  resolving: ['connecting', 'closed'],
-  connecting: ['connected', 'closed'],
-  connected: ['closed'],
-  closed: [],
-};
+import type { StreamHost, Violation } from './stream.js';
+import { StreamLifecycle } from './stream-lifecycle.js';
 
 /** Remembered peers per stream, for delivering replies only from hosts the socket has sent to. */
 const MAX_PEERS = 4096;
@@ -38,35 +28,16 @@ interface Incoming {
 /** Qt's view of an address: IPv4-mapped IPv6 is the IPv4 address it carries. */
 const plain = (address: string): string => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address);
 
-/** What one datagram costs against a window: its size, and at least 1 so empty ones count too. */
-export const datagramCost = (bytes: number): number => Math.max(1, bytes);
-
-function bindFailure(error: unknown): SocketFailure {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'EADDRINUSE':
-      return { error: 'AddressInUseError', message: 'The bound address is already in use' };
-    case 'EADDRNOTAVAIL':
-    case 'EINVAL':
-      return { error: 'SocketAddressNotAvailableError', message: 'The address is not available' };
-    case 'EACCES':
-    case 'EPERM':
-      return { error: 'SocketAccessError', message: 'The address is protected' };
-    default:
-      return socketFailure(error);
-  }
-}
-
 /**
  * One client UDP socket and its real `dgram` socket. Every destination of every datagram passes
  * the egress policy; datagrams for a client without credit wait in a bounded queue and are dropped
  * beyond it, as an OS drops them; replies come only from peers the socket has sent to, unless the
- * gateway accepts any.
+ * gateway accepts any. The states, the window and the ways a stream ends are the shared
+ * lifecycle's (stream-lifecycle.ts); this class owns the socket: bind, connect, datagrams each
+ * way, multicast and options. A UDP stream has no graceful close: `close` is `abort`.
  */
-export class UdpStream implements Stream {
-  readonly id: number;
+export class UdpStream extends StreamLifecycle {
   readonly transport = 'udp';
-  readonly #host: StreamHost;
-  #state: UdpState = 'binding';
   #socket: dgram.Socket | undefined;
   #family: 4 | 6 = 6;
   #credit: number;
@@ -76,12 +47,8 @@ export class UdpStream implements Stream {
   readonly #sends: Outgoing[] = [];
   #sendsBytes = 0;
   #sending = false;
-  /** Upload bytes taken from the client and not yet handed to the socket. */
-  #held = 0;
   /** The session's shared-port key this socket holds, when bound with ShareAddress. */
   #sharedKey: string | undefined;
-  #unacked = 0;
-  #ackDue = 0;
   readonly #options = new Map<SocketOptionName, number>();
   /** Datagrams dropped because the client's queue was full. */
   dropped = 0;
@@ -89,8 +56,7 @@ export class UdpStream implements Stream {
   refused = 0;
 
   constructor(host: StreamHost, request: Bind | Open) {
-    this.#host = host;
-    this.id = request.stream;
+    super(host, request.stream, 'binding');
     this.#credit = request.window;
     if (request.type === 'bind') {
       this.#bind(request.address, request.port, request.flags ?? 0, undefined);
@@ -106,28 +72,19 @@ export class UdpStream implements Stream {
     }
   }
 
-  get state(): UdpState {
-    return this.#state;
-  }
-
   get bufferedBytes(): number {
     return this.#queueBytes + this.#sendsBytes;
   }
 
-  #setState(to: UdpState): void {
-    if (to === this.#state) return;
-    if (!next[this.#state].includes(to)) throw new Error(`bug: UDP stream ${this.id} state ${this.#state} -> ${to}`);
-    this.#state = to;
-  }
-
   #bind(address: string, port: number, flags: number, then: Connect | undefined): void {
+    // What bind(2) answers a process without the privilege, whatever the gateway's own.
     if (port !== 0 && port < 1024) {
-      this.#fail({ error: 'SocketAccessError', message: 'The address is protected' });
+      this.fail(errnoFailure('EACCES', 'bind'));
       return;
     }
     const literal = address === '' ? 6 : isIP(address);
     if (literal === 0) {
-      this.#fail({ error: 'SocketAddressNotAvailableError', message: 'The address is not available' });
+      this.fail(errnoFailure('EADDRNOTAVAIL', 'bind'));
       return;
     }
     this.#family = literal === 4 ? 4 : 6;
@@ -141,7 +98,7 @@ export class UdpStream implements Stream {
     // service of the gateway host (or another client) would let this socket take its datagrams.
     // The first sharer proves the port is free by binding it without sharing first.
     const key = `${where}|${port}`;
-    if (this.#host.sharedPorts.has(key)) {
+    if (this.host.sharedPorts.has(key)) {
       this.#bindSocket(where, address === '', port, true, then);
       return;
     }
@@ -149,11 +106,11 @@ export class UdpStream implements Stream {
       this.#family === 4 ? dgram.createSocket({ type: 'udp4' }) : dgram.createSocket({ type: 'udp6', ipv6Only: address !== '' });
     probe.once('error', (error) => {
       probe.close();
-      this.#fail(bindFailure(error));
+      this.fail(socketFailure(error, 'bind'));
     });
     probe.bind({ address: where, port, exclusive: true }, () => {
       probe.close(() => {
-        if (this.#state === 'binding') this.#bindSocket(where, address === '', port, true, then);
+        if (this.state === 'binding') this.#bindSocket(where, address === '', port, true, then);
       });
     });
   }
@@ -164,95 +121,69 @@ export class UdpStream implements Stream {
         ? dgram.createSocket({ type: 'udp4', reuseAddr })
         : dgram.createSocket({ type: 'udp6', reuseAddr, ipv6Only: !dualStack });
     this.#socket = socket;
-    socket.once('error', (error) => this.#fail(bindFailure(error)));
+    socket.once('error', (error) => this.fail(socketFailure(error, 'bind')));
     socket.bind({ address, port, exclusive: true }, () => {
       socket.removeAllListeners('error');
       socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
       socket.on('message', (payload, from) => this.#onMessage(payload, from));
-      this.#setState('bound');
+      this.move('bound');
       const local = socket.address();
       if (reuseAddr) {
         this.#sharedKey = `${address}|${local.port}`;
-        this.#host.sharedPorts.set(this.#sharedKey, (this.#host.sharedPorts.get(this.#sharedKey) ?? 0) + 1);
+        this.host.sharedPorts.set(this.#sharedKey, (this.host.sharedPorts.get(this.#sharedKey) ?? 0) + 1);
       }
-      this.#host.send({
+      this.host.send({
         type: 'bound',
         stream: this.id,
         localAddress: plain(local.address),
         localPort: local.port,
-        window: this.#host.uploadWindowBytes,
-        maxDatagramBytes: this.#host.maxDatagramBytes,
+        window: this.host.config.uploadWindowBytes,
+        maxDatagramBytes: this.host.config.maxDatagramBytes,
       });
       if (then) this.connect(then);
-      this.#pumpSends().catch((error: unknown) => this.#host.fault(this, error));
+      this.#pumpSends().catch((error: unknown) => this.host.fault(this, error));
     });
   }
 
   connect(message: Connect): Violation | undefined {
-    if (this.#state !== 'bound')
-      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: connect needs a bound UDP stream, this one is ${this.#state}` };
-    this.#setState('resolving');
-    this.#resolve(message.host, message.port, message.family ?? 'any')
-      .then((target) => {
-        if (this.#state !== 'resolving') return;
-        if ('error' in target) {
-          this.#fail(target);
-          return;
-        }
-        this.#setState('connecting');
-        this.#host.send({ type: 'resolved', stream: this.id });
-        const socket = this.#socket as dgram.Socket;
-        // A connect to an address the host has no route to fails in its callback (ENETUNREACH,
-        // EADDRNOTAVAIL, …): the stream fails the way Qt's would; nothing is read from a socket that
-        // is not connected.
-        socket.connect(message.port, this.#native(target.address), (error?: Error) => {
-          if (this.#state !== 'connecting') return;
-          let local: { address: string; port: number };
-          let remote: { address: string; port: number };
-          try {
-            if (error) throw error;
-            local = socket.address();
-            remote = socket.remoteAddress();
-          } catch (failure) {
-            this.#fail(socketFailure(failure));
-            return;
-          }
-          this.#setState('connected');
-          this.#host.send({
-            type: 'connected',
-            stream: this.id,
-            window: this.#host.uploadWindowBytes,
-            localAddress: plain(local.address),
-            localPort: local.port,
-            peerAddress: plain(remote.address),
-            peerPort: remote.port,
-            options: Object.fromEntries(this.#options),
-          });
-        });
-      })
-      .catch((error: unknown) => this.#host.fault(this, error));
+    if (this.state !== 'bound')
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: connect needs a bound UDP stream, this one is ${this.state}` };
+    this.move('resolving');
+    this.reach(message.host, message.port, message.family ?? 'any', {
+      usable: this.#usable,
+      connect: ([target]) => this.#connectSocket(message.port, target as ResolvedAddress),
+    }).catch((error: unknown) => this.host.fault(this, error));
     return undefined;
   }
 
-  /** Resolves and checks a destination; the first address the policy allows, in the socket's family. */
-  async #resolve(host: string, port: number, family: AddressFamily): Promise<ResolvedAddress | SocketFailure> {
-    let addresses: ResolvedAddress[];
-    try {
-      addresses = await this.#host.names.resolve(host, family);
-    } catch (error) {
-      return socketFailure(error);
-    }
-    const usable = addresses.filter(({ family: f }) => this.#family === 6 || f === 4);
-    let refusal = '';
-    for (const entry of usable) {
-      const verdict = this.#host.policy.check(host, entry.address, port);
-      if (verdict.allowed) return entry;
-      refusal ||= verdict.reason;
-    }
-    return usable.length === 0
-      ? { error: 'HostNotFoundError', message: 'Host not found' }
-      : { error: 'SocketAccessError', message: `Permission denied: ${refusal}` };
+  /**
+   * connect(2) to the one address allowed. A connect to an address the host has no route to fails
+   * in its callback (ENETUNREACH, EADDRNOTAVAIL, …): the stream fails the way Qt's would; nothing is
+   * read from a socket that is not connected.
+   */
+  #connectSocket(port: number, target: ResolvedAddress): void {
+    const socket = this.#socket as dgram.Socket;
+    socket.connect(port, this.#native(target.address), (error?: Error) => {
+      if (this.state !== 'connecting') return;
+      let local: { address: string; port: number };
+      let remote: { address: string; port: number };
+      try {
+        if (error) throw error;
+        local = socket.address();
+        remote = socket.remoteAddress();
+      } catch (failure) {
+        this.fail(socketFailure(failure));
+        return;
+      }
+      this.connected(
+        { localAddress: plain(local.address), localPort: local.port, peerAddress: plain(remote.address), peerPort: remote.port },
+        Object.fromEntries(this.#options),
+      );
+    });
   }
+
+  /** The families of address this socket can send to: a dual-stack or IPv6 socket takes both. */
+  readonly #usable = (family: 4 | 6): boolean => this.#family === 6 || family === 4;
 
   /** The address as this socket's family needs it (IPv4 on a dual-stack socket is IPv4-mapped). */
   #native(address: string): string {
@@ -260,32 +191,26 @@ export class UdpStream implements Stream {
   }
 
   datagram(host: string, port: number, payload: Uint8Array): Violation | undefined {
-    if (this.#state === 'closed') return { code: 'NOT_CONNECTED', message: `stream ${this.id}: datagram after close` };
+    if (this.state === 'closed') return { code: 'NOT_CONNECTED', message: `stream ${this.id}: datagram after close` };
     const cost = datagramCost(payload.byteLength);
-    if (this.#unacked + cost > this.#host.uploadWindowBytes) {
-      return {
-        code: 'WINDOW_EXCEEDED',
-        message: `stream ${this.id}: datagram beyond the ${this.#host.uploadWindowBytes}-byte send window (${this.#unacked} bytes not yet acknowledged)`,
-      };
-    }
-    if (host === '' && this.#state !== 'connected') {
+    const beyond = this.beyondWindow(cost, 'datagram');
+    if (beyond !== undefined) return beyond;
+    if (host === '' && this.state !== 'connected') {
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: a datagram without a destination needs a connected socket` };
     }
-    this.#unacked += cost;
+    this.hold(cost, payload.byteLength);
     this.#sends.push({ host, port, payload });
     this.#sendsBytes += payload.byteLength;
-    this.#held += payload.byteLength;
-    this.#host.holdUpload(payload.byteLength);
-    this.#pumpSends().catch((error: unknown) => this.#host.fault(this, error));
+    this.#pumpSends().catch((error: unknown) => this.host.fault(this, error));
     return undefined;
   }
 
   /** Sends queued datagrams in order; a name to resolve holds the ones behind it. */
   async #pumpSends(): Promise<void> {
-    if (this.#sending || this.#state === 'binding') return; // sent once bound
+    if (this.#sending || this.state === 'binding') return; // sent once bound
     this.#sending = true;
     try {
-      while (this.#sends.length > 0 && this.#state !== 'closed') {
+      while (this.#sends.length > 0 && this.state !== 'closed') {
         const item = this.#sends.shift() as Outgoing;
         this.#sendsBytes -= item.payload.byteLength;
         await this.#sendOne(item);
@@ -297,80 +222,71 @@ export class UdpStream implements Stream {
 
   async #sendOne({ host, port, payload }: Outgoing): Promise<void> {
     const cost = datagramCost(payload.byteLength);
+    // Sent or failed, a datagram is acknowledged: the client never has more than its window out.
     const done = (failure?: SocketFailure): void => {
-      if (this.#state === 'closed') return;
-      this.#held -= payload.byteLength;
-      this.#host.holdUpload(-payload.byteLength);
-      this.#ackDue += cost;
-      this.#host.queueAck(this);
-      if (failure) this.#host.send({ type: 'datagram-error', stream: this.id, ...failure });
+      if (this.handedOn(cost, payload.byteLength, true) && failure) this.host.send({ type: 'datagram-error', stream: this.id, ...failure });
     };
     const limit = this.#family === 4 ? 65507 : 65527;
-    if (payload.byteLength > Math.min(limit, this.#host.maxDatagramBytes)) {
-      done({ error: 'DatagramTooLargeError', message: 'Datagram was too large to send' });
+    if (payload.byteLength > Math.min(limit, this.host.config.maxDatagramBytes)) {
+      done(errnoFailure('EMSGSIZE', 'send'));
       return;
     }
     const socket = this.#socket as dgram.Socket;
     if (host === '') {
       try {
-        socket.send(payload, (error) => done(error ? this.#sendFailure(error) : undefined));
+        socket.send(payload, (error) => done(error ? socketFailure(error, 'send') : undefined));
       } catch (error) {
-        done(this.#sendFailure(error as Error));
+        done(socketFailure(error, 'send'));
       }
       return;
     }
-    const target = await this.#resolve(host, port, 'any');
-    if (this.#state === 'closed') return;
-    if ('error' in target) {
-      done(target);
+    const found = await this.allowedAddresses(host, port, 'any', this.#usable);
+    if (this.state === 'closed') return;
+    if (!Array.isArray(found)) {
+      done(found.failure);
       return;
     }
+    const target = found[0] as ResolvedAddress;
     if (this.#peers.size >= MAX_PEERS) this.#peers.delete(this.#peers.values().next().value as string);
     this.#peers.add(`${target.address}|${port}`);
     try {
-      socket.send(payload, port, this.#native(target.address), (error) => done(error ? this.#sendFailure(error) : undefined));
+      socket.send(payload, port, this.#native(target.address), (error) => done(error ? socketFailure(error, 'send') : undefined));
     } catch (error) {
-      done(this.#sendFailure(error as Error));
+      done(socketFailure(error, 'send'));
     }
-  }
-
-  #sendFailure(error: Error): SocketFailure {
-    return (error as NodeJS.ErrnoException).code === 'EMSGSIZE'
-      ? { error: 'DatagramTooLargeError', message: 'Datagram was too large to send' }
-      : { error: 'NetworkError', message: 'Unable to send a message' };
   }
 
   #onMessage(payload: Buffer, from: dgram.RemoteInfo): void {
-    if (this.#state === 'closed' || this.#state === 'binding') return;
+    if (this.state === 'closed' || this.state === 'binding') return;
     const host = plain(from.address);
-    if (this.#state !== 'connected' && this.#host.udpInbound === 'replies' && !this.#peers.has(`${host}|${from.port}`)) {
+    if (this.state !== 'connected' && this.host.config.udpInbound === 'replies' && !this.#peers.has(`${host}|${from.port}`)) {
       this.refused++;
-      this.#host.countDatagram('refused');
+      this.host.countDatagram('refused');
       return;
     }
     const cost = datagramCost(payload.byteLength);
-    if (this.#queue.length === 0 && this.#credit >= cost && this.#host.canSend()) {
+    if (this.#queue.length === 0 && this.#credit >= cost && this.host.flow.canSend()) {
       this.#credit -= cost;
-      this.#host.sendDatagram(this.id, host, from.port, payload);
+      this.host.flow.sendDatagram(this.id, host, from.port, payload);
       return;
     }
     if (
-      this.#queueBytes + payload.byteLength > this.#host.udpQueueBytes ||
+      this.#queueBytes + payload.byteLength > this.host.config.udpQueueBytes ||
       this.#queue.length >= MAX_QUEUED_DATAGRAMS ||
-      this.#host.downloadRoom() < payload.byteLength
+      this.host.flow.downloadRoom() < payload.byteLength
     ) {
       this.dropped++;
-      this.#host.countDatagram('dropped');
+      this.host.countDatagram('dropped');
       return;
     }
     this.#queue.push({ host, port: from.port, payload });
     this.#queueBytes += payload.byteLength;
-    this.#host.queueDownload(payload.byteLength);
-    if (!this.#host.canSend()) this.#host.block(this);
+    this.host.flow.queueDownload(payload.byteLength);
+    if (!this.host.flow.canSend()) this.host.flow.block(this);
   }
 
   addCredit(bytes: number): void {
-    if (this.#state === 'closed') return;
+    if (this.state === 'closed') return;
     this.#credit += bytes;
     this.resume();
   }
@@ -380,39 +296,31 @@ export class UdpStream implements Stream {
       const head = this.#queue[0] as Incoming;
       const cost = datagramCost(head.payload.byteLength);
       if (this.#credit < cost) return;
-      if (!this.#host.canSend()) {
-        this.#host.block(this);
+      if (!this.host.flow.canSend()) {
+        this.host.flow.block(this);
         return;
       }
       this.#queue.shift();
       this.#queueBytes -= head.payload.byteLength;
-      this.#host.queueDownload(-head.payload.byteLength);
+      this.host.flow.queueDownload(-head.payload.byteLength);
       this.#credit -= cost;
-      this.#host.sendDatagram(this.id, head.host, head.port, head.payload);
+      this.host.flow.sendDatagram(this.id, head.host, head.port, head.payload);
     }
   }
 
   #onSocketError(error: NodeJS.ErrnoException): void {
-    if (this.#state === 'closed') return;
-    // A connected socket learns of an ICMP port-unreachable as ECONNREFUSED; the socket goes on.
-    const failure: SocketFailure =
-      error.code === 'ECONNREFUSED'
-        ? { error: 'ConnectionRefusedError', message: 'Connection refused' }
-        : { error: 'NetworkError', message: 'Unable to receive a message' };
-    this.#host.send({ type: 'datagram-error', stream: this.id, ...failure });
-  }
-
-  write(): Violation {
-    return { code: 'UNSUPPORTED', message: `stream ${this.id}: a UDP stream takes DATAGRAM frames, not DATA` };
+    if (this.state === 'closed') return;
+    // The socket goes on: the error was for one datagram (an ICMP port-unreachable, say).
+    this.host.send({ type: 'datagram-error', stream: this.id, ...socketFailure(error, 'receive') });
   }
 
   multicast(message: Multicast): Violation | undefined {
     const socket = this.#socket;
-    if (socket === undefined || this.#state === 'binding' || this.#state === 'closed') {
+    if (socket === undefined || this.state === 'binding' || this.state === 'closed') {
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: multicast needs a bound socket` };
     }
-    if (!this.#host.allowMulticast) {
-      this.#host.send({
+    if (!this.host.allowMulticast) {
+      this.host.send({
         type: 'datagram-error',
         stream: this.id,
         error: 'SocketAccessError',
@@ -424,7 +332,7 @@ export class UdpStream implements Stream {
       if (message.action === 'join') socket.addMembership(message.group);
       else socket.dropMembership(message.group);
     } catch (error) {
-      this.#host.send({ type: 'datagram-error', stream: this.id, ...bindFailure(error) });
+      this.host.send({ type: 'datagram-error', stream: this.id, ...socketFailure(error, 'multicast') });
     }
     return undefined;
   }
@@ -432,7 +340,7 @@ export class UdpStream implements Stream {
   setOption(option: SocketOptionName, value: number): void {
     const socket = this.#socket;
     let effective: number | null = null;
-    if (socket !== undefined && this.#state !== 'binding' && this.#state !== 'closed') {
+    if (socket !== undefined && this.state !== 'binding' && this.state !== 'closed') {
       try {
         switch (option) {
           case 'MulticastTtlOption':
@@ -460,44 +368,22 @@ export class UdpStream implements Stream {
       if (effective === null) this.#options.delete(option);
       else this.#options.set(option, effective);
     }
-    this.#host.send({ type: 'option', stream: this.id, option, value: effective });
-  }
-
-  takeAck(): number {
-    const bytes = this.#ackDue;
-    this.#ackDue = 0;
-    this.#unacked -= bytes;
-    return bytes;
+    this.host.send({ type: 'option', stream: this.id, option, value: effective });
   }
 
   close(): void {
     this.abort();
   }
 
-  abort(): void {
-    if (this.#state === 'closed') return;
-    this.#host.send({ type: 'closed', stream: this.id });
-    this.#release();
-  }
-
-  #fail(failure: SocketFailure): void {
-    if (this.#state === 'closed') return;
-    this.#host.send({ type: 'error', stream: this.id, ...failure });
-    this.#release();
-  }
-
-  #release(): void {
-    if (this.#state === 'closed') return;
-    this.#setState('closed');
+  /** Lets go of the socket, its place among the session's shared ports and the datagrams queued either way (UDP has no reset). */
+  protected releaseSocket(): void {
     if (this.#sharedKey !== undefined) {
-      const left = (this.#host.sharedPorts.get(this.#sharedKey) ?? 1) - 1;
-      if (left > 0) this.#host.sharedPorts.set(this.#sharedKey, left);
-      else this.#host.sharedPorts.delete(this.#sharedKey);
+      const left = (this.host.sharedPorts.get(this.#sharedKey) ?? 1) - 1;
+      if (left > 0) this.host.sharedPorts.set(this.#sharedKey, left);
+      else this.host.sharedPorts.delete(this.#sharedKey);
       this.#sharedKey = undefined;
     }
-    this.#host.queueDownload(-this.#queueBytes);
-    this.#host.holdUpload(-this.#held);
-    this.#held = 0;
+    this.host.flow.queueDownload(-this.#queueBytes);
     this.#queue.length = 0;
     this.#queueBytes = 0;
     this.#sends.length = 0;
@@ -512,10 +398,5 @@ export class UdpStream implements Stream {
         // already closed
       }
     }
-    this.#host.released(this);
-  }
-
-  dispose(): void {
-    this.#release();
   }
 }

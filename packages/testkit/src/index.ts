@@ -2,9 +2,9 @@
 
 export * from './certs.js';
 export * from './fake-dns.js';
-export * from './gateway.js';
 export * from './gateway-process.js';
 export * from './imap-server.js';
+export * from './in-process-gateway.js';
 export * from './raw-session.js';
 export * from './raw-websocket.js';
 export * from './redis.js';

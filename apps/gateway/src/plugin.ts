@@ -1,30 +1,17 @@
 import http from 'node:http';
-import type net from 'node:net';
-import proxyAddr from '@fastify/proxy-addr';
 import websocket from '@fastify/websocket';
 import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { Authenticator } from './auth.js';
 import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
-import { Lookups } from './lookups.js';
-import { GatewayMetrics } from './metrics.js';
+import { clientAddressOf, guardConnections } from './connection-guard.js';
+import type { GatewayMetrics } from './metrics.js';
 import { EgressPolicy } from './policy.js';
-import { dnsResolver, type Resolver, systemResolver } from './resolve.js';
-import { type GatewayRuntime, Session } from './session.js';
-import { parseProxyUrl } from './socks.js';
+import type { Resolver } from './resolve.js';
+import { createRuntime } from './runtime.js';
+import { Session } from './session.js';
 import { createStore } from './store.js';
-
-export interface GatewayOptions extends GatewayConfigInput {
-  /** Fastify's logger setting; off by default when embedded. */
-  logger?: FastifyServerOptions['logger'];
-  /**
-   * Replaces the gateway's resolver (for example, to use a directory of one's own). The gateway still
-   * bounds it: `dnsTimeoutMs`, `maxLookups`, `maxLookupsPerSession`, the cache (its `ttlSec`, else
-   * `dnsDefaultTtlSec`).
-   */
-  resolver?: Resolver;
-}
 
 /** What a gateway exposes about itself, as `app.socketgate`. */
 export interface GatewayHandle {
@@ -54,45 +41,27 @@ declare module 'fastify' {
   }
 }
 
-export interface SocketgatePluginOptions extends Omit<GatewayOptions, 'logger'> {}
+export interface SocketgatePluginOptions extends GatewayConfigInput {
+  /**
+   * Replaces the gateway's resolver (for example, to use a directory of one's own). The gateway still
+   * bounds it: `dnsTimeoutMs`, `maxLookups`, `maxLookupsPerSession`, the cache (its `ttlSec`, else
+   * `dnsDefaultTtlSec`).
+   */
+  resolver?: Resolver;
+}
 
 /**
  * The gateway as a Fastify plugin: `app.register(socketgate, config)` mounts `/v1/socket`,
  * `/healthz`, `/readyz` and `/metrics` (on the main port when `metricsPort` is 0 or `metricsPublic` is set, otherwise on a listener of its own) on an existing Fastify app.
  */
 const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options) => {
-  const { resolver: givenResolver, ...settings } = options;
+  const { resolver, ...settings } = options;
   const config = parseConfig(settings);
-  const resolver =
-    givenResolver ??
-    (config.nameResolver === 'system' ? systemResolver : dnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeoutMs }));
   const sessions = new Set<Session>();
   const store = await createStore(config, app.log);
   // After preClose has closed every session, so their places are given back first.
   app.addHook('onClose', () => store.close());
-  const runtime: GatewayRuntime = {
-    config,
-    policy: new EgressPolicy(config.allow, { allowPorts: config.allowPorts }),
-    lookups: new Lookups({
-      resolver,
-      timeoutMs: config.dnsTimeoutMs,
-      maxLookups: config.maxLookups,
-      maxLookupsPerSession: config.maxLookupsPerSession,
-      cacheEntries: config.dnsCacheEntries,
-      maxTtlSec: config.dnsMaxTtlSec,
-      defaultTtlSec: config.dnsDefaultTtlSec,
-      negativeTtlSec: config.dnsNegativeTtlSec,
-    }),
-    sessions,
-    log: app.log,
-    datagrams: { dropped: 0, refused: 0 },
-    authenticator: new Authenticator(config, store),
-    pendingPerAddress: new Map(),
-    store,
-    metrics: new GatewayMetrics(sessions),
-    draining: { value: false },
-    upstreamProxy: config.upstreamProxy === undefined ? undefined : parseProxyUrl(config.upstreamProxy),
-  };
+  const runtime = createRuntime({ config, resolver, store, log: app.log, sessions });
 
   /** Resolves once every session's connection is really closed (a client that does not answer the close is cut after closeTimeoutMs). */
   const allClosed = async (): Promise<void> => {
@@ -286,21 +255,6 @@ export function originAllowed(origins: readonly string[], origin: string): boole
   return false;
 }
 
-/**
- * The client's address of a request: the direct peer's, or, when that peer is a trusted proxy
- * (`trustProxy`), the last address in X-Forwarded-For that is not itself a trusted proxy. A header
- * from any other peer is ignored.
- */
-function clientAddressOf(trustProxy: readonly string[]): ((request: http.IncomingMessage) => string) & {
-  trusted: (address: string) => boolean;
-} {
-  const trust = proxyAddr.compile([...trustProxy]);
-  const trusted = (address: string): boolean => trustProxy.length > 0 && trust(address, 0);
-  const of = (request: http.IncomingMessage): string =>
-    trustProxy.length === 0 ? (request.socket.remoteAddress ?? '') : proxyAddr(request, trust);
-  return Object.assign(of, { trusted });
-}
-
 /** Settings the running gateway holds in sockets, timers or clients it made at the start. */
 const FIXED_SETTINGS: ReadonlySet<keyof GatewayConfig> = new Set([
   'host',
@@ -328,90 +282,4 @@ const FIXED_SETTINGS: ReadonlySet<keyof GatewayConfig> = new Set([
 const isLoopback = (address: string | undefined): boolean =>
   address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 
-/**
- * Bounds what a client can hold before its WebSocket exists: TCP connections per address, counted
- * from accept until the socket is really closed (past `maxConnectionsPerAddress` a new one is cut at
- * once), and `handshakeTimeoutMs` to send a complete request (half-sent headers are cut). Client
- * connections get TCP keepalive, so that half-open ones are found.
- */
-function guardConnections(
-  server: http.Server,
-  config: GatewayConfig,
-  metrics: GatewayMetrics,
-  trusted: (address: string) => boolean,
-): void {
-  const perAddress = new Map<string, number>();
-  server.headersTimeout = Math.min(server.headersTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
-  server.requestTimeout = Math.min(server.requestTimeout || Number.POSITIVE_INFINITY, config.handshakeTimeoutMs);
-  const waiting = new WeakMap<net.Socket, NodeJS.Timeout>();
-  const tls = 'setSecureContext' in server;
-  const started = (request: http.IncomingMessage): void => {
-    clearTimeout(waiting.get(request.socket));
-    waiting.delete(request.socket);
-  };
-  server.on('request', started);
-  server.on('upgrade', started);
-  server.on('connection', (socket: net.Socket) => {
-    const address = socket.remoteAddress ?? '';
-    if (config.tcpKeepAliveMs > 0) socket.setKeepAlive(true, config.tcpKeepAliveMs);
-    // A trusted proxy carries many clients: they are counted by their own addresses at the upgrade.
-    if (trusted(address)) return;
-    const open = (perAddress.get(address) ?? 0) + 1;
-    perAddress.set(address, open);
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-      clearTimeout(waiting.get(socket));
-    });
-    if (open > config.maxConnectionsPerAddress) {
-      metrics.cuts.inc({ reason: 'connections' });
-      socket.destroy();
-      return;
-    }
-    // Over TLS the request arrives on another socket object; headersTimeout bounds it there.
-    if (tls) return;
-    const timer = setTimeout(() => {
-      metrics.cuts.inc({ reason: 'handshake' });
-      socket.destroy();
-    }, config.handshakeTimeoutMs);
-    timer.unref();
-    waiting.set(socket, timer);
-  });
-}
-
 export const socketgate = fastifyPlugin(plugin, { fastify: '5.x', name: '@socketgate/gateway' });
-
-/**
- * Request log lines without the query string: a credential that a client put in a URL never
- * reaches the log.
- */
-export const requestSerializer = (request: FastifyRequest): Record<string, unknown> => ({
-  method: request.method,
-  url: request.url.replace(/[?#].*$/s, ''),
-  host: request.headers.host,
-  remoteAddress: request.ip,
-  remotePort: request.socket?.remotePort,
-});
-
-/** Fastify logger options with the request serializer that drops query strings. */
-type LoggerSetting = NonNullable<FastifyServerOptions['logger']>;
-export function withSafeRequests(logger: LoggerSetting): LoggerSetting {
-  if (logger === true) return { serializers: { req: requestSerializer } };
-  if (typeof logger !== 'object' || logger === null) return logger;
-  const options = logger as { serializers?: Record<string, unknown> };
-  return { ...logger, serializers: { ...options.serializers, req: requestSerializer } } as LoggerSetting;
-}
-
-/**
- * Builds a gateway: a ready Fastify instance, not yet listening, serving the socketgate protocol
- * at `/v1/socket`. Call `listen()` on it, or `inject()` in tests.
- */
-export async function createGateway(options: GatewayOptions = {}): Promise<FastifyInstance> {
-  const { logger = false, ...rest } = options;
-  const trustProxy = rest.trustProxy === undefined || rest.trustProxy.length === 0 ? false : [...rest.trustProxy];
-  const app = Fastify({ logger: withSafeRequests(logger), trustProxy });
-  await app.register(socketgate, rest);
-  await app.ready();
-  return app;
-}
