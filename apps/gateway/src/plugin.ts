@@ -32,7 +32,7 @@ export interface GatewayHandle {
    * limits take effect for new sessions and new streams. Settings that cannot change while the
    * gateway runs are left as they are and named in `needRestart`.
    */
-  reload(settings: GatewayConfigInput): { changed: Array<keyof GatewayConfig>; needRestart: Array<keyof GatewayConfig> };
+  reload(settings: GatewayConfigInput): { changed: Array<keyof GatewayConfig>; needRestart: string[] };
 }
 
 declare module 'fastify' {
@@ -105,11 +105,15 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     reload(settings) {
       const next = parseConfig(settings);
       const changed: Array<keyof GatewayConfig> = [];
-      const needRestart: Array<keyof GatewayConfig> = [];
+      const needRestart: string[] = [];
       for (const key of Object.keys(next) as Array<keyof GatewayConfig>) {
         if (JSON.stringify(next[key]) === JSON.stringify(config[key])) continue;
         if (FIXED_SETTINGS.has(key)) needRestart.push(key);
         else changed.push(key);
+      }
+      // The in-process ticket store keeps the bound it was made with.
+      if (next.jwt?.replayCacheSize !== config.jwt?.replayCacheSize && next.jwt !== undefined && config.jwt !== undefined) {
+        needRestart.push('jwt.replayCacheSize');
       }
       // Built before anything changes, so that a key file that cannot be read changes nothing.
       const authenticator = new Authenticator(next, store);
@@ -261,6 +265,8 @@ const FIXED_SETTINGS: ReadonlySet<keyof GatewayConfig> = new Set([
   'port',
   'metricsHost',
   'metricsPort',
+  // Where /metrics is served is decided at the start (the main port's route, or a listener of its own).
+  'metricsPublic',
   'store',
   'nameResolver',
   'dnsServers',

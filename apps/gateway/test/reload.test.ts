@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gateway, QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
-import { rawSession, startEchoServer, text } from '@socketgate/testkit';
+import { rawSession, startEchoServer, startGateway, TEST_TOKEN, text } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { run } from './cli-helpers.js';
@@ -65,4 +65,13 @@ it('reloads its config file on SIGHUP for new sessions and streams, keeps open o
   onTestFinished(() => still.close());
   expect((await connects(still, second.port)).state()).toBe(QAbstractSocket.ConnectedState);
   expect(gateway.child.exitCode).toBeNull();
+});
+
+it('names metricsPublic and jwt.replayCacheSize as needing a restart, since the running gateway keeps what it started with', async () => {
+  const jwt = { secret: 'a-shared-secret-of-at-least-32-characters!', algorithms: ['HS256' as const], audience: 'reload-test' };
+  const gw = await startGateway({ jwt });
+  onTestFinished(() => gw.close());
+  const settings = { tokens: [TEST_TOKEN], jwt, metricsPort: 0, host: '127.0.0.1', port: 0 };
+  expect(gw.app.socketgate.reload({ ...settings, metricsPublic: true }).needRestart).toEqual(['metricsPublic']);
+  expect(gw.app.socketgate.reload({ ...settings, jwt: { ...jwt, replayCacheSize: 10 } }).needRestart).toEqual(['jwt.replayCacheSize']);
 });
