@@ -51,7 +51,7 @@ const SECRET = 'a-shared-secret-of-at-least-32-characters!';
 const AUDIENCE = 'socketgate-hostile';
 /** The gateway's maxMessageBytes here: small, so that messages at the limit are cheap to send. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
-/** Messages a session may send while its credential is checked (session.ts). */
+/** Messages a session may send while its credential is checked (handshake.ts). */
 const MAX_EARLY_MESSAGES = 64;
 /** Bound on every wait for the gateway: longer means it hangs. */
 const ANSWER_MS = 5000;
