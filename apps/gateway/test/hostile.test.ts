@@ -520,6 +520,29 @@ function lifecycle(a: Pick<Arena, 'echoPort' | 'udpPort'>): fc.Arbitrary<Step[]>
     fc
       .record({ action: fc.constantFrom('join', 'leave'), group: fc.constantFrom('239.1.2.3', 'ff02::1') })
       .map((m) => ({ opens: false, make: (stream: number) => json({ type: 'multicast', stream, ...m }) })),
+    // TLS requests, which this gateway refuses for their stream: never a stream, never plaintext.
+    fc
+      .record({
+        host,
+        port,
+        tls: fc.record(
+          {
+            peerName: host,
+            verifyMode: fc.constantFrom('VerifyNone', 'QueryPeer', 'VerifyPeer', 'AutoVerifyPeer', 'Trust'),
+            alpn: fc.array(fc.string({ unit: 'binary', maxLength: 300 }), { maxLength: 3 }),
+            ca: fc.record({ system: fc.boolean(), certificates: fc.array(fc.string({ unit: 'binary', maxLength: 80 }), { maxLength: 2 }) }),
+          },
+          { requiredKeys: [] },
+        ),
+      })
+      .map((m) => ({ opens: false, make: (stream: number) => json({ type: 'open', stream, transport: 'tcp', window: 65536, ...m }) })),
+    fc
+      .record({ tls: fc.record({ peerName: host }, { requiredKeys: [] }) })
+      .map((m) => ({ opens: false, make: (stream: number) => json({ type: 'start-tls', stream, ...m }) })),
+    fc.oneof(fc.boolean(), fc.constant('yes')).map((proceed) => ({
+      opens: false,
+      make: (stream: number) => json({ type: 'tls-verdict', stream, proceed }),
+    })),
   );
   const step = fc.oneof(
     { weight: 3, arbitrary: fc.record({ which, make }) },
@@ -848,6 +871,19 @@ describe('after welcome', () => {
       ['host', 253, (host) => ({ type: 'open', stream: 9, transport: 'tcp', host, port: a.echoPort, window: 1 })],
       ['group', 64, (group) => ({ type: 'multicast', stream: 2, action: 'join', group })],
       ['address', 64, (address) => ({ type: 'bind', stream: 9, transport: 'udp', address, port: 0, window: 1 })],
+      [
+        'alpn',
+        255,
+        (protocol) => ({
+          type: 'open',
+          stream: 9,
+          transport: 'tcp',
+          host: 'echo.test',
+          port: a.echoPort,
+          window: 1,
+          tls: { alpn: [protocol] },
+        }),
+      ],
       [
         'user',
         255,
