@@ -5,12 +5,12 @@
  * the README's examples under `strict` (node16/nodenext and bundler resolution), echo through the
  * installed gateway from Node with the installed SDK, and bundle the SDK for a browser page.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEchoServer } from '@socketgate/testkit';
+import { runToEnd, startEchoServer } from '@socketgate/testkit';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Started, start } from './cli-helpers.js';
 
@@ -65,23 +65,7 @@ function compile(name: string, options: Record<string, unknown>, files: string[]
 
 /** Runs a command without blocking this process (the test's own servers must answer meanwhile). */
 function runAsync(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} failed (${code}):\n${stdout}\n${stderr}`));
-    });
-  });
+  return runToEnd(command, args, { cwd, env: { ...process.env, ...env }, timeoutMs: 30_000 });
 }
 
 function startGateway(args: string[]): Started {

@@ -8,6 +8,7 @@ export * from './in-process-gateway.js';
 export * from './raw-session.js';
 export * from './raw-websocket.js';
 export * from './redis.js';
+export * from './run-to-end.js';
 export * from './sdk-bundle.js';
 export * from './servers.js';
 export * from './signals.js';

@@ -8,10 +8,11 @@
  *
  * QT_DIFFERENTIAL_ONLY=name,name plays only those scenarios (the README's tally is then not checked).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runToEnd } from '@socketgate/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listedDivergences, numberedItems, OPEN } from './divergences.js';
 import type { PlannedScenario } from './scenario.js';
@@ -70,26 +71,11 @@ function runDriver(python: string): Promise<string> {
     `mount --bind '${hosts}' /etc/hosts`,
     `exec '${process.execPath}' --conditions=@socketgate/source --import tsx '${driver}' '${OUT}' '${python}' ${only.join(' ')}`,
   ].join(' && ');
-  const child = spawn('unshare', ['--map-root-user', '--net', '--mount', 'sh', '-c', script], {
+  return runToEnd('unshare', ['--map-root-user', '--net', '--mount', 'sh', '-c', script], {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 240_000,
+    what: 'the differential run',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  return new Promise((resolve, reject) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`the differential run failed (${code}):\n${stderr}\n${stdout}`));
-    }),
-  );
 }
 
 async function play(): Promise<Played> {
