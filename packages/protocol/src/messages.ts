@@ -260,12 +260,24 @@ export type End = z.infer<typeof End>;
 export const Closed = z.object({ type: z.literal('closed'), stream: StreamId });
 export type Closed = z.infer<typeof Closed>;
 
-/** The stream failed with a Qt socket error and is gone. */
+/**
+ * A TLS alert the peer sent (Qt's `alertReceived`): `level` is `Warning` or `Fatal`, `type` the alert's
+ * code from the TLS standard (Qt's `QSsl::AlertType`), `description` OpenSSL's long text for it.
+ */
+export const TlsAlert = z.object({
+  level: z.enum(['Warning', 'Fatal']),
+  type: z.number().check(z.int(), z.gte(0), z.lte(255)),
+  description: z.string(),
+});
+export type TlsAlert = z.infer<typeof TlsAlert>;
+
+/** The stream failed with a Qt socket error and is gone; `alert` is the TLS alert the peer failed it with. */
 export const StreamError = z.object({
   type: z.literal('error'),
   stream: StreamId,
   error: SocketErrorName,
   message: z.string(),
+  alert: z.optional(TlsAlert),
 });
 export type StreamError = z.infer<typeof StreamError>;
 
