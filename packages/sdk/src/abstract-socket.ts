@@ -1,4 +1,4 @@
-import { isHost, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
+import { isHost, type Open, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
 import { DatagramChannel } from './datagram-channel.js';
 import {
   NetworkLayerProtocol,
@@ -88,6 +88,8 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   /** The option values the gateway reported for the real socket (the device reads them). */
   readonly #options: Map<SocketOption, number>;
   readonly #waits: Waits;
+  /** What a subclass adds to a new connection's `open` (QSslSocket: the TLS spec). @internal */
+  openFields?(): Pick<Open, 'tls'>;
 
   constructor(socketType: SocketType, options: SocketOptions = {}) {
     const optionValues = new Map<SocketOption, number>();
@@ -204,6 +206,7 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
         family,
         window: this.#channel.open(),
         ...(proxy === undefined ? {} : { proxy: proxySpec(proxy) }),
+        ...this.openFields?.(),
       });
     }
     if (QHostAddress.isAddress(hostName)) this.#hostWasFound();

@@ -26,6 +26,8 @@ export interface SocketHost extends Omit<ChannelHost, 'readBuffer' | 'readBuffer
 
 /** The transport channel under a socket, for the socket classes of this package (Qt's d-pointer). */
 export let channelOf: (device: SocketDevice) => TransportChannel;
+/** What the state machine above a device lets it do, for the socket classes of this package (QSslSocket). */
+export let hostOf: (device: SocketDevice) => SocketHost;
 /** Sets a socket's open mode, its read buffer starting afresh (as Qt's QIODevice::open and close do), for QAbstractSocket. */
 export let openDevice: (device: SocketDevice, mode: OpenMode) => void;
 
@@ -42,6 +44,7 @@ export let openDevice: (device: SocketDevice, mode: OpenMode) => void;
 export abstract class SocketDevice {
   static {
     channelOf = (device) => device.#channel;
+    hostOf = (device) => device.#host;
     openDevice = (device, mode) => {
       device.#openMode = mode;
       device.#readBuffer.clear();

@@ -1,4 +1,4 @@
-export type WaitKind = 'connected' | 'readyRead' | 'bytesWritten' | 'disconnected';
+export type WaitKind = 'connected' | 'readyRead' | 'bytesWritten' | 'disconnected' | 'encrypted';
 
 interface Waiter {
   kind: WaitKind;

@@ -1,13 +1,40 @@
-import { bundleSdk, measureSdkBundle, SDK_GZIP_LIMIT_BYTES } from '@socketgate/testkit';
-import { expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import * as sdk from '@socketgate/sdk';
+import { bundleSdk, measureSdkBundle, SDK_GZIP_LIMIT_BYTES, type SdkBundle } from '@socketgate/testkit';
+import { describe, expect, it } from 'vitest';
 
-it('bundles for browsers under 15 KB minified and gzipped, with no Node built-in', async () => {
-  const { bundle, minifiedBytes, gzippedBytes } = await measureSdkBundle();
-  console.log(`@socketgate/sdk browser bundle: ${minifiedBytes} bytes minified, ${gzippedBytes} bytes gzipped`);
-  expect(SDK_GZIP_LIMIT_BYTES).toBe(15 * 1024);
-  expect(gzippedBytes).toBeLessThan(SDK_GZIP_LIMIT_BYTES);
-  const inputs = Object.keys(bundle.metafile.inputs);
-  expect(inputs.filter((input) => input.startsWith('node:') || /\/(ws|node-[a-z]+)\//.test(input))).toEqual([]);
+/** What the SDK exports for TLS (QSslSocket and its values), which an app of plain sockets leaves out. */
+const TLS_EXPORTS = [
+  'AlertLevel',
+  'AlertType',
+  'AlternativeNameEntryType',
+  'EncodingFormat',
+  'HashAlgorithm',
+  'NextProtocolNegotiationStatus',
+  'PeerVerifyMode',
+  'QSslCertificate',
+  'QSslCipher',
+  'QSslConfiguration',
+  'QSslError',
+  'QSslSocket',
+  'SslError',
+  'SslMode',
+  'SslProtocol',
+  'SubjectInfo',
+];
+/** Every other value the SDK exports: the TCP/UDP API. */
+const SOCKET_EXPORTS = Object.keys(sdk)
+  .filter((name) => !TLS_EXPORTS.includes(name))
+  .sort();
+
+/** The whole SDK, QSslSocket included, stays under this. */
+const WHOLE_SDK_GZIP_LIMIT_BYTES = 22 * 1024;
+
+const gzipped = (bundle: SdkBundle) => gzipSync(bundle.outputFiles[0]?.contents ?? new Uint8Array()).byteLength;
+const inputsOf = (bundle: SdkBundle) => Object.keys(bundle.metafile.inputs);
+
+function expectBrowserOnly(bundle: SdkBundle): void {
+  expect(inputsOf(bundle).filter((input) => input.startsWith('node:') || /\/(ws|node-[a-z]+)\//.test(input))).toEqual([]);
   // Gateway messages are read with the protocol's light reader: the schema library stays out.
   const output = Object.values(bundle.metafile.outputs)[0];
   const zodBytes = Object.entries(output?.inputs ?? {}).reduce(
@@ -15,10 +42,39 @@ it('bundles for browsers under 15 KB minified and gzipped, with no Node built-in
     0,
   );
   expect(zodBytes).toBe(0);
-});
+}
 
-it('fails to bundle when a Node built-in sneaks in', async () => {
-  await expect(
-    bundleSdk("import { readFileSync } from 'node:fs'; export * from './index.ts'; export const x = readFileSync;"),
-  ).rejects.toThrow(/node:fs/);
+describe('the browser bundle', () => {
+  it('of an app using the TCP/UDP API stays under 15 KB minified and gzipped, without the TLS modules', async () => {
+    expect(SOCKET_EXPORTS).toContain('QTcpSocket');
+    expect(SOCKET_EXPORTS).toContain('QUdpSocket');
+    expect(TLS_EXPORTS.every((name) => name in sdk)).toBe(true);
+    const bundle = await bundleSdk(`export { ${SOCKET_EXPORTS.join(', ')} } from './index.ts';`);
+    const bytes = gzipped(bundle);
+    console.log(
+      `@socketgate/sdk TCP/UDP browser bundle: ${bundle.outputFiles[0]?.contents.byteLength} bytes minified, ${bytes} bytes gzipped`,
+    );
+    expect(SDK_GZIP_LIMIT_BYTES).toBe(15 * 1024);
+    expect(bytes).toBeLessThan(SDK_GZIP_LIMIT_BYTES);
+    expectBrowserOnly(bundle);
+    const output = Object.values(bundle.metafile.outputs)[0];
+    const tlsModules = Object.entries(output?.inputs ?? {})
+      .filter(([input, { bytesInOutput }]) => bytesInOutput > 0 && (/\/sdk\/src\/ssl\//.test(input) || input.endsWith('tls-reader.ts')))
+      .map(([input]) => input);
+    expect(tlsModules).toEqual([]);
+  });
+
+  it('of the whole SDK, QSslSocket included, stays under 22 KB minified and gzipped', async () => {
+    const { bundle, minifiedBytes, gzippedBytes } = await measureSdkBundle();
+    console.log(`@socketgate/sdk browser bundle: ${minifiedBytes} bytes minified, ${gzippedBytes} bytes gzipped`);
+    expect(gzippedBytes).toBeLessThan(WHOLE_SDK_GZIP_LIMIT_BYTES);
+    expectBrowserOnly(bundle);
+    expect(inputsOf(bundle).some((input) => input.endsWith('/sdk/src/ssl/ssl-socket.ts'))).toBe(true);
+  });
+
+  it('fails to bundle when a Node built-in sneaks in', async () => {
+    await expect(
+      bundleSdk("import { readFileSync } from 'node:fs'; export * from './index.ts'; export const x = readFileSync;"),
+    ).rejects.toThrow(/node:fs/);
+  });
 });

@@ -1,5 +1,17 @@
 import { QSslCertificate } from './ssl-certificate.js';
-import { PeerVerifyMode, SslProtocol } from './ssl-enums.js';
+import { QSslCipher } from './ssl-cipher.js';
+import { NextProtocolNegotiationStatus, PeerVerifyMode, SslProtocol } from './ssl-enums.js';
+
+/** What a handshake settled, which a socket's configuration reports (Qt's session fields). */
+export interface SslSession {
+  peerCertificateChain: QSslCertificate[];
+  cipher: QSslCipher;
+  protocol: SslProtocol;
+  nextNegotiatedProtocol: string;
+}
+
+/** Records a session in a configuration, for QSslSocket. */
+export let setSession: (configuration: QSslConfiguration, session: SslSession) => void;
 
 /**
  * Qt's `QSslConfiguration` for a client. The CA certificates start as "the system's": the gateway's
@@ -8,6 +20,17 @@ import { PeerVerifyMode, SslProtocol } from './ssl-enums.js';
  * `addCaCertificates` adds to them.
  */
 export class QSslConfiguration {
+  static {
+    setSession = (configuration, session) => {
+      configuration.#session = session;
+    };
+  }
+  /** ALPN's name for HTTP/2. */
+  static readonly ALPNProtocolHTTP2 = 'h2';
+  /** ALPN's name for HTTP/1.1. */
+  static readonly NextProtocolHttp1_1 = 'http/1.1';
+  static readonly NextProtocolNegotiationStatus = NextProtocolNegotiationStatus;
+  #session: SslSession | undefined;
   #caCertificates: QSslCertificate[] = [];
   #systemCaCertificates = true;
   #protocol: SslProtocol = SslProtocol.SecureProtocols;
@@ -32,6 +55,7 @@ export class QSslConfiguration {
     copy.#allowedNextProtocols = [...this.#allowedNextProtocols];
     copy.#localCertificateChain = [...this.#localCertificateChain];
     copy.#privateKey = this.#privateKey;
+    copy.#session = this.#session;
     return copy;
   }
 
@@ -110,5 +134,33 @@ export class QSslConfiguration {
 
   setPrivateKey(pem: string): void {
     this.#privateKey = pem;
+  }
+
+  // ---- what a handshake settled (a socket's configuration, once encrypted) -------------------------
+  peerCertificate(): QSslCertificate {
+    return this.#session?.peerCertificateChain[0] ?? new QSslCertificate();
+  }
+
+  peerCertificateChain(): QSslCertificate[] {
+    return [...(this.#session?.peerCertificateChain ?? [])];
+  }
+
+  sessionCipher(): QSslCipher {
+    return this.#session?.cipher ?? new QSslCipher();
+  }
+
+  sessionProtocol(): SslProtocol {
+    return this.#session?.protocol ?? SslProtocol.UnknownProtocol;
+  }
+
+  /** The ALPN protocol the peer chose, or `""`. */
+  nextNegotiatedProtocol(): string {
+    return this.#session?.nextNegotiatedProtocol ?? '';
+  }
+
+  nextProtocolNegotiationStatus(): NextProtocolNegotiationStatus {
+    return this.#session?.nextNegotiatedProtocol
+      ? NextProtocolNegotiationStatus.NextProtocolNegotiationNegotiated
+      : NextProtocolNegotiationStatus.NextProtocolNegotiationNone;
   }
 }

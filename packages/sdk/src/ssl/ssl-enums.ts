@@ -79,3 +79,54 @@ export const SslError = {
   UnspecifiedError: -1,
 } as const;
 export type SslError = (typeof SslError)[keyof typeof SslError];
+
+/** Qt's `QSsl::AlertLevel`: how grave a TLS alert is. */
+export const AlertLevel = { Warning: 0, Fatal: 1, Unknown: 2 } as const;
+export type AlertLevel = (typeof AlertLevel)[keyof typeof AlertLevel];
+
+/** Qt's `QSsl::AlertType`: the alert's code from the TLS standard. */
+export const AlertType = {
+  CloseNotify: 0,
+  UnexpectedMessage: 10,
+  BadRecordMac: 20,
+  RecordOverflow: 22,
+  DecompressionFailure: 30,
+  HandshakeFailure: 40,
+  NoCertificate: 41,
+  BadCertificate: 42,
+  UnsupportedCertificate: 43,
+  CertificateRevoked: 44,
+  CertificateExpired: 45,
+  CertificateUnknown: 46,
+  IllegalParameter: 47,
+  UnknownCa: 48,
+  AccessDenied: 49,
+  DecodeError: 50,
+  DecryptError: 51,
+  ExportRestriction: 60,
+  ProtocolVersion: 70,
+  InsufficientSecurity: 71,
+  InternalError: 80,
+  InappropriateFallback: 86,
+  UserCancelled: 90,
+  NoRenegotiation: 100,
+  MissingExtension: 109,
+  UnsupportedExtension: 110,
+  CertificateUnobtainable: 111,
+  UnrecognizedName: 112,
+  BadCertificateStatusResponse: 113,
+  BadCertificateHashValue: 114,
+  UnknownPskIdentity: 115,
+  CertificateRequired: 116,
+  NoApplicationProtocol: 120,
+  UnknownAlertMessage: 255,
+} as const;
+export type AlertType = (typeof AlertType)[keyof typeof AlertType];
+
+/** Qt's `QSslConfiguration::NextProtocolNegotiationStatus` (ALPN's outcome). */
+export const NextProtocolNegotiationStatus = {
+  NextProtocolNegotiationNone: 0,
+  NextProtocolNegotiationNegotiated: 1,
+  NextProtocolNegotiationUnsupported: 2,
+} as const;
+export type NextProtocolNegotiationStatus = (typeof NextProtocolNegotiationStatus)[keyof typeof NextProtocolNegotiationStatus];
