@@ -11,6 +11,8 @@ export * from './redis.js';
 export * from './run-to-end.js';
 export * from './sdk-bundle.js';
 export * from './servers.js';
+export * from './service-process.js';
 export * from './signals.js';
 export * from './socks.js';
+export * from './tls-servers.js';
 export * from './udp.js';
