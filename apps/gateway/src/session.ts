@@ -16,6 +16,7 @@ import { SessionLimits } from './session-limits.js';
 import type { Socks5Proxy } from './socks.js';
 import type { Stream, StreamHost } from './stream.js';
 import { StreamAudit } from './stream-audit.js';
+import type { TlsOutcome } from './tls-handshake.js';
 import type { TrustStore } from './tls-trust.js';
 
 /**
@@ -182,6 +183,10 @@ export class Session implements StreamHost, LiveSession {
   countDatagram(outcome: 'dropped' | 'refused'): void {
     this.#runtime.datagrams[outcome]++;
     this.#runtime.metrics.datagramDrops.inc({ reason: outcome === 'dropped' ? 'queue' : 'stranger' });
+  }
+
+  countTlsHandshake(outcome: TlsOutcome): void {
+    this.#runtime.metrics.tlsHandshakes.inc({ outcome });
   }
 
   observeConnect(seconds: number): void {

@@ -4,6 +4,7 @@ import type { SessionLookups } from './lookups.js';
 import type { DestinationPolicy } from './policy.js';
 import type { ResolvedAddress } from './resolve.js';
 import type { Socks5Proxy } from './socks.js';
+import type { TlsOutcome } from './tls-handshake.js';
 import type { TrustStore } from './tls-trust.js';
 
 /** A protocol violation by the client, reported as `protocol-error`. */
@@ -89,4 +90,5 @@ export interface StreamHost {
   countDatagram(outcome: 'dropped' | 'refused'): void;
   /** Records how long a TCP connect took. */
   observeConnect(seconds: number): void;
+  countTlsHandshake(outcome: TlsOutcome): void;
 }

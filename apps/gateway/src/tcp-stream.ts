@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Open, SocketOptionName, TlsSpec } from '@socketgate/protocol';
@@ -40,6 +41,8 @@ export class TcpStream extends StreamLifecycle {
   #raw: net.Socket | undefined;
   /** The TLS handshake under way. */
   #handshake: TlsHandshake | undefined;
+  /** The certificates a TLS stream trusts, read from its spec before it connects. */
+  #anchors: X509Certificate[] = [];
   #connectTimer: NodeJS.Timeout | undefined;
   readonly #options = new Map<SocketOptionName, number>();
   #downloadCredit: number;
@@ -58,7 +61,7 @@ export class TcpStream extends StreamLifecycle {
       if (TCP_OPTIONS.has(name as SocketOptionName)) this.#options.set(name as SocketOptionName, value ? 1 : 0);
     }
     const { host: name, port, family, proxy } = request;
-    const refusal = request.tls === undefined ? undefined : refusedSpec(request.tls, host.config.tls.clientCertificates);
+    const refusal = request.tls === undefined ? undefined : this.#checkSpec(request.tls);
     if (refusal !== undefined) {
       this.fail(refusal);
       return;
@@ -229,29 +232,52 @@ export class TcpStream extends StreamLifecycle {
     else socket.resume();
   }
 
+  /**
+   * What in a TLS spec the gateway will not use (a client key it does not take, CA text that is not
+   * a certificate), found before anything is connected; else the spec's trusted certificates are kept.
+   */
+  #checkSpec(spec: TlsSpec): SocketFailure | undefined {
+    const refusal = refusedSpec(spec, this.host.config.tls.clientCertificates);
+    if (refusal !== undefined) return refusal;
+    try {
+      this.#anchors = this.host.tlsTrust.anchors(spec.ca);
+    } catch (error) {
+      return { error: 'SslInvalidUserDataError', message: (error as Error).message };
+    }
+    return undefined;
+  }
+
   /** Starts TLS over the connected TCP socket; its bytes flow again once the handshake is done. */
   #encrypt(raw: net.Socket, spec: TlsSpec): void {
     const tls = this.host.config.tls;
+    const anchors = this.#anchors;
     this.#raw = raw;
     this.#handshake = new TlsHandshake(
       {
         spec,
         host: this.#request.host,
-        anchors: () => this.host.tlsTrust.anchors(spec.ca),
+        anchors,
         allowIgnoreErrors: tls.allowIgnoreErrors,
         clientCertificates: tls.clientCertificates,
         decisionTimeoutMs: tls.decisionTimeoutMs,
       },
       {
         errors: (found) => this.host.send({ type: 'tls-errors', stream: this.id, ...found }),
-        encrypted: (socket, done) => {
+        encrypted: (socket, done, outcome) => {
+          this.host.countTlsHandshake(outcome);
           this.#handshake = undefined;
           this.#socket = socket;
           this.host.send({ type: 'encrypted', stream: this.id, ...done });
           this.#read(socket);
         },
-        failed: (failure) => this.fail(failure),
-        refused: () => this.abort(),
+        failed: (failure) => {
+          this.host.countTlsHandshake('failed');
+          this.fail(failure);
+        },
+        refused: () => {
+          this.host.countTlsHandshake('declined');
+          this.abort();
+        },
       },
     );
     this.#handshake.start(raw);
@@ -267,6 +293,11 @@ export class TcpStream extends StreamLifecycle {
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: start-tls on a stream that is not connected` };
     }
     if (this.#raw !== undefined) return { code: 'BAD_MESSAGE', message: `stream ${this.id}: start-tls on a stream that is already TLS` };
+    const refusal = this.#checkSpec(spec);
+    if (refusal !== undefined) {
+      this.fail(refusal);
+      return undefined;
+    }
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
     socket.removeAllListeners('error');

@@ -15,12 +15,15 @@ import { describeCertificate } from './certificate-info.js';
 import { type TlsFailure, tlsFailure } from './tls-failures.js';
 import { peerCertificates, verifyPeerChain } from './tls-verify.js';
 
+/** How a handshake ended, as the metrics count it. */
+export type TlsOutcome = 'verified' | 'ignored' | 'declined' | 'failed';
+
 /** What the handshake reports to its stream. */
 export interface HandshakeEvents {
   /** The chain did not verify: the client must answer with `verdict()`. */
   errors(message: Omit<TlsErrors, 'type' | 'stream'>): void;
   /** Done: the TLS socket carries the stream's bytes from now on. */
-  encrypted(socket: tls.TLSSocket, message: Omit<Encrypted, 'type' | 'stream'>): void;
+  encrypted(socket: tls.TLSSocket, message: Omit<Encrypted, 'type' | 'stream'>, outcome: 'verified' | 'ignored'): void;
   /** The handshake failed (or the client refused the errors): the stream ends with this. */
   failed(failure: TlsFailure & { alert?: TlsAlert }): void;
   /** The client said not to go on despite the errors: the stream closes. */
@@ -32,7 +35,7 @@ export interface HandshakeOptions {
   /** The host the client asked for: the peer name unless the spec names another. */
   host: string;
   /** The trusted certificates for this stream (tls-trust.ts). */
-  anchors: () => X509Certificate[];
+  anchors: readonly X509Certificate[];
   /** Whether the operator lets a client go on despite certificate errors. */
   allowIgnoreErrors: boolean;
   /** Whether the operator accepts a client certificate and key. */
@@ -183,17 +186,11 @@ export class TlsHandshake {
 
   #verify(socket: tls.TLSSocket, peerName: string): void {
     if (this.#done) return;
-    let anchors: X509Certificate[];
-    try {
-      anchors = this.#options.anchors();
-    } catch (error) {
-      this.#fail({ error: 'SslInvalidUserDataError', message: (error as Error).message });
-      return;
-    }
+    const anchors = this.#options.anchors;
     const peer = peerCertificates(socket);
     const { errors, chain } = verifyPeerChain(peer, anchors, peerName);
     if (errors.length === 0) {
-      this.#encrypted(socket, peer);
+      this.#encrypted(socket, peer, 'verified');
       return;
     }
     socket.pause();
@@ -231,22 +228,26 @@ export class TlsHandshake {
       });
       return;
     }
-    this.#encrypted(socket, peerCertificates(socket));
+    this.#encrypted(socket, peerCertificates(socket), 'ignored');
   }
 
-  #encrypted(socket: tls.TLSSocket, peer: readonly X509Certificate[]): void {
+  #encrypted(socket: tls.TLSSocket, peer: readonly X509Certificate[], outcome: 'verified' | 'ignored'): void {
     this.#done = true;
     socket.removeAllListeners('error');
     socket.removeAllListeners('close');
     const protocol = WIRE_PROTOCOLS[socket.getProtocol() ?? ''] ?? 'TlsV1_2';
     const cipher = socket.getCipher();
     const bits = cipherBits(cipher.standardName ?? cipher.name);
-    this.#events.encrypted(socket, {
-      protocol,
-      cipher: { name: cipher.name, protocol, bits, supportedBits: bits },
-      alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
-      chain: peer.map(describeCertificate),
-    });
+    this.#events.encrypted(
+      socket,
+      {
+        protocol,
+        cipher: { name: cipher.name, protocol, bits, supportedBits: bits },
+        alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
+        chain: peer.map(describeCertificate),
+      },
+      outcome,
+    );
   }
 
   #fail(failure: TlsFailure & { alert?: TlsAlert }): void {

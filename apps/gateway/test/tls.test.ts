@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { encodeData } from '@socketgate/protocol';
+import { encodeCredit, encodeData } from '@socketgate/protocol';
 import {
   makeTestPki,
   type RawSession,
@@ -316,5 +316,81 @@ describe("a peer's certificate as the SDK's QSslCertificate reads it", () => {
     expect(error.errorString()).toBe('The host name did not match any of the valid hosts for this certificate');
     expect(error.equals(new QSslError(SslError.HostNameMismatch, fromPem))).toBe(true);
     expect(new QSslError().errorString()).toBe('No error');
+  });
+});
+
+describe('TLS streams within bounds', () => {
+  it('holds a flooding TLS server back: without credit the gateway keeps a small bound, and credit resumes the flow', async () => {
+    const server = await startTlsServer({ certificate: pki.valid, mode: 'download', downloadBytes: 32 * 1024 * 1024 });
+    onTestFinished(() => server.close());
+    const gw = await startGateway();
+    onTestFinished(() => gw.close());
+    const raw = await rawSession(gw.url, TEST_TOKEN);
+    onTestFinished(() => raw.close());
+    raw.send({ type: 'open', stream: 1, transport: 'tcp', host: 'localhost', port: server.port, window: 64 * 1024, tls: trustingTestCa() });
+    await raw.message('encrypted', (m) => m.stream === 1);
+    raw.sendBinary(encodeData(1, new TextEncoder().encode('go')));
+    const received = () =>
+      raw.received.reduce((n, item) => n + (item.kind === 'frame' && item.frame.kind === 'data' ? item.frame.payload.byteLength : 0), 0);
+    await waitFor(() => received() === 64 * 1024);
+    // No more credit: the TLS socket stops reading, and what the gateway holds stays small.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(received()).toBe(64 * 1024);
+    expect(gw.app.socketgate.stats().bufferedBytes).toBeLessThanOrEqual(256 * 1024);
+    raw.sendBinary(encodeCredit(1, 32 * 1024 * 1024));
+    await waitFor(() => received() === 32 * 1024 * 1024);
+    const metrics = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^socketgate_tls_handshakes_total\{outcome="verified"\} 1$/m);
+  });
+
+  it('holds uploads to a TLS server that stops reading within the send window', async () => {
+    const server = await startTlsServer({ certificate: pki.valid, mode: 'sink' });
+    onTestFinished(() => server.close());
+    server.stallReads();
+    const gw = await startGateway();
+    onTestFinished(() => gw.close());
+    const raw = await rawSession(gw.url, TEST_TOKEN);
+    onTestFinished(() => raw.close());
+    raw.send({ type: 'open', stream: 1, transport: 'tcp', host: 'localhost', port: server.port, window: 1024, tls: trustingTestCa() });
+    const { window } = await raw.message('connected', (m) => m.stream === 1);
+    await raw.message('encrypted', (m) => m.stream === 1);
+    const chunk = new Uint8Array(64 * 1024);
+    const acked = () =>
+      raw.received.reduce((n, item) => n + (item.kind === 'frame' && item.frame.kind === 'ack' ? item.frame.bytes : 0), 0);
+    // Send within the window until the acknowledgements stop: the kernel's buffers are full.
+    let sent = 0;
+    for (let round = 0, last = -1; round < 200 && acked() !== last; round++) {
+      last = acked();
+      while (sent - acked() + chunk.byteLength <= window) {
+        raw.sendBinary(encodeData(1, chunk));
+        sent += chunk.byteLength;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(sent - acked()).toBeGreaterThan(0);
+    expect(gw.app.socketgate.stats().bufferedBytes).toBeLessThanOrEqual(window + 64 * 1024);
+    // One byte more than the window is the client's fault.
+    raw.sendBinary(encodeData(1, chunk.subarray(0, window - (sent - acked()) + 1)));
+    expect(await raw.message('protocol-error', (m) => m.stream === 1)).toMatchObject({ code: 'WINDOW_EXCEEDED' });
+  });
+
+  it('refuses CA text that holds no certificate before connecting', async () => {
+    const target = await startEchoServer();
+    onTestFinished(() => target.close());
+    const raw = await session();
+    raw.send({
+      type: 'open',
+      stream: 1,
+      transport: 'tcp',
+      host: '127.0.0.1',
+      port: target.port,
+      window: 1024,
+      tls: { ca: { system: false, certificates: ['-----BEGIN CERTIFICATE-----\nnot base64 ✓\n-----END CERTIFICATE-----'] } },
+    });
+    expect(await raw.message('error', (m) => m.stream === 1)).toMatchObject({
+      error: 'SslInvalidUserDataError',
+      message: expect.stringContaining('tls.ca.certificates[0]: certificate 1 cannot be read'),
+    });
+    expect(target.sockets.size).toBe(0);
   });
 });
