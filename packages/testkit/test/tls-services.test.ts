@@ -1,7 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { makeTestPki, startOpenSslServer, startTlsServer, type TestPki } from '../src/index.js';
+import {
+  imapLines,
+  makeTestPki,
+  startDovecot,
+  startOpenSslServer,
+  startServiceProcess,
+  startTlsServer,
+  type TestDovecot,
+  type TestPki,
+} from '../src/index.js';
 
 let pki: TestPki;
 beforeAll(() => {
@@ -23,6 +33,11 @@ function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> 
 /** A node:tls client that trusts the test CA, connected and closed when the test ends. */
 async function connect(port: number, options: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
   const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.pem, ...options });
+  return secured(socket);
+}
+
+/** Resolves with `socket` once its handshake is done; destroys it when the test ends. */
+async function secured(socket: tls.TLSSocket): Promise<tls.TLSSocket> {
   onTestFinished(() => {
     socket.destroy();
   });
@@ -178,5 +193,68 @@ describe('startOpenSslServer', () => {
     await within(server.process.waitForOutput('from the client', WAIT_MS), 'the console');
     server.write('from the console\n');
     expect((await readAll(socket, 17)).toString()).toBe('from the console\n');
+  });
+});
+
+describe('startDovecot', () => {
+  let dovecot: TestDovecot;
+  beforeAll(async () => {
+    dovecot = await startDovecot({ certificate: pki.completeChain });
+  });
+  afterAll(() => dovecot?.close());
+
+  it('offers STARTTLS, refuses LOGIN before it and takes it after', async () => {
+    // From 127.0.0.1 Dovecot would count the connection as secured and take LOGIN at once.
+    const plain = net.connect({ host: '127.0.0.1', port: dovecot.port, localAddress: '127.0.0.2' });
+    onTestFinished(() => {
+      plain.destroy();
+    });
+    const lines = imapLines(plain);
+    expect(await lines.nextLine()).toMatch(/^\* OK \[CAPABILITY [^\]]*STARTTLS[^\]]*LOGINDISABLED/);
+    expect((await lines.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 NO \[PRIVACYREQUIRED\]/);
+    expect((await lines.command('STARTTLS')).at(-1)).toMatch(/^t2 OK/);
+    lines.detach();
+    const secure = await secured(tls.connect({ socket: plain, servername: 'localhost', ca: pki.ca.pem }));
+    const overTls = imapLines(secure);
+    expect((await overTls.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 OK/);
+    expect((await overTls.command('SELECT INBOX')).at(-1)).toMatch(/^t2 OK/);
+    expect((await overTls.command('LOGOUT')).at(-1)).toMatch(/^t3 OK/);
+    expect(dovecot.log()).toMatch(/Login: user=<tester>, method=PLAIN.*TLS/);
+  });
+
+  it('verifies for openssl s_client -starttls imap and logs in', async () => {
+    const client = startServiceProcess(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${dovecot.port}`,
+        '-starttls',
+        'imap',
+        '-CAfile',
+        pki.ca.certFile,
+        '-verify_hostname',
+        'localhost',
+      ],
+      { what: 'openssl s_client' },
+    );
+    onTestFinished(() => client.stop());
+    await client.waitForOutput(/Verify return code: 0 \(ok\)/, WAIT_MS);
+    client.child.stdin?.write('a1 LOGIN tester secret\r\n');
+    await client.waitForOutput(/^a1 OK/m, WAIT_MS);
+    client.child.stdin?.write('a2 LOGOUT\r\n');
+    await client.waitForOutput(/^a2 OK/m, WAIT_MS);
+  });
+
+  it("refuses LOGIN before STARTTLS from the kernel's own source address when it listens on 127.0.0.2", async () => {
+    const other = await startDovecot({ certificate: pki.valid, host: '127.0.0.2' });
+    onTestFinished(() => other.close());
+    const plain = net.connect({ host: other.host, port: other.port });
+    onTestFinished(() => {
+      plain.destroy();
+    });
+    const lines = imapLines(plain);
+    expect(await lines.nextLine()).toContain('LOGINDISABLED');
+    expect((await lines.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 NO \[PRIVACYREQUIRED\]/);
   });
 });
