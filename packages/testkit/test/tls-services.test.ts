@@ -7,6 +7,7 @@ import {
   makeTestPki,
   startDovecot,
   startOpenSslServer,
+  startRedis,
   startServiceProcess,
   startTlsServer,
   type TestDovecot,
@@ -256,5 +257,42 @@ describe('startDovecot', () => {
     const lines = imapLines(plain);
     expect(await lines.nextLine()).toContain('LOGINDISABLED');
     expect((await lines.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 NO \[PRIVACYREQUIRED\]/);
+  });
+});
+
+describe('startRedis with TLS', () => {
+  it('answers PING over TLS only', async () => {
+    const redis = await startRedis({ tls: { certificate: pki.completeChain, caFile: pki.ca.certFile } });
+    onTestFinished(() => redis.close());
+    expect(redis.url).toBe(`rediss://127.0.0.1:${redis.port}/0`);
+    expect(await redis.command('PING')).toBe('+PONG\r\n');
+    const socket = await connect(redis.port);
+    socket.write('*1\r\n$4\r\nPING\r\n');
+    expect((await readAll(socket, 7)).toString()).toBe('+PONG\r\n');
+    // A plain client's RESP is no TLS ClientHello: redis drops the connection.
+    const plain = net.connect({ host: '127.0.0.1', port: redis.port });
+    onTestFinished(() => {
+      plain.destroy();
+    });
+    plain.on('error', () => {});
+    plain.write('*1\r\n$4\r\nPING\r\n');
+    const answer = await within(
+      new Promise<string>((resolve) => {
+        let text = '';
+        plain.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+        });
+        plain.once('close', () => resolve(text));
+      }),
+      'the plain client being dropped',
+    );
+    expect(answer).not.toContain('PONG');
+  });
+
+  it('still answers in plain text without tls', async () => {
+    const redis = await startRedis();
+    onTestFinished(() => redis.close());
+    expect(redis.url).toBe(`redis://127.0.0.1:${redis.port}/0`);
+    expect(await redis.command('PING')).toBe('+PONG\r\n');
   });
 });
