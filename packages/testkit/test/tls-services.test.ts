@@ -127,18 +127,31 @@ describe('startTlsServer', () => {
     expect((await readAll(socket, 11)).toString()).toBe('HELLO\r\nping');
   });
 
-  it('holds back the peer while reads are stalled and delivers everything after', async () => {
-    const server = await startTlsServer({ certificate: pki.valid });
+  it('holds back the peer while reads are stalled, and takes everything once they resume', async () => {
+    const server = await startTlsServer({ certificate: pki.valid, mode: 'sink' });
     onTestFinished(() => server.close());
     server.stallReads();
     const socket = await connect(server.port);
-    const payload = randomBytes(8 << 20);
-    const accepted = socket.write(payload);
+    const payload = randomBytes(16 << 20);
+    socket.end(payload);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    // Neither the server nor the loopback buffers can take 8 MiB while nothing is read.
-    expect(accepted).toBe(false);
+    // The loopback buffers (a few MiB) cannot take 16 MiB while nothing is read.
     expect(socket.writableLength).toBeGreaterThan(0);
     server.resumeReads();
+    expect(await within(server.received, 'the sink result')).toEqual({
+      bytes: payload.byteLength,
+      sha256: createHash('sha256').update(payload).digest('hex'),
+    });
+  });
+
+  it('echoes a large write intact to a client that reads only later', async () => {
+    const server = await startTlsServer({ certificate: pki.valid });
+    onTestFinished(() => server.close());
+    const socket = await connect(server.port);
+    const payload = randomBytes(16 << 20);
+    socket.write(payload);
+    // Unread, the echo fills the buffers and the server stops reading until they drain.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const echoed = await readAll(socket, payload.byteLength);
     expect(echoed.equals(payload)).toBe(true);
   });
@@ -176,6 +189,16 @@ describe('startOpenSslServer', () => {
     expect(socket.getPeerCertificate(true).issuerCertificate.subject.CN).toBe('intermediate');
     socket.write('stressed\n');
     expect((await readAll(socket, 9)).toString()).toBe('desserts\n');
+  });
+
+  it.each([
+    ['expired', /certificate has expired/],
+    ['incompleteChain', /unable to verify the first certificate/],
+    ['wrongName', /does not match certificate's altnames/],
+  ] as const)('presents the %s certificate for the client to refuse', async (name, reason) => {
+    const server = await startOpenSslServer({ certificate: pki[name] });
+    onTestFinished(() => server.close());
+    await expect(connect(server.port)).rejects.toThrow(reason);
   });
 
   it('fails the handshake with a client that demands a version it does not speak', async () => {
