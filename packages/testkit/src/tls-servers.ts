@@ -293,7 +293,10 @@ export interface OpenSslServerOptions {
   args?: string[];
 }
 
-/** Debian's `openssl s_server` on 127.0.0.1, which a test starts and stops. */
+/**
+ * Debian's `openssl s_server` on 127.0.0.1, which a test starts and stops. It serves one connection
+ * at a time: the next client's handshake waits until the current connection closes.
+ */
 export interface TestOpenSslServer {
   host: string;
   port: number;
@@ -316,9 +319,9 @@ function intermediatesOf(certificate: TestCertificate): string {
 }
 
 /**
- * Starts `openssl s_server` on 127.0.0.1 and a port found free, resolving once it prints ACCEPT. The certificate cases and the
- * handshake failures of a real OpenSSL peer, such as a server speaking only TLS 1.2 to a client
- * that demands 1.3.
+ * Starts `openssl s_server` on 127.0.0.1 and a port found free, resolving once it prints ACCEPT: for
+ * the certificate cases and the handshake failures of a real OpenSSL peer, such as a server speaking
+ * only TLS 1.2 to a client that demands 1.3.
  */
 export async function startOpenSslServer(options: OpenSslServerOptions): Promise<TestOpenSslServer> {
   const dir = mkdtempSync(join(tmpdir(), 'socketgate-s-server-'));

@@ -209,6 +209,19 @@ describe('startOpenSslServer', () => {
     expect(socket.getProtocol()).toBe('TLSv1.2');
   });
 
+  it('demands a client certificate its CA signed when told to', async () => {
+    const server = await startOpenSslServer({ certificate: pki.valid, clientCaFile: pki.ca.certFile, requireClientCert: true });
+    onTestFinished(() => server.close());
+    const socket = await connect(server.port, { cert: pki.clientOnly.chain, key: pki.clientOnly.key });
+    socket.write('ok\n');
+    expect((await readAll(socket, 3)).toString()).toBe('ko\n');
+    // s_server serves one connection at a time.
+    socket.destroy();
+    // In TLS 1.3 the refusal reaches the client after its own handshake finished.
+    const refused = await connect(server.port);
+    await expect(readAll(refused)).rejects.toThrow(/certificate required/);
+  });
+
   it('passes what the client sends to its console, and the console to the client', async () => {
     const server = await startOpenSslServer({ certificate: pki.valid, mode: 'console' });
     onTestFinished(() => server.close());
