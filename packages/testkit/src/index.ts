@@ -1,8 +1,10 @@
 /** @module @socketgate/testkit Helpers for socketgate's tests: loopback servers, gateways, signal recorders. */
 
 export * from './certs.js';
+export * from './dovecot.js';
 export * from './fake-dns.js';
 export * from './gateway-process.js';
+export * from './imap-client.js';
 export * from './imap-server.js';
 export * from './in-process-gateway.js';
 export * from './raw-session.js';

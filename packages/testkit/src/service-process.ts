@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closedPort } from './servers.js';
 
 /** A long-running program a fixture starts (a server from Debian), with what it printed. */
 export interface ServiceProcess {
@@ -9,9 +10,11 @@ export interface ServiceProcess {
   exited: Promise<never>;
   /** Resolves once `pattern` appears in its output; rejects if it exits first or after `timeoutMs`. */
   waitForOutput(pattern: string | RegExp, timeoutMs: number): Promise<void>;
-  /** Kills it (SIGKILL) and resolves when it is gone. */
-  stop(): Promise<void>;
+  /** Sends it `signal` (SIGKILL unless given; SIGKILL after 3 s anyway) and resolves when it is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
+
+const STOP_GRACE_MS = 3000;
 
 /** Starts `command` with stdin, stdout and stderr piped; `what` names it in errors, with a hint to install it. */
 export function startServiceProcess(
@@ -55,11 +58,34 @@ export function startServiceProcess(
         clearTimeout(timer);
       });
     },
-    stop: () =>
+    stop: (signal = 'SIGKILL') =>
       new Promise<void>((resolve) => {
         if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill(signal);
       }),
   };
+}
+
+const PORT_TRIES = 3;
+
+/**
+ * Starts a server program on a port on 127.0.0.1 found free. Such programs cannot be told to pick
+ * one themselves, so another process may take the port first: `start` then rejects with an error
+ * that says "in use" (a program's bind error does), and it runs again on another port.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await closedPort();
+    try {
+      return await start(port);
+    } catch (error) {
+      if (attempt < PORT_TRIES && error instanceof Error && /in use/i.test(error.message)) continue;
+      throw error;
+    }
+  }
 }

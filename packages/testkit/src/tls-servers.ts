@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { TestCertificate } from './certs.js';
-import { closedPort } from './servers.js';
-import { type ServiceProcess, startServiceProcess } from './service-process.js';
+import { onFreePort, type ServiceProcess, startServiceProcess } from './service-process.js';
 
 /**
  * What a TLS test server does with each connection once the handshake is done:
@@ -294,7 +293,10 @@ export interface OpenSslServerOptions {
   args?: string[];
 }
 
-/** Debian's `openssl s_server` on 127.0.0.1, which a test starts and stops. */
+/**
+ * Debian's `openssl s_server` on 127.0.0.1, which a test starts and stops. It serves one connection
+ * at a time: the next client's handshake waits until the current connection closes.
+ */
 export interface TestOpenSslServer {
   host: string;
   port: number;
@@ -310,7 +312,6 @@ export interface TestOpenSslServer {
 }
 
 const OPENSSL_READY_MS = 5000;
-const OPENSSL_PORT_TRIES = 3;
 
 /** The intermediates a server sends after the leaf: `chain` without its leading `pem`. */
 function intermediatesOf(certificate: TestCertificate): string {
@@ -318,10 +319,9 @@ function intermediatesOf(certificate: TestCertificate): string {
 }
 
 /**
- * Starts `openssl s_server` on 127.0.0.1 and a port found free, resolving once it prints ACCEPT (a
- * port another process takes meanwhile makes it try the next one). The certificate cases and the
- * handshake failures of a real OpenSSL peer, such as a server speaking only TLS 1.2 to a client
- * that demands 1.3.
+ * Starts `openssl s_server` on 127.0.0.1 and a port found free, resolving once it prints ACCEPT: for
+ * the certificate cases and the handshake failures of a real OpenSSL peer, such as a server speaking
+ * only TLS 1.2 to a client that demands 1.3.
  */
 export async function startOpenSslServer(options: OpenSslServerOptions): Promise<TestOpenSslServer> {
   const dir = mkdtempSync(join(tmpdir(), 'socketgate-s-server-'));
@@ -343,30 +343,30 @@ export async function startOpenSslServer(options: OpenSslServerOptions): Promise
   }
   if (options.naccept !== undefined) args.push('-naccept', String(options.naccept));
   args.push(...(options.args ?? []));
-  for (let attempt = 1; ; attempt++) {
-    const port = await closedPort();
-    const child = startServiceProcess('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, ...args], {
-      what: 'openssl s_server',
-      cwd: dir,
-    });
-    try {
-      await child.waitForOutput(/^ACCEPT$/m, OPENSSL_READY_MS);
-    } catch (error) {
-      await child.stop();
-      if (attempt < OPENSSL_PORT_TRIES && /in use/i.test(child.output())) continue;
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
-    return {
-      host: '127.0.0.1',
-      port,
-      output: child.output,
-      write: (text) => child.child.stdin?.write(text),
-      process: child,
-      close: async () => {
+  try {
+    return await onFreePort(async (port) => {
+      const child = startServiceProcess('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, ...args], {
+        what: 'openssl s_server',
+        cwd: dir,
+      });
+      await child.waitForOutput(/^ACCEPT$/m, OPENSSL_READY_MS).catch(async (error: unknown) => {
         await child.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+        throw error;
+      });
+      return {
+        host: '127.0.0.1',
+        port,
+        output: child.output,
+        write: (text) => child.child.stdin?.write(text),
+        process: child,
+        close: async () => {
+          await child.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
 }

@@ -1,7 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { makeTestPki, startOpenSslServer, startTlsServer, type TestPki } from '../src/index.js';
+import {
+  imapLines,
+  makeTestPki,
+  startDovecot,
+  startOpenSslServer,
+  startRedis,
+  startServiceProcess,
+  startTlsServer,
+  type TestDovecot,
+  type TestPki,
+} from '../src/index.js';
 
 let pki: TestPki;
 beforeAll(() => {
@@ -23,6 +34,11 @@ function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> 
 /** A node:tls client that trusts the test CA, connected and closed when the test ends. */
 async function connect(port: number, options: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
   const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.pem, ...options });
+  return secured(socket);
+}
+
+/** Resolves with `socket` once its handshake is done; destroys it when the test ends. */
+async function secured(socket: tls.TLSSocket): Promise<tls.TLSSocket> {
   onTestFinished(() => {
     socket.destroy();
   });
@@ -111,18 +127,31 @@ describe('startTlsServer', () => {
     expect((await readAll(socket, 11)).toString()).toBe('HELLO\r\nping');
   });
 
-  it('holds back the peer while reads are stalled and delivers everything after', async () => {
-    const server = await startTlsServer({ certificate: pki.valid });
+  it('holds back the peer while reads are stalled, and takes everything once they resume', async () => {
+    const server = await startTlsServer({ certificate: pki.valid, mode: 'sink' });
     onTestFinished(() => server.close());
     server.stallReads();
     const socket = await connect(server.port);
-    const payload = randomBytes(8 << 20);
-    const accepted = socket.write(payload);
+    const payload = randomBytes(16 << 20);
+    socket.end(payload);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    // Neither the server nor the loopback buffers can take 8 MiB while nothing is read.
-    expect(accepted).toBe(false);
+    // The loopback buffers (a few MiB) cannot take 16 MiB while nothing is read.
     expect(socket.writableLength).toBeGreaterThan(0);
     server.resumeReads();
+    expect(await within(server.received, 'the sink result')).toEqual({
+      bytes: payload.byteLength,
+      sha256: createHash('sha256').update(payload).digest('hex'),
+    });
+  });
+
+  it('echoes a large write intact to a client that reads only later', async () => {
+    const server = await startTlsServer({ certificate: pki.valid });
+    onTestFinished(() => server.close());
+    const socket = await connect(server.port);
+    const payload = randomBytes(16 << 20);
+    socket.write(payload);
+    // Unread, the echo fills the buffers and the server stops reading until they drain.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const echoed = await readAll(socket, payload.byteLength);
     expect(echoed.equals(payload)).toBe(true);
   });
@@ -162,12 +191,35 @@ describe('startOpenSslServer', () => {
     expect((await readAll(socket, 9)).toString()).toBe('desserts\n');
   });
 
+  it.each([
+    ['expired', /certificate has expired/],
+    ['incompleteChain', /unable to verify the first certificate/],
+    ['wrongName', /does not match certificate's altnames/],
+  ] as const)('presents the %s certificate for the client to refuse', async (name, reason) => {
+    const server = await startOpenSslServer({ certificate: pki[name] });
+    onTestFinished(() => server.close());
+    await expect(connect(server.port)).rejects.toThrow(reason);
+  });
+
   it('fails the handshake with a client that demands a version it does not speak', async () => {
     const server = await startOpenSslServer({ certificate: pki.valid, only: 'TLSv1.2' });
     onTestFinished(() => server.close());
     await expect(connect(server.port, { minVersion: 'TLSv1.3' })).rejects.toThrow(/protocol version|alert/i);
     const socket = await connect(server.port, { maxVersion: 'TLSv1.2' });
     expect(socket.getProtocol()).toBe('TLSv1.2');
+  });
+
+  it('demands a client certificate its CA signed when told to', async () => {
+    const server = await startOpenSslServer({ certificate: pki.valid, clientCaFile: pki.ca.certFile, requireClientCert: true });
+    onTestFinished(() => server.close());
+    const socket = await connect(server.port, { cert: pki.clientOnly.chain, key: pki.clientOnly.key });
+    socket.write('ok\n');
+    expect((await readAll(socket, 3)).toString()).toBe('ko\n');
+    // s_server serves one connection at a time.
+    socket.destroy();
+    // In TLS 1.3 the refusal reaches the client after its own handshake finished.
+    const refused = await connect(server.port);
+    await expect(readAll(refused)).rejects.toThrow(/certificate required/);
   });
 
   it('passes what the client sends to its console, and the console to the client', async () => {
@@ -178,5 +230,105 @@ describe('startOpenSslServer', () => {
     await within(server.process.waitForOutput('from the client', WAIT_MS), 'the console');
     server.write('from the console\n');
     expect((await readAll(socket, 17)).toString()).toBe('from the console\n');
+  });
+});
+
+describe('startDovecot', () => {
+  let dovecot: TestDovecot;
+  beforeAll(async () => {
+    dovecot = await startDovecot({ certificate: pki.completeChain });
+  });
+  afterAll(() => dovecot?.close());
+
+  it('offers STARTTLS, refuses LOGIN before it and takes it after', async () => {
+    // From 127.0.0.1 Dovecot would count the connection as secured and take LOGIN at once.
+    const plain = net.connect({ host: '127.0.0.1', port: dovecot.port, localAddress: '127.0.0.2' });
+    onTestFinished(() => {
+      plain.destroy();
+    });
+    const lines = imapLines(plain);
+    expect(await lines.nextLine()).toMatch(/^\* OK \[CAPABILITY [^\]]*STARTTLS[^\]]*LOGINDISABLED/);
+    expect((await lines.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 NO \[PRIVACYREQUIRED\]/);
+    expect((await lines.command('STARTTLS')).at(-1)).toMatch(/^t2 OK/);
+    lines.detach();
+    const secure = await secured(tls.connect({ socket: plain, servername: 'localhost', ca: pki.ca.pem }));
+    const overTls = imapLines(secure);
+    expect((await overTls.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 OK/);
+    expect((await overTls.command('SELECT INBOX')).at(-1)).toMatch(/^t2 OK/);
+    expect((await overTls.command('LOGOUT')).at(-1)).toMatch(/^t3 OK/);
+    expect(dovecot.log()).toMatch(/Login: user=<tester>, method=PLAIN.*TLS/);
+  });
+
+  it('verifies for openssl s_client -starttls imap and logs in', async () => {
+    const client = startServiceProcess(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${dovecot.port}`,
+        '-starttls',
+        'imap',
+        '-CAfile',
+        pki.ca.certFile,
+        '-verify_hostname',
+        'localhost',
+      ],
+      { what: 'openssl s_client' },
+    );
+    onTestFinished(() => client.stop());
+    await client.waitForOutput(/Verify return code: 0 \(ok\)/, WAIT_MS);
+    client.child.stdin?.write('a1 LOGIN tester secret\r\n');
+    await client.waitForOutput(/^a1 OK/m, WAIT_MS);
+    client.child.stdin?.write('a2 LOGOUT\r\n');
+    await client.waitForOutput(/^a2 OK/m, WAIT_MS);
+  });
+
+  it("refuses LOGIN before STARTTLS from the kernel's own source address when it listens on 127.0.0.2", async () => {
+    const other = await startDovecot({ certificate: pki.valid, host: '127.0.0.2' });
+    onTestFinished(() => other.close());
+    const plain = net.connect({ host: other.host, port: other.port });
+    onTestFinished(() => {
+      plain.destroy();
+    });
+    const lines = imapLines(plain);
+    expect(await lines.nextLine()).toContain('LOGINDISABLED');
+    expect((await lines.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 NO \[PRIVACYREQUIRED\]/);
+  });
+});
+
+describe('startRedis with TLS', () => {
+  it('answers PING over TLS only', async () => {
+    const redis = await startRedis({ tls: { certificate: pki.completeChain, caFile: pki.ca.certFile } });
+    onTestFinished(() => redis.close());
+    expect(redis.url).toBe(`rediss://127.0.0.1:${redis.port}/0`);
+    expect(await redis.command('PING')).toBe('+PONG\r\n');
+    const socket = await connect(redis.port);
+    socket.write('*1\r\n$4\r\nPING\r\n');
+    expect((await readAll(socket, 7)).toString()).toBe('+PONG\r\n');
+    // A plain client's RESP is no TLS ClientHello: redis drops the connection.
+    const plain = net.connect({ host: '127.0.0.1', port: redis.port });
+    onTestFinished(() => {
+      plain.destroy();
+    });
+    plain.on('error', () => {});
+    plain.write('*1\r\n$4\r\nPING\r\n');
+    const answer = await within(
+      new Promise<string>((resolve) => {
+        let text = '';
+        plain.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+        });
+        plain.once('close', () => resolve(text));
+      }),
+      'the plain client being dropped',
+    );
+    expect(answer).not.toContain('PONG');
+  });
+
+  it('still answers in plain text without tls', async () => {
+    const redis = await startRedis();
+    onTestFinished(() => redis.close());
+    expect(redis.url).toBe(`redis://127.0.0.1:${redis.port}/0`);
+    expect(await redis.command('PING')).toBe('+PONG\r\n');
   });
 });
