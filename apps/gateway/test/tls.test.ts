@@ -394,3 +394,30 @@ describe('TLS streams within bounds', () => {
     expect(target.sockets.size).toBe(0);
   });
 });
+
+it('applies reloaded TLS settings to new streams: the CA files read again, tls.required changed', async () => {
+  const server = await startTlsServer({ certificate: pki.valid });
+  onTestFinished(() => server.close());
+  const target = await startEchoServer();
+  onTestFinished(() => target.close());
+  const settings = { tokens: [TEST_TOKEN], allow: ['127.0.0.1/32', 'localhost'], metricsPort: 0 };
+  const gw = await startGateway({ ...settings, tls: { required: [`127.0.0.1/32:${target.port}`] } });
+  onTestFinished(() => gw.close());
+  const raw = await rawSession(gw.url, TEST_TOKEN);
+  onTestFinished(() => raw.close());
+  raw.send({ type: 'open', stream: 1, transport: 'tcp', host: 'localhost', port: server.port, window: 1024, tls: {} });
+  await raw.message('tls-errors', (m) => m.stream === 1);
+  raw.send({ type: 'open', stream: 2, transport: 'tcp', host: '127.0.0.1', port: target.port, window: 1024 });
+  expect(await raw.message('error', (m) => m.stream === 2)).toMatchObject({ error: 'SocketAccessError' });
+  expect(gw.app.socketgate.reload({ ...settings, tls: { caFiles: [pki.ca.certFile] } }).changed).toEqual(['tls']);
+  raw.send({ type: 'open', stream: 3, transport: 'tcp', host: 'localhost', port: server.port, window: 1024, tls: {} });
+  await raw.message('encrypted', (m) => m.stream === 3);
+  raw.send({ type: 'open', stream: 4, transport: 'tcp', host: '127.0.0.1', port: target.port, window: 1024 });
+  await raw.message('connected', (m) => m.stream === 4);
+  // A CA file that cannot be read changes nothing.
+  expect(() => gw.app.socketgate.reload({ ...settings, tls: { caFiles: [`${pki.dir}/missing.pem`] } })).toThrow(
+    /tls\.caFiles: .*missing\.pem/,
+  );
+  raw.send({ type: 'open', stream: 5, transport: 'tcp', host: 'localhost', port: server.port, window: 1024, tls: {} });
+  await raw.message('encrypted', (m) => m.stream === 5);
+});
