@@ -3,7 +3,8 @@
 # server), nginx (the scale-out test), microsocks (a SOCKS5 proxy), redis-server (the shared session
 # store), chromium (the end-to-end tests; browsers cannot be downloaded by test tools here),
 # python3-venv (the virtualenv the Qt differential suite installs PySide6 into, when Debian's python3
-# cannot make one without it). Needs root and apt-get.
+# cannot make one without it), dovecot-imapd (a real IMAP server offering STARTTLS). Needs root and
+# apt-get.
 set -euo pipefail
 need=()
 if [ ! -x "$(dirname "$0")/../.cache/qt-venv/bin/python" ]; then
@@ -17,6 +18,7 @@ command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing Debian packages for the tests: ${need[*]}"

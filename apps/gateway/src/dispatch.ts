@@ -128,22 +128,25 @@ export class Dispatcher {
         return;
       case 'open':
       case 'bind':
-        // TLS is part of the protocol before this gateway does it: refused, never connected in plaintext.
-        if (message.type === 'open' && message.tls !== undefined) {
-          this.#protocolError(
-            'UNSUPPORTED',
-            'tls: this gateway does not encrypt streams',
-            message.stream,
-            message.stream > this.#lastStreamId,
-          );
+        // TLS is for TCP: a UDP stream asking for it is refused, never opened in plaintext.
+        if (message.type === 'open' && message.tls !== undefined && message.transport !== 'tcp') {
+          this.#protocolError('UNSUPPORTED', 'tls: TLS is for TCP streams only', message.stream, message.stream > this.#lastStreamId);
           return;
         }
         this.#open(message);
         return;
       case 'start-tls':
-      case 'tls-verdict':
-        this.#protocolError('UNSUPPORTED', `type: this gateway does not encrypt streams (${message.type})`, message.stream);
+      case 'tls-verdict': {
+        const stream = this.#stream(message.stream, message.type);
+        const problem =
+          stream?.transport === 'udp'
+            ? unsupported(stream.id, 'TLS is for TCP streams only')
+            : message.type === 'start-tls'
+              ? stream?.startTls(message.tls)
+              : stream?.verdict(message.proceed);
+        if (problem !== undefined) this.#protocolError(problem.code, problem.message, message.stream);
         return;
+      }
       case 'connect':
       case 'multicast': {
         const stream = this.#stream(message.stream, message.type);

@@ -1,9 +1,10 @@
-import type { SocketErrorName } from '@socketgate/protocol';
+import type { SocketErrorName, TlsAlert } from '@socketgate/protocol';
 
-/** A Qt socket error with the text Qt would show for it. */
+/** A Qt socket error with the text Qt would show for it (and, on a TLS stream, the alert the peer sent). */
 export interface SocketFailure {
   error: SocketErrorName;
   message: string;
+  alert?: TlsAlert;
 }
 
 /** An error that already knows how Qt reports it, such as a name lookup that timed out. */

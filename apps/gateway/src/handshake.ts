@@ -201,6 +201,7 @@ export class Handshake {
       version: PROTOCOL_VERSION,
       session: session.id,
       maxMessageBytes: this.#runtime.config.maxMessageBytes,
+      features: ['tls'],
     });
     const early = this.#early ?? [];
     this.#early = undefined;

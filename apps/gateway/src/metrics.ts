@@ -58,6 +58,14 @@ export class GatewayMetrics {
     help: "Times a session's WebSocket stopped being read because its streams held sessionUploadBytes of upload",
     registers: [this.registry],
   });
+  readonly tlsHandshakes = new Counter({
+    name: 'socketgate_tls_handshakes_total',
+    help:
+      'TLS handshakes of TLS streams by outcome: verified (the chain verified), ignored (the client went on despite ' +
+      'certificate errors), declined (the client did not), failed (the handshake failed, or going on was refused)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly connectSeconds = new Histogram({
     name: 'socketgate_connect_duration_seconds',
     help: 'Time to connect a TCP stream, from the first attempt to connected',

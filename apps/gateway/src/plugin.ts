@@ -9,7 +9,7 @@ import { clientAddressOf, guardConnections } from './connection-guard.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EgressPolicy } from './policy.js';
 import type { Resolver } from './resolve.js';
-import { createRuntime } from './runtime.js';
+import { createRuntime, tlsRules } from './runtime.js';
 import { Session } from './session.js';
 import { createStore } from './store.js';
 
@@ -118,10 +118,12 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
       // Built before anything changes, so that a key file that cannot be read changes nothing.
       const authenticator = new Authenticator(next, store);
       const policy = new EgressPolicy(next.allow, { allowPorts: next.allowPorts });
+      const tls = tlsRules(next);
       // In place: every part of the gateway that reads the settings sees the new values.
       for (const key of changed) (config as Record<string, unknown>)[key] = next[key];
       runtime.authenticator = authenticator;
       runtime.policy = policy;
+      runtime.tls = tls;
       return { changed, needRestart };
     },
   } satisfies GatewayHandle);

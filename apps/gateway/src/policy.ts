@@ -104,6 +104,26 @@ function hostMatches(pattern: string, host: string): boolean {
   return host === pattern;
 }
 
+/** Whether one rule names the destination: a host rule by the name asked for, a CIDR rule by the address. */
+function ruleMatches(rule: AllowRule, byName: string | undefined, ip: Address, port: number): boolean {
+  if (!portAllowed(rule.ports, port)) return false;
+  if (rule.kind === 'host') return byName !== undefined && hostMatches(rule.pattern, byName);
+  return sameKind(ip, rule.range) && ip.match(rule.range);
+}
+
+/**
+ * The first of `rules` that names `address`:`port` reached by asking for `requestedHost`, as the
+ * allow rules match (without the default policy's refusals): for rules that add a condition, such
+ * as `tls.required`.
+ */
+export function matchingRule(rules: readonly AllowRule[], requestedHost: string, address: string, port: number): AllowRule | undefined {
+  const ip = normalizeAddress(address);
+  const requested = parseHost(requestedHost);
+  if (ip === undefined) return undefined;
+  const byName = requested.ok && requested.kind === 'name' ? requested.host : undefined;
+  return rules.find((rule) => ruleMatches(rule, byName, ip, port));
+}
+
 /** Unicast addresses that are still off limits: cloud metadata and platform services, deprecated IPv6 forms. */
 const EXTRA_SPECIAL: ReadonlyArray<[string, string]> = [
   ['168.63.129.16/32', 'a cloud platform service (Azure WireServer)'],
@@ -318,11 +338,7 @@ export class EgressPolicy implements DestinationPolicy {
         };
       }
     } else {
-      const rule = this.rules.find((candidate) => {
-        if (!ports(candidate)) return false;
-        if (candidate.kind === 'host') return byName !== undefined && hostMatches(candidate.pattern, byName);
-        return sameKind(ip, candidate.range) && ip.match(candidate.range);
-      });
+      const rule = this.rules.find((candidate) => ruleMatches(candidate, byName, ip, port));
       if (rule) return { allowed: true, rule };
     }
     return { allowed: false, reason: `no rule of the gateway's egress policy allows ${requestedHost} port ${port}` };

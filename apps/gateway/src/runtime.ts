@@ -3,10 +3,11 @@ import { Authenticator } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { Lookups } from './lookups.js';
 import { GatewayMetrics, type MeteredSession } from './metrics.js';
-import { EgressPolicy } from './policy.js';
+import { type AllowRule, EgressPolicy, parseAllowRule } from './policy.js';
 import { dnsResolver, type Resolver, systemResolver } from './resolve.js';
 import { parseProxyUrl, type Socks5Proxy } from './socks.js';
 import type { SessionStore } from './store.js';
+import { TrustStore } from './tls-trust.js';
 
 /** What the gateway's shared parts ask of a live session: its streams and buffers, and to close it. */
 export interface LiveSession extends MeteredSession {
@@ -18,6 +19,8 @@ export interface GatewayRuntime {
   readonly config: GatewayConfig;
   /** Replaced on reload: new streams of every session are checked against the rules in force. */
   policy: EgressPolicy;
+  /** Replaced on reload: what TLS streams trust, and the destinations reached only through TLS. */
+  tls: TlsRules;
   /** Name resolution, bounded and cached for every session. */
   readonly lookups: Lookups;
   readonly sessions: Set<LiveSession>;
@@ -36,6 +39,17 @@ export interface GatewayRuntime {
   readonly draining: { value: boolean };
 }
 
+/** The gateway's TLS settings made ready: the trusted CAs read, the `tls.required` rules parsed. */
+export interface TlsRules {
+  readonly trust: TrustStore;
+  readonly required: readonly AllowRule[];
+}
+
+/** Reads the operator's CA files and parses `tls.required`; a file that cannot be read fails, naming it. */
+export function tlsRules(config: GatewayConfig): TlsRules {
+  return { trust: TrustStore.fromFiles(config.tls.caFiles), required: config.tls.required.map(parseAllowRule) };
+}
+
 /** What the plugin has made before its sessions' shared parts can be built. */
 export interface RuntimeParts {
   readonly config: GatewayConfig;
@@ -51,6 +65,7 @@ export function createRuntime({ config, resolver, store, log, sessions }: Runtim
   return {
     config,
     policy: new EgressPolicy(config.allow, { allowPorts: config.allowPorts }),
+    tls: tlsRules(config),
     lookups: new Lookups({
       resolver:
         resolver ??

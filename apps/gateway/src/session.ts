@@ -8,13 +8,16 @@ import type { GatewayConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
 import { Handshake } from './handshake.js';
 import type { SessionLookups } from './lookups.js';
-import { bothPolicies, type DestinationPolicy } from './policy.js';
+import { bothPolicies, type DestinationPolicy, matchingRule } from './policy.js';
+import type { ResolvedAddress } from './resolve.js';
 import type { GatewayRuntime, LiveSession } from './runtime.js';
 import { SessionFlow } from './session-flow.js';
 import { SessionLimits } from './session-limits.js';
 import type { Socks5Proxy } from './socks.js';
 import type { Stream, StreamHost } from './stream.js';
 import { StreamAudit } from './stream-audit.js';
+import type { TlsOutcome } from './tls-handshake.js';
+import type { TrustStore } from './tls-trust.js';
 
 /**
  * One client WebSocket: the `hello` handshake, then many streams multiplexed on it.
@@ -140,6 +143,18 @@ export class Session implements StreamHost, LiveSession {
   get principal(): Principal | undefined {
     return this.#handshake.principal;
   }
+  /** The certificates TLS streams trust (the gateway's in force). */
+  get tlsTrust(): TrustStore {
+    return this.#runtime.tls.trust;
+  }
+  /** Why a plaintext connection to these addresses is refused (`tls.required`), or undefined. */
+  tlsRequired(host: string, addresses: readonly ResolvedAddress[], port: number): string | undefined {
+    for (const { address } of addresses) {
+      const rule = matchingRule(this.#runtime.tls.required, host, address, port);
+      if (rule !== undefined) return `the gateway reaches ${host} port ${port} only through TLS (its tls.required rule ${rule.text})`;
+    }
+    return undefined;
+  }
   get upstreamProxy(): Socks5Proxy | undefined {
     return this.#runtime.upstreamProxy;
   }
@@ -168,6 +183,10 @@ export class Session implements StreamHost, LiveSession {
   countDatagram(outcome: 'dropped' | 'refused'): void {
     this.#runtime.datagrams[outcome]++;
     this.#runtime.metrics.datagramDrops.inc({ reason: outcome === 'dropped' ? 'queue' : 'stranger' });
+  }
+
+  countTlsHandshake(outcome: TlsOutcome): void {
+    this.#runtime.metrics.tlsHandshakes.inc({ outcome });
   }
 
   observeConnect(seconds: number): void {

@@ -196,7 +196,8 @@ export abstract class StreamLifecycle implements Stream {
   /** The stream failed: the client is told Qt's error, and the stream is gone. */
   protected fail(failure: SocketFailure): void {
     if (this.#state === 'closed') return;
-    this.host.send({ type: 'error', stream: this.id, error: failure.error, message: failure.message });
+    const { error, message, alert } = failure;
+    this.host.send({ type: 'error', stream: this.id, error, message, ...(alert === undefined ? {} : { alert }) });
     this.release();
   }
 

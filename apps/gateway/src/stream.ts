@@ -2,7 +2,10 @@ import type { ProtocolErrorCode, ServerMessage, SocketOptionName } from '@socket
 import type { GatewayConfig } from './config.js';
 import type { SessionLookups } from './lookups.js';
 import type { DestinationPolicy } from './policy.js';
+import type { ResolvedAddress } from './resolve.js';
 import type { Socks5Proxy } from './socks.js';
+import type { TlsOutcome } from './tls-handshake.js';
+import type { TrustStore } from './tls-trust.js';
 
 /** A protocol violation by the client, reported as `protocol-error`. */
 export interface Violation {
@@ -67,6 +70,10 @@ export interface StreamHost {
   readonly policy: DestinationPolicy;
   /** The session's name lookups: bounded in time and number, cached; every stream resolves through it. */
   readonly names: SessionLookups;
+  /** The certificates TLS streams trust. */
+  readonly tlsTrust: TrustStore;
+  /** Why a plaintext connection to these addresses is refused (`tls.required`), or undefined. */
+  tlsRequired(host: string, addresses: readonly ResolvedAddress[], port: number): string | undefined;
   /** The gateway-wide SOCKS5 proxy for outgoing TCP, if any. */
   readonly upstreamProxy: Socks5Proxy | undefined;
   /** Whether the gateway and the credential allow multicast. */
@@ -83,4 +90,5 @@ export interface StreamHost {
   countDatagram(outcome: 'dropped' | 'refused'): void;
   /** Records how long a TCP connect took. */
   observeConnect(seconds: number): void;
+  countTlsHandshake(outcome: TlsOutcome): void;
 }

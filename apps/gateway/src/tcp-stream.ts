@@ -1,11 +1,15 @@
+import type { X509Certificate } from 'node:crypto';
 import net from 'node:net';
-import type { Open, SocketOptionName } from '@socketgate/protocol';
+import type { TLSSocket } from 'node:tls';
+import type { Open, SocketOptionName, TlsSpec } from '@socketgate/protocol';
 import { connectTimedOut, errnoFailure, peerReset, type SocketFailure, socketFailure } from './errno-table.js';
 import { READ_BUFFER } from './frame-pool.js';
 import type { ResolvedAddress } from './resolve.js';
 import { connectThrough, fromSpec, proxyFailure, type Socks5Proxy } from './socks.js';
 import type { StreamHost, Violation } from './stream.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
+import { tlsFailure } from './tls-failures.js';
+import { refusedSpec, TlsHandshake } from './tls-handshake.js';
 
 /** Options the gateway can apply to a real TCP socket; others read back as unsupported (`null`). */
 const TCP_OPTIONS: ReadonlySet<SocketOptionName> = new Set(['LowDelayOption', 'KeepAliveOption']);
@@ -21,13 +25,24 @@ const TCP_OPTIONS: ReadonlySet<SocketOptionName> = new Set(['LowDelayOption', 'K
  * bytes; nothing buffers without bound. The states, the window and the ways a stream ends are the
  * shared lifecycle's (stream-lifecycle.ts); this class owns the socket: connect attempts, a SOCKS5
  * proxy, reads within credit, writes, the graceful close and the reset.
+ *
+ * A TLS stream (Qt's connectToHostEncrypted, or start-tls on a connected stream for STARTTLS) puts
+ * a TLS socket over the TCP one (tls-handshake.ts): between the start and `encrypted` no DATA is
+ * taken or delivered, and from then on DATA is the TLS socket's plaintext, with the same credit.
  */
 export class TcpStream extends StreamLifecycle {
   readonly transport = 'tcp';
   #connectStartedAt = 0;
   #proxy: Socks5Proxy | undefined;
   readonly #request: Open;
+  /** The socket the stream's bytes go through: the TCP socket, or the TLS socket over it. */
   #socket: net.Socket | undefined;
+  /** Under a TLS socket, the TCP socket (for a reset and the peer's state). */
+  #raw: net.Socket | undefined;
+  /** The TLS handshake under way. */
+  #handshake: TlsHandshake | undefined;
+  /** The certificates a TLS stream trusts, read from its spec before it connects. */
+  #anchors: X509Certificate[] = [];
   #connectTimer: NodeJS.Timeout | undefined;
   readonly #options = new Map<SocketOptionName, number>();
   #downloadCredit: number;
@@ -46,9 +61,19 @@ export class TcpStream extends StreamLifecycle {
       if (TCP_OPTIONS.has(name as SocketOptionName)) this.#options.set(name as SocketOptionName, value ? 1 : 0);
     }
     const { host: name, port, family, proxy } = request;
+    const refusal = request.tls === undefined ? undefined : this.#checkSpec(request.tls);
+    if (refusal !== undefined) {
+      this.fail(refusal);
+      return;
+    }
     this.reach(name, port, family ?? 'any', {
       ...(proxy === undefined ? {} : { prepare: () => this.#clientProxy() }),
       connect: (addresses) => {
+        const required = request.tls === undefined ? this.host.tlsRequired(name, addresses, port) : undefined;
+        if (required !== undefined) {
+          this.fail({ error: 'SocketAccessError', message: `Permission denied: ${required}` });
+          return;
+        }
         this.#proxy ??= this.host.upstreamProxy;
         this.#connectStartedAt = performance.now();
         this.#attempt(addresses, 0, undefined);
@@ -59,7 +84,12 @@ export class TcpStream extends StreamLifecycle {
   /** Bytes the gateway holds for this stream: read but not yet sent, and received but not yet written. */
   get bufferedBytes(): number {
     const socket = this.#socket;
-    return (this.#pending?.byteLength ?? 0) + (socket ? socket.writableLength + socket.readableLength : 0);
+    const raw = this.#raw;
+    return (
+      (this.#pending?.byteLength ?? 0) +
+      (socket ? socket.writableLength + socket.readableLength : 0) +
+      (raw ? raw.writableLength + raw.readableLength : 0)
+    );
   }
 
   /** The client's own proxy, where the gateway allows it: the proxy must pass the egress policy too. */
@@ -120,26 +150,8 @@ export class TcpStream extends StreamLifecycle {
       host: target.address,
       port: this.#request.port,
       family: target.family,
-      // Reads go straight into the shared buffer, at most the credit left (no chunk held back) and
-      // at most the room left in the session's download budget. Node asks for the next read's size
-      // right after each read, so that size is reserved from the budget until the read happens: a
-      // stream paused with a read pending keeps its share, and no two streams count the same room.
-      // With no room or no credit the read is small (a read of zero bytes is not possible).
-      onread: {
-        buffer: () => {
-          const room = this.host.flow.downloadRoom() + this.#readReserved;
-          const size =
-            this.#downloadCredit > 0
-              ? Math.min(this.#downloadCredit, READ_BUFFER.byteLength, Math.max(room, MIN_READ_BYTES))
-              : MIN_READ_BYTES;
-          this.#reserveRead(size);
-          return READ_BUFFER.subarray(0, size);
-        },
-        callback: (bytes: number, buffer: Uint8Array) => {
-          this.#reserveRead(0);
-          return this.#onData(buffer.subarray(0, bytes));
-        },
-      },
+      // A TLS socket reads the TCP socket itself.
+      ...(this.#request.tls === undefined ? { onread: this.#reader() } : {}),
     });
     this.#socket = socket;
     this.#applyOptions(socket);
@@ -162,6 +174,30 @@ export class TcpStream extends StreamLifecycle {
     });
   }
 
+  /** How a plain TCP socket reads: straight into the shared buffer, within credit and the session's budget. */
+  #reader(): net.OnReadOpts {
+    // Reads go straight into the shared buffer, at most the credit left (no chunk held back) and
+    // at most the room left in the session's download budget. Node asks for the next read's size
+    // right after each read, so that size is reserved from the budget until the read happens: a
+    // stream paused with a read pending keeps its share, and no two streams count the same room.
+    // With no room or no credit the read is small (a read of zero bytes is not possible).
+    return {
+      buffer: () => {
+        const room = this.host.flow.downloadRoom() + this.#readReserved;
+        const size =
+          this.#downloadCredit > 0
+            ? Math.min(this.#downloadCredit, READ_BUFFER.byteLength, Math.max(room, MIN_READ_BYTES))
+            : MIN_READ_BYTES;
+        this.#reserveRead(size);
+        return READ_BUFFER.subarray(0, size);
+      },
+      callback: (bytes: number, buffer: Uint8Array) => {
+        this.#reserveRead(0);
+        return this.#onData(buffer.subarray(0, bytes));
+      },
+    };
+  }
+
   #applyOptions(socket: net.Socket): void {
     socket.setNoDelay(this.#options.get('LowDelayOption') === 1);
     socket.setKeepAlive(this.#options.get('KeepAliveOption') === 1);
@@ -169,12 +205,8 @@ export class TcpStream extends StreamLifecycle {
 
   #connected(socket: net.Socket): void {
     this.host.observeConnect((performance.now() - this.#connectStartedAt) / 1000);
-    // A socket made through a SOCKS5 proxy reads with 'data' events; a direct one through onread.
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onRemoteEnd());
-    socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
-    socket.on('close', () => this.#onSocketClose());
-    if (this.#downloadCredit === 0) socket.pause();
+    const tls = this.#request.tls;
+    if (tls === undefined) this.#read(socket);
     this.connected(
       {
         localAddress: socket.localAddress ?? '',
@@ -184,6 +216,104 @@ export class TcpStream extends StreamLifecycle {
       },
       Object.fromEntries(TCP_OPTIONS_LIST.map((name) => [name, this.#options.get(name) ?? 0])),
     );
+    if (tls !== undefined) this.#encrypt(socket, tls);
+  }
+
+  /**
+   * Delivers what `socket` reads. A TLS socket and a socket made through a SOCKS5 proxy read with
+   * 'data' events; a direct TCP socket through onread as well.
+   */
+  #read(socket: net.Socket): void {
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onRemoteEnd());
+    socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
+    socket.on('close', () => this.#onSocketClose());
+    if (this.#downloadCredit === 0 || this.#pending !== undefined) socket.pause();
+    else socket.resume();
+  }
+
+  /**
+   * What in a TLS spec the gateway will not use (a client key it does not take, CA text that is not
+   * a certificate), found before anything is connected; else the spec's trusted certificates are kept.
+   */
+  #checkSpec(spec: TlsSpec): SocketFailure | undefined {
+    const refusal = refusedSpec(spec, this.host.config.tls.clientCertificates);
+    if (refusal !== undefined) return refusal;
+    try {
+      this.#anchors = this.host.tlsTrust.anchors(spec.ca);
+    } catch (error) {
+      return { error: 'SslInvalidUserDataError', message: (error as Error).message };
+    }
+    return undefined;
+  }
+
+  /** Starts TLS over the connected TCP socket; its bytes flow again once the handshake is done. */
+  #encrypt(raw: net.Socket, spec: TlsSpec): void {
+    const tls = this.host.config.tls;
+    const anchors = this.#anchors;
+    this.#raw = raw;
+    this.#handshake = new TlsHandshake(
+      {
+        spec,
+        host: this.#request.host,
+        anchors,
+        allowIgnoreErrors: tls.allowIgnoreErrors,
+        clientCertificates: tls.clientCertificates,
+        decisionTimeoutMs: tls.decisionTimeoutMs,
+      },
+      {
+        errors: (found) => this.host.send({ type: 'tls-errors', stream: this.id, ...found }),
+        encrypted: (socket, done, outcome) => {
+          this.host.countTlsHandshake(outcome);
+          this.#handshake = undefined;
+          this.#socket = socket;
+          this.host.send({ type: 'encrypted', stream: this.id, ...done });
+          this.#read(socket);
+        },
+        failed: (failure) => {
+          this.host.countTlsHandshake('failed');
+          this.fail(failure);
+        },
+        refused: () => {
+          this.host.countTlsHandshake('declined');
+          this.abort();
+        },
+      },
+    );
+    this.#handshake.start(raw);
+  }
+
+  /**
+   * Qt's startClientEncryption on a connected plaintext stream (STARTTLS). Bytes read before it
+   * are delivered as they were; the TCP socket is read by the TLS socket from now on.
+   */
+  startTls(spec: TlsSpec): Violation | undefined {
+    const socket = this.#socket;
+    if (this.state !== 'connected' || socket === undefined || this.#remoteEnded) {
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: start-tls on a stream that is not connected` };
+    }
+    if (this.#raw !== undefined) return { code: 'BAD_MESSAGE', message: `stream ${this.id}: start-tls on a stream that is already TLS` };
+    const refusal = this.#checkSpec(spec);
+    if (refusal !== undefined) {
+      this.fail(refusal);
+      return undefined;
+    }
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    socket.removeAllListeners('error');
+    socket.removeAllListeners('close');
+    socket.pause();
+    this.#encrypt(socket, spec);
+    return undefined;
+  }
+
+  /** The client's answer to `tls-errors`. */
+  verdict(proceed: boolean): Violation | undefined {
+    if (this.#handshake?.awaitingVerdict !== true) {
+      return { code: 'BAD_MESSAGE', message: `stream ${this.id}: tls-verdict with no certificate errors waiting for one` };
+    }
+    this.#handshake.verdict(proceed);
+    return undefined;
   }
 
   /**
@@ -244,7 +374,7 @@ export class TcpStream extends StreamLifecycle {
   /** Reads again if credit, the session's send buffer and the state allow it. */
   resume(): void {
     const socket = this.#socket;
-    if (this.state !== 'connected' || socket === undefined || this.#pending !== undefined) return;
+    if (this.state !== 'connected' || socket === undefined || this.#pending !== undefined || this.#handshake !== undefined) return;
     if (this.#downloadCredit === 0) return;
     if (!this.host.flow.canSend()) {
       this.host.flow.block(this);
@@ -256,7 +386,8 @@ export class TcpStream extends StreamLifecycle {
   #onRemoteEnd(): void {
     if (this.state !== 'connected') return;
     this.#remoteEnded = true;
-    if (this.#socket !== undefined && lostPeer(this.#socket)) this.#remoteReset = true;
+    const tcp = this.#raw ?? this.#socket;
+    if (tcp !== undefined && lostPeer(tcp)) this.#remoteReset = true;
     if (this.#pending === undefined) this.#finishRemoteEnd();
   }
 
@@ -284,11 +415,15 @@ export class TcpStream extends StreamLifecycle {
       this.#onRemoteEnd();
       return;
     }
-    this.fail(socketFailure(error));
+    // After the handshake a TLS failure is Qt's SslInternalError, "Error while reading: …".
+    this.fail(this.#raw !== undefined && error.code?.startsWith('ERR_SSL') ? tlsFailure(error, false) : socketFailure(error));
   }
 
   /** DATA from the client. Returns what was wrong when the client broke the protocol. */
   write(payload: Uint8Array): Violation | undefined {
+    if (this.#handshake !== undefined) {
+      return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data before the TLS handshake is done (send it after encrypted)` };
+    }
     if (this.state !== 'connected') {
       const when = this.state === 'closing' ? 'after close' : 'before the stream is connected';
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data ${when}` };
@@ -305,7 +440,8 @@ export class TcpStream extends StreamLifecycle {
   /** Qt's disconnectFromHost: stop reading, write what was sent, then close the socket. */
   close(): void {
     const socket = this.#socket;
-    if (this.state !== 'connected' || socket === undefined) {
+    // A handshake under way is cut: nothing was written through it.
+    if (this.state !== 'connected' || socket === undefined || this.#handshake !== undefined) {
       this.abort();
       return;
     }
@@ -324,7 +460,8 @@ export class TcpStream extends StreamLifecycle {
     if (TCP_OPTIONS.has(option) && this.state !== 'closing' && this.state !== 'closed') {
       effective = value ? 1 : 0;
       this.#options.set(option, effective);
-      if (this.#socket) this.#applyOptions(this.#socket);
+      const tcp = this.#raw ?? this.#socket;
+      if (tcp) this.#applyOptions(tcp);
     }
     this.host.send({ type: 'option', stream: this.id, option, value: effective });
   }
@@ -340,17 +477,26 @@ export class TcpStream extends StreamLifecycle {
     this.#connectTimer = undefined;
     this.#setPending(undefined);
     this.#reserveRead(0);
-    const socket = this.#socket;
+    const handshaking = this.#handshake?.socket;
+    this.#handshake?.cancel();
+    this.#handshake = undefined;
+    // Under TLS: the TLS socket (made by the handshake, or the stream's socket once encrypted) and the TCP one.
+    const tls: TLSSocket | undefined = this.#raw === undefined ? undefined : (handshaking ?? (this.#socket as TLSSocket));
+    const socket = this.#raw ?? this.#socket;
     if (socket === undefined) return;
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('close');
-    socket.removeAllListeners('end');
-    socket.on('error', () => {});
+    for (const held of tls === undefined || tls === socket ? [socket] : [tls, socket]) {
+      held.removeAllListeners('data');
+      held.removeAllListeners('close');
+      held.removeAllListeners('end');
+      held.removeAllListeners('secureConnect');
+      held.on('error', () => {});
+    }
     // Once every byte is written and the FIN is on its way nothing is cut short, and libuv
     // cannot reset a socket that is shutting down.
-    const finishing = socket.writableEnded && socket.writableLength === 0;
+    const finishing = (tls ?? socket).writableEnded && (tls ?? socket).writableLength === 0;
     if (reset && !socket.connecting && !socket.destroyed && !finishing) socket.resetAndDestroy();
     else socket.destroy();
+    tls?.destroy();
   }
 }
 

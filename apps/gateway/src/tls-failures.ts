@@ -19,7 +19,7 @@ function openSslText(error: Error & { library?: string; reason?: string }): stri
 }
 
 /** The failure of a TLS socket: during the handshake (before `secureConnect`) or after it. */
-export function tlsFailure(error: Error & { code?: string }, handshaking: boolean): TlsFailure {
+export function tlsFailure(error: Error & { code?: string | undefined }, handshaking: boolean): TlsFailure {
   const text = openSslText(error);
   if (text === undefined) {
     // Not OpenSSL's: the connection itself ended (the peer closed or reset it mid-handshake).

@@ -43,16 +43,26 @@ const CORE: Record<CoreType, Fields> = {
 };
 const SHAPES: Partial<Record<ServerMessage['type'], Fields>> = { ...CORE };
 
-/** Teaches the reader more message types (a module that needs them calls this once). */
-export function acceptServerMessages(shapes: Partial<Record<ServerMessage['type'], Fields>>): void {
-  Object.assign(SHAPES, shapes);
-}
 /** Fields a message may leave out; when present they must fit. */
 const OPTIONAL: Partial<Record<ServerMessage['type'], Fields>> = {
   welcome: { features: 'strings' },
   end: { reset: 'boolean' },
   'protocol-error': stream,
 };
+
+/**
+ * Teaches the reader more message types, and optional fields of known ones (a module that needs
+ * them calls this once).
+ */
+export function acceptServerMessages(
+  shapes: Partial<Record<ServerMessage['type'], Fields>>,
+  optional: Partial<Record<ServerMessage['type'], Fields>> = {},
+): void {
+  Object.assign(SHAPES, shapes);
+  for (const [type, fields] of Object.entries(optional)) {
+    OPTIONAL[type as ServerMessage['type']] = { ...OPTIONAL[type as ServerMessage['type']], ...fields };
+  }
+}
 
 const isInt = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
 export const isRecord = (value: unknown): value is Record<string, unknown> =>

@@ -35,16 +35,26 @@ const isErrorList = (value: unknown) =>
       isRecord(entry) && sslErrors.has(entry.error) && Number.isSafeInteger(entry.certificate) && (entry.certificate as number) >= -1,
   );
 
-/** Makes `readServerMessage` accept the TLS messages (idempotent). */
+const ALERT_LEVELS: ReadonlySet<unknown> = new Set(['Warning', 'Fatal']);
+/** The alert a TLS stream's `error` may carry. */
+const isAlert = (value: unknown) =>
+  hasFields(value, { level: (level) => ALERT_LEVELS.has(level), type: 'int', description: 'string' }) &&
+  (value as { type: number }).type >= 0 &&
+  (value as { type: number }).type <= 255;
+
+/** Makes `readServerMessage` accept the TLS messages and the alert of a TLS stream's error (idempotent). */
 export function acceptTlsMessages(): void {
-  acceptServerMessages({
-    'tls-errors': { stream: 'u32', errors: isErrorList, chain: isChain },
-    encrypted: {
-      stream: 'u32',
-      protocol: isTlsProtocol,
-      cipher: (value) => hasFields(value, { name: 'string', protocol: isTlsProtocol, bits: 'int', supportedBits: 'int' }),
-      alpn: 'string',
-      chain: isChain,
+  acceptServerMessages(
+    {
+      'tls-errors': { stream: 'u32', errors: isErrorList, chain: isChain },
+      encrypted: {
+        stream: 'u32',
+        protocol: isTlsProtocol,
+        cipher: (value) => hasFields(value, { name: 'string', protocol: isTlsProtocol, bits: 'int', supportedBits: 'int' }),
+        alpn: 'string',
+        chain: isChain,
+      },
     },
-  });
+    { error: { alert: isAlert } },
+  );
 }
