@@ -22,6 +22,7 @@ import {
   recordSignals,
   startDovecot,
   startOpenSslServer,
+  startServer,
   startTlsServer,
   type TestCertificate,
   type TestPki,
@@ -470,6 +471,53 @@ describe('QSslSocket: handshake failures', () => {
     expect(socket.errorString()).toBe('Attempted to use an unsupported protocol.');
     expect(socket.state()).toBe(UnconnectedState);
     expect(warnings).toEqual(['QSslSocket::connectToHostEncrypted: QSslConfiguration with unexpected protocol "DTLS"']);
+  });
+});
+
+describe('QSslSocket: a peer that does not finish the handshake', () => {
+  it('stays silent: waitForEncrypted times out with errorOccurred(SocketTimeoutError), still Connected', async () => {
+    const server = stopAfter(await startServer(() => {}));
+    const { socket } = await sslSetup();
+    const log = recordSsl(socket);
+    socket.connectToHostEncrypted('127.0.0.1', server.port);
+    expect(await socket.waitForEncrypted(500)).toBe(false);
+    expect(log).toEqual([...CONNECTED, 'errorOccurred(SocketTimeoutError)']);
+    expect(socket.errorString()).toBe('Network operation timed out');
+    expect(socket.state()).toBe(ConnectedState);
+  });
+
+  it("closes after the ClientHello: Qt's remote-close sequence, the device open", async () => {
+    const server = stopAfter(await startServer((peer) => peer.once('data', () => peer.end())));
+    const { socket } = await sslSetup();
+    const log = recordSsl(socket);
+    socket.connectToHostEncrypted('127.0.0.1', server.port);
+    expect(await socket.waitForEncrypted(5000)).toBe(false);
+    expect(log).toEqual([
+      ...CONNECTED,
+      'errorOccurred(RemoteHostClosedError)',
+      'stateChanged(ClosingState)',
+      'stateChanged(UnconnectedState)',
+      'readChannelFinished',
+      'disconnected',
+    ]);
+    expect(socket.errorString()).toBe('The remote host closed the connection');
+    expect(socket.isOpen()).toBe(true);
+  });
+
+  it("is a plaintext server: SslHandshakeFailedError with OpenSSL's words, then the abort path", async () => {
+    const server = stopAfter(await startServer((peer) => peer.once('data', () => peer.end('HTTP/1.0 400 Bad Request\r\n\r\n'))));
+    const { socket } = await sslSetup();
+    const log = recordSsl(socket);
+    socket.connectToHostEncrypted('127.0.0.1', server.port);
+    expect(await socket.waitForEncrypted(5000)).toBe(false);
+    expect(log.slice(CONNECTED.length)).toEqual([
+      'errorOccurred(SslHandshakeFailedError)',
+      'stateChanged(UnconnectedState)',
+      'readChannelFinished',
+      'disconnected',
+      'aboutToClose',
+    ]);
+    expect(socket.errorString()).toBe('Error during SSL handshake: error:0A00010B:SSL routines::wrong version number');
   });
 });
 

@@ -412,6 +412,11 @@ class QSslSocketBase extends QTcpSocket {
             alert.description,
           );
         }
+        // A peer that closes mid-handshake: Qt's remote close (errorOccurred while Connected, Closing, …).
+        if (message.error === 'RemoteHostClosedError' && !this.#isEncrypted && this.state() === ConnectedState) {
+          super.onMessage({ type: 'end', stream: message.stream });
+          return true;
+        }
         if (message.error !== 'SslHandshakeFailedError' && message.error !== 'SslInternalError') return false;
         // Qt aborts a socket whose TLS failed: Unconnected, readChannelFinished, disconnected, then aboutToClose.
         super.onMessage(message);
