@@ -23,7 +23,7 @@ export { ProxyType, QNetworkProxy } from './network-proxy.js';
 export { type Connection, type ReadonlySignal, Signal, type Slot } from './signal.js';
 export { QSslCertificate } from './ssl/ssl-certificate.js';
 export { QSslCipher } from './ssl/ssl-cipher.js';
-export { QSslConfiguration, type SslSession } from './ssl/ssl-configuration.js';
+export { QSslConfiguration } from './ssl/ssl-configuration.js';
 export {
   AlertLevel,
   AlertType,
