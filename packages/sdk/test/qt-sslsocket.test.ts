@@ -38,6 +38,19 @@ beforeAll(() => {
 });
 afterAll(() => pki?.remove());
 
+/** Waits until `read()` stops changing for `quietMs`: the pipeline is stalled. */
+async function settled(read: () => number, quietMs = 300, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  for (;;) {
+    await sleep(quietMs);
+    const now = read();
+    if (now === last) return now;
+    if (Date.now() > deadline) throw new Error('never settled');
+    last = now;
+  }
+}
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const cn = (certificate: QSslCertificate) => certificate.subjectInfo(QSslCertificate.SubjectInfo.CommonName).join(',');
@@ -589,28 +602,21 @@ describe('QSslSocket: data', () => {
   });
 
   it('holds back the writer when the server stops reading: bytesToWrite grows, the gateway stays bounded', async () => {
-    const echo = stopAfter(await startTlsServer({ certificate: pki.valid, mode: 'sink' }));
-    echo.stallReads();
+    const sink = stopAfter(await startTlsServer({ certificate: pki.valid, mode: 'sink' }));
+    sink.stallReads();
     const { gw, socket } = await sslSetup();
-    socket.connectToHostEncrypted('localhost', echo.port);
+    socket.connectToHostEncrypted('localhost', sink.port);
     expect(await socket.waitForEncrypted(5000)).toBe(true);
     const block = new Uint8Array(MiB).fill(0x61);
     for (let i = 0; i < 32; i++) socket.write(block);
-    let last = -1;
-    await until(
-      () => {
-        const now = socket.bytesToWrite();
-        const still = now === last;
-        last = now;
-        return still;
-      },
-      20_000,
-      'the upload to stall',
-    );
+    await settled(() => socket.bytesToWrite());
     expect(socket.bytesToWrite()).toBeGreaterThan(16 * MiB);
-    expect(gw.app.socketgate.stats().bufferedBytes).toBeLessThanOrEqual(8 * MiB);
-    echo.resumeReads();
+    // The gateway holds at most the stream's upload window (its uploadWindowBytes, 1 MiB); the rest waits in the SDK.
+    expect(gw.app.socketgate.stats().bufferedBytes).toBeLessThanOrEqual(MiB);
+    sink.resumeReads();
     await until(() => socket.bytesToWrite() === 0, 30_000, 'the upload to drain');
+    socket.disconnectFromHost();
+    expect((await sink.received).bytes).toBe(32 * MiB);
   });
 });
 
