@@ -444,6 +444,37 @@ describe('QSslSocket: certificate errors', () => {
   });
 });
 
+describe('QSslSocket: what the gateway allows', () => {
+  it("a socket paused on its errors past the gateway's decision timeout fails with SslHandshakeFailedError", async () => {
+    const server = stopAfter(await startTlsServer({ certificate: pki.expired }));
+    const { socket } = await sslSetup({ gateway: { tls: { decisionTimeoutMs: 200 } } });
+    socket.setPauseMode(QAbstractSocket.PauseOnSslErrors);
+    const log = recordSsl(socket);
+    socket.connectToHostEncrypted('localhost', server.port);
+    expect(await socket.waitForEncrypted(5000)).toBe(false);
+    expect(log.slice(-6)).toEqual([
+      'sslErrors(CertificateExpired:expired)',
+      'errorOccurred(SslHandshakeFailedError)',
+      'stateChanged(UnconnectedState)',
+      'readChannelFinished',
+      'disconnected',
+      'aboutToClose',
+    ]);
+    expect(socket.errorString()).toMatch(/did not say within 200 ms/);
+  });
+
+  it('a client certificate and key reach the server where the gateway takes them (tls.clientCertificates)', async () => {
+    const server = stopAfter(await startTlsServer({ certificate: pki.valid, requestCert: true, rejectUnauthorized: true, ca: pki.ca.pem }));
+    const { socket } = await sslSetup({ gateway: { tls: { clientCertificates: true } } });
+    socket.setLocalCertificate(QSslCertificate.fromData(pki.clientOnly.pem)[0] as QSslCertificate);
+    socket.setPrivateKey(pki.clientOnly.key);
+    expect(cn(socket.localCertificate())).toBe(''); // read from PEM in the page: no subject (README)
+    socket.connectToHostEncrypted('localhost', server.port);
+    expect(await socket.waitForEncrypted(5000)).toBe(true);
+    expect(await server.nextAccepted()).toMatchObject({ clientCn: 'client-only', clientAuthorized: true });
+  });
+});
+
 describe('QSslSocket: handshake failures', () => {
   it("a server speaking only TLS 1.2 to a client asking for 1.3: alertReceived, then Qt's abort path (the device closes last)", async () => {
     const server = stopAfter(await startOpenSslServer({ certificate: pki.valid, only: 'TLSv1.2' }));
