@@ -407,6 +407,44 @@ describe('QSslSocket: certificate errors', () => {
     expect(refused.errorString()).toBe('The certificate has expired');
   });
 
+  it('disconnectFromHost() during the handshake, with a write held: the errors still come, and the refusal ends the close', async () => {
+    const server = stopAfter(await startTlsServer({ certificate: pki.expired }));
+    const { socket } = await sslSetup();
+    const log = recordSsl(socket);
+    socket.connectToHostEncrypted('localhost', server.port);
+    socket.write('held');
+    socket.connected.connect(() => socket.disconnectFromHost());
+    await until(() => socket.state() === UnconnectedState, 5000, 'Unconnected');
+    expect(log.slice(CONNECTED.length)).toEqual([
+      'stateChanged(ClosingState)',
+      'peerVerifyError(CertificateExpired:expired)',
+      'sslErrors(CertificateExpired:expired)',
+      'errorOccurred(SslHandshakeFailedError)',
+      'stateChanged(UnconnectedState)',
+      'readChannelFinished',
+      'disconnected',
+    ]);
+    expect(socket.bytesToWrite()).toBe(0);
+  });
+
+  it('disconnectFromHost() during the handshake, with a write held: once encrypted the write goes, then the close', async () => {
+    const server = stopAfter(await startTlsServer({ certificate: pki.valid, mode: 'sink' }));
+    const { socket } = await sslSetup();
+    const log = recordSsl(socket);
+    socket.connectToHostEncrypted('localhost', server.port);
+    socket.write('held');
+    socket.connected.connect(() => socket.disconnectFromHost());
+    await until(() => socket.state() === UnconnectedState, 5000, 'Unconnected');
+    expect(log.slice(CONNECTED.length)).toEqual([
+      'stateChanged(ClosingState)',
+      'encrypted',
+      'stateChanged(UnconnectedState)',
+      'readChannelFinished',
+      'disconnected',
+    ]);
+    expect((await server.received).bytes).toBe(4);
+  });
+
   it('abort() in the sslErrors slot: Qt still reports the refusal, after the abort', async () => {
     const server = stopAfter(await startTlsServer({ certificate: pki.expired }));
     const { socket } = await sslSetup();

@@ -250,6 +250,11 @@ class QSslSocketBase extends QTcpSocket {
     return super.bytesToWrite() + this.#heldBytes;
   }
 
+  /** Qt's flush: nothing goes while writes are held (a disconnectFromHost then waits for `encrypted` to send them). */
+  override flush(): boolean {
+    return this.#heldBytes === 0 && super.flush();
+  }
+
   /** The held writes go out (encrypted), or are dropped with the connection. */
   #unhold(send = false): void {
     const held = this.#held ?? [];
@@ -266,7 +271,7 @@ class QSslSocketBase extends QTcpSocket {
     setTimeout(() => {
       if (this.#paused !== stream) return;
       this.#paused = undefined;
-      if (this.#host.stream() !== stream || this.state() !== ConnectedState) return;
+      if (this.#host.stream() !== stream || !isLive(this.state())) return;
       if (this.#errorsIgnored()) this.#verdict(stream, true);
       else this.#refuse(stream);
     }, 0);
@@ -439,7 +444,7 @@ class QSslSocketBase extends QTcpSocket {
    */
   #onTlsErrors(message: TlsErrors): void {
     const stream = this.#host.stream();
-    if (stream === undefined || this.state() !== ConnectedState) return;
+    if (stream === undefined || !isLive(this.state())) return;
     const chain = message.chain.map((info) => new QSslCertificate(info));
     const errors = message.errors.map(
       ({ error, certificate }) => new QSslError(SslError[error], chain[certificate] ?? new QSslCertificate()),
@@ -477,13 +482,14 @@ class QSslSocketBase extends QTcpSocket {
    */
   #refuse(stream: number): void {
     this.#host.setError('SslHandshakeFailedError', this.#handshakeErrors[0]?.errorString(), true);
-    if (this.#host.stream() !== stream || this.state() !== ConnectedState) return;
+    if (this.#host.stream() !== stream || !isLive(this.state())) return;
     this.#verdict(stream, false);
     // The gateway closes the connection on a refusal: the socket forgets the stream (as at the gateway's
-    // `closed`) and closes as Qt's does, Closing, Unconnected, readChannelFinished, disconnected.
+    // `closed`, which ends a socket already Closing) and closes as Qt's does: Closing, Unconnected,
+    // readChannelFinished, disconnected.
     this.#unhold();
     super.onMessage({ type: 'closed', stream });
-    super.disconnectFromHost();
+    if (this.state() === ConnectedState) super.disconnectFromHost();
   }
 
   #verdict(stream: number, proceed: boolean): void {
