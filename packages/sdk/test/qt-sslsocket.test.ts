@@ -445,6 +445,19 @@ describe('QSslSocket: certificate errors', () => {
     expect((await server.received).bytes).toBe(4);
   });
 
+  it('close() during the handshake drops the held writes, as Qt, and the connection closes', async () => {
+    const warnings = captureWarnings();
+    const server = stopAfter(await startTlsServer({ certificate: pki.valid, mode: 'sink' }));
+    const { socket } = await sslSetup();
+    socket.connectToHostEncrypted('localhost', server.port);
+    socket.write('held');
+    socket.connected.connect(() => socket.close());
+    await until(() => socket.state() === UnconnectedState, 5000, 'Unconnected');
+    expect(socket.bytesToWrite()).toBe(0);
+    expect(socket.isOpen()).toBe(false);
+    expect(warnings).toEqual([]);
+  });
+
   it('abort() in the sslErrors slot: Qt still reports the refusal, after the abort', async () => {
     const server = stopAfter(await startTlsServer({ certificate: pki.expired }));
     const { socket } = await sslSetup();

@@ -223,6 +223,11 @@ class QSslSocketBase extends QTcpSocket {
   override close(): void {
     if (this.state() !== UnconnectedState) this.disconnectFromHost();
     super.close();
+    // Qt drops what waits for the handshake once the device is closed; the close then goes at once.
+    if (this.#heldBytes > 0) {
+      this.#unhold();
+      super.flush();
+    }
   }
 
   /** Qt's QSslSocket::abort: the connection ends at once (Unconnected, readChannelFinished, disconnected), then the device closes (aboutToClose). */
