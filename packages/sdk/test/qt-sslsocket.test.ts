@@ -278,6 +278,7 @@ describe('QSslSocket: certificate errors', () => {
       expect(socket.sslHandshakeErrors().map(describeError)).toEqual(listed);
       expect(socket.isEncrypted()).toBe(false);
       expect(socket.isOpen()).toBe(true); // Qt's refusal disconnects; the device stays open
+      expect(socket.mode()).toBe(SslMode.SslClientMode); // and the mode stays
       expect(cn(socket.peerCertificate())).toBe(listed[0]?.split(':')[1]);
     },
   );
@@ -311,6 +312,14 @@ describe('QSslSocket: certificate errors', () => {
       'sslErrors(CertificateExpired:expired)',
       'encrypted',
     ]);
+  });
+
+  it('ignoreSslErrors(list) in the sslErrors slot with the list it was given goes on', async () => {
+    const server = stopAfter(await startTlsServer({ certificate: pki.expiredWrongName }));
+    const { socket } = await sslSetup();
+    socket.sslErrors.connect((errors) => socket.ignoreSslErrors(errors));
+    socket.connectToHostEncrypted('localhost', server.port);
+    expect(await socket.waitForEncrypted(5000)).toBe(true);
   });
 
   it('ignoreSslErrors(list) that lacks an error, or names no certificate, does not ignore: refused as without it', async () => {
