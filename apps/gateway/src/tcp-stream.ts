@@ -165,13 +165,34 @@ export class TcpStream extends StreamLifecycle {
       this.#attempt(addresses, index + 1, failure);
     };
     this.#connectTimer = setTimeout(() => failed(connectTimedOut), this.host.config.connectTimeoutMs);
-    socket.once('error', (error) => failed(socketFailure(error)));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      // A reset as the connect completes: the peer accepted (the kernel finished the handshake), then
+      // reset. Qt connects, then closes with RemoteHostClosedError; a refusal is ECONNREFUSED instead.
+      if (peerReset(error) && this.#request.tls === undefined) this.#resetAtAccept(socket, target);
+      else failed(socketFailure(error));
+    });
     socket.once('connect', () => {
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
       socket.removeAllListeners('error');
       this.#connected(socket);
     });
+  }
+
+  /** The peer accepted and reset at once: connected (its ends are gone with the socket), then the reset. */
+  #resetAtAccept(socket: net.Socket, target: ResolvedAddress): void {
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    socket.removeAllListeners();
+    socket.on('error', () => {});
+    socket.destroy();
+    this.#socket = undefined;
+    this.host.observeConnect((performance.now() - this.#connectStartedAt) / 1000);
+    this.connected(
+      { localAddress: '', localPort: 0, peerAddress: target.address, peerPort: this.#request.port },
+      Object.fromEntries(TCP_OPTIONS_LIST.map((name) => [name, this.#options.get(name) ?? 0])),
+    );
+    this.finish({ type: 'end', stream: this.id, reset: true });
   }
 
   /** How a plain TCP socket reads: straight into the shared buffer, within credit and the session's budget. */

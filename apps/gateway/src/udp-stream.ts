@@ -89,14 +89,16 @@ export class UdpStream extends StreamLifecycle {
     }
     this.#family = literal === 4 ? 4 : 6;
     const where = address === '' ? '::' : address;
-    const share = (flags & (ShareAddress | ReuseAddressHint)) !== 0 && port !== 0;
+    const share = (flags & (ShareAddress | ReuseAddressHint)) !== 0;
     if (!share) {
       this.#bindSocket(where, address === '', port, false, then);
       return;
     }
     // Qt's ShareAddress is honoured between the sockets of one session only: sharing a port with a
     // service of the gateway host (or another client) would let this socket take its datagrams.
-    // The first sharer proves the port is free by binding it without sharing first.
+    // The first sharer proves the port is free by binding it without sharing first; for port 0 that
+    // bind is where the kernel picks the port (a port picked for a sharing socket could be one that
+    // another process shares).
     const key = `${where}|${port}`;
     if (this.host.sharedPorts.has(key)) {
       this.#bindSocket(where, address === '', port, true, then);
@@ -109,8 +111,9 @@ export class UdpStream extends StreamLifecycle {
       this.fail(socketFailure(error, 'bind'));
     });
     probe.bind({ address: where, port, exclusive: true }, () => {
+      const picked = probe.address().port;
       probe.close(() => {
-        if (this.state === 'binding') this.#bindSocket(where, address === '', port, true, then);
+        if (this.state === 'binding') this.#bindSocket(where, address === '', picked, true, then);
       });
     });
   }

@@ -62,6 +62,16 @@ describe('egress allow-list', () => {
 });
 
 describe('stream protocol', () => {
+  it('reports a peer that resets as it accepts as connected, then reset (Qt connects, then closes), never as a failed connect', async () => {
+    const { session } = await setup();
+    const peer = await startServer((socket) => socket.resetAndDestroy());
+    onTestFinished(() => peer.close());
+    session.send(open(1, peer.port, 4));
+    await session.message('connected', (m) => m.stream === 1);
+    expect(await session.message('end', (m) => m.stream === 1)).toEqual({ type: 'end', stream: 1, reset: true });
+    expect(session.received.some((r) => r.kind === 'message' && r.message.type === 'error')).toBe(false);
+  });
+
   it('connects, relays data within credit, acknowledges writes, and closes after the flush', async () => {
     const { echo, session } = await setup();
     session.send(open(1, echo.port, 4));

@@ -165,8 +165,8 @@ export const tcp: Scenario[] = [
     servers: { peer: { tcp: 'reset-on-connect' } },
     steps: [
       call('connectToHost', '127.0.0.1', { server: 'peer' }),
-      diverges('tcp-reset-at-accept', until('disconnected')),
-      diverges('tcp-reset-at-accept', check(...FULL)),
+      until('disconnected'),
+      diverges('reset-text', check(...FULL), ['errorString']),
     ],
   },
   {

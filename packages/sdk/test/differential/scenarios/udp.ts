@@ -78,8 +78,8 @@ export const udp: Scenario[] = [
       later(call('bind', '127.0.0.1', 0, 'ShareAddress')),
       later(untilState('BoundState')),
       later(on('t', call('bind', '127.0.0.1', { local: 's' }, 'ShareAddress'))),
-      diverges('udp-share-port-zero', on('t', untilState('BoundState', 500))),
-      diverges('udp-share-port-zero', on('t', check('state', 'error'))),
+      later(on('t', untilState('BoundState', 500))),
+      on('t', check('state', 'error')),
     ],
   },
   {
