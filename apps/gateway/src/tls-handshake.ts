@@ -124,6 +124,13 @@ export function refusedSpec(spec: TlsSpec, clientCertificates: boolean): TlsFail
   if ((spec.certificate === undefined) !== (spec.privateKey === undefined)) {
     return { error: 'SslInvalidUserDataError', message: 'Cannot provide a certificate with no key' };
   }
+  // TLS carries an ALPN name in at most 255 bytes; the protocol limits characters.
+  for (const [i, name] of (spec.alpn ?? []).entries()) {
+    const bytes = Buffer.byteLength(name);
+    if (bytes > 255) {
+      return { error: 'SslInvalidUserDataError', message: `tls.alpn[${i}]: ${bytes} bytes in UTF-8, more than the 255 TLS allows` };
+    }
+  }
   return undefined;
 }
 

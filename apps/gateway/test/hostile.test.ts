@@ -33,11 +33,13 @@ import {
   closePayload,
   encodeWebSocketFrame,
   type GatewayProcess,
+  makeTestPki,
   Opcode,
   type RawWebSocket,
   rawWebSocket,
   startEchoServer,
   startGatewayProcess,
+  startTlsServer,
   startUdpEcho,
   until,
 } from '@socketgate/testkit';
@@ -63,6 +65,10 @@ interface Arena {
   gw: GatewayProcess;
   echoPort: number;
   udpPort: number;
+  /** A TLS echo server whose certificate is self-signed: its handshakes wait for a verdict. */
+  tlsPort: number;
+  /** Handshakes the TLS server completed so far. */
+  tlsHandshakes(): number;
   /** A signed JWT the gateway accepts. */
   jwt: string;
   /**
@@ -82,10 +88,16 @@ async function arena(): Promise<Arena> {
   onTestFinished(() => echo.close());
   const udp = await startUdpEcho();
   onTestFinished(() => udp.close());
+  const pki = makeTestPki();
+  onTestFinished(() => pki.remove());
+  const tls = await startTlsServer({ certificate: pki.selfSigned });
+  onTestFinished(() => tls.close());
   const gw = await startGatewayProcess({
     tokens: [TOKEN],
     jwt: { secret: SECRET, algorithms: ['HS256'], audience: AUDIENCE },
-    allow: [`127.0.0.1/32:${echo.port}`, `127.0.0.1/32:${udp.port}`],
+    allow: [`127.0.0.1/32:${echo.port}`, `127.0.0.1/32:${udp.port}`, `127.0.0.1/32:${tls.port}`],
+    // Short, so that a held handshake nobody decides about ends within a run.
+    tls: { decisionTimeoutMs: 200 },
     names: { 'echo.test': ['127.0.0.1'] },
     maxMessageBytes: MAX_MESSAGE_BYTES,
     // Every message is handled, never dropped by a rate limit, so the fuzz reaches every path.
@@ -137,6 +149,8 @@ async function arena(): Promise<Arena> {
     gw,
     echoPort: echo.port,
     udpPort: udp.port,
+    tlsPort: tls.port,
+    tlsHandshakes: () => tls.connections,
     jwt,
     check,
     async guard(body) {
@@ -470,11 +484,11 @@ type Step = { send: Input } | { waitMs: number };
  * connects, data, datagrams, credit, options, closes and aborts on the ids opened so far, with
  * pauses in between so that each message can meet each state (resolving, connecting, bound, ...).
  */
-function lifecycle(a: Pick<Arena, 'echoPort' | 'udpPort'>): fc.Arbitrary<Step[]> {
+function lifecycle(a: Pick<Arena, 'echoPort' | 'udpPort' | 'tlsPort'>): fc.Arbitrary<Step[]> {
   const host = fc.constantFrom('127.0.0.1', '::1', 'localhost', 'echo.test', '::ffff:127.0.0.1', '127.1', '2130706433', '[::1]');
   // Mostly the allowed ports (either serves TCP or UDP: a rule names addresses and ports, not transports).
   const port = fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(a.echoPort, a.udpPort) },
+    { weight: 4, arbitrary: fc.constantFrom(a.echoPort, a.udpPort, a.tlsPort) },
     { weight: 1, arbitrary: fc.constantFrom(1, 65535, 0) },
   );
   const payload = fc.uint8Array({ maxLength: 64 });
@@ -520,7 +534,8 @@ function lifecycle(a: Pick<Arena, 'echoPort' | 'udpPort'>): fc.Arbitrary<Step[]>
     fc
       .record({ action: fc.constantFrom('join', 'leave'), group: fc.constantFrom('239.1.2.3', 'ff02::1') })
       .map((m) => ({ opens: false, make: (stream: number) => json({ type: 'multicast', stream, ...m }) })),
-    // TLS requests, which this gateway refuses for their stream: never a stream, never plaintext.
+    // TLS requests: a TLS stream to whatever the host reaches (the echo server answers a ClientHello
+    // with itself), refused specs, and start-tls and verdicts out of turn.
     fc
       .record({
         host,
@@ -535,7 +550,7 @@ function lifecycle(a: Pick<Arena, 'echoPort' | 'udpPort'>): fc.Arbitrary<Step[]>
           { requiredKeys: [] },
         ),
       })
-      .map((m) => ({ opens: false, make: (stream: number) => json({ type: 'open', stream, transport: 'tcp', window: 65536, ...m }) })),
+      .map((m) => ({ opens: true, make: (stream: number) => json({ type: 'open', stream, transport: 'tcp', window: 65536, ...m }) })),
     fc
       .record({ tls: fc.record({ peerName: host }, { requiredKeys: [] }) })
       .map((m) => ({ opens: false, make: (stream: number) => json({ type: 'start-tls', stream, ...m }) })),
@@ -956,6 +971,8 @@ describe('stream life cycles', () => {
       ),
       { ...RUNS, numRuns: 300 },
     );
+    // The runs reached real TLS handshakes, not only refusals.
+    expect(a.tlsHandshakes()).toBeGreaterThan(0);
     await a.check();
   });
 
