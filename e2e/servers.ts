@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 
 /** A TCP server on 127.0.0.1:`port` (inside the gateway's allowed range) that the spec stops. */
 export async function listen(port: number, onConnection: (socket: net.Socket) => void) {
@@ -19,6 +20,16 @@ export async function listen(port: number, onConnection: (socket: net.Socket) =>
         server.close(() => resolve());
       }),
   };
+}
+
+/** A TLS echo server on 127.0.0.1:`port` presenting `certificate` (PEM chain and key), which the spec stops. */
+export async function tlsEchoServer(port: number, certificate: { chain: string; key: string }) {
+  const secure = tls.createServer({ cert: certificate.chain, key: certificate.key }, (socket) => {
+    socket.on('error', () => {});
+    socket.pipe(socket);
+  });
+  const server = await listen(port, (socket) => secure.emit('connection', socket));
+  return { close: () => server.close() };
 }
 
 /** Sends `bytes` random bytes (honouring back-pressure) and hashes what it receives; reports both SHA-256s. */

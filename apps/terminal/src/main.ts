@@ -1,10 +1,11 @@
 /**
- * The socketgate web terminal: a host/port form, line, raw or telnet mode, the live Qt state and
- * errors in a status bar, all through the SDK's public API only.
+ * The socketgate web terminal: a host/port form, line, raw or telnet mode, plaintext or TLS
+ * (QSslSocket, with the host's certificate errors put to the user), the live Qt state and errors in a
+ * status bar, all through the SDK's public API only.
  */
 import '@xterm/xterm/css/xterm.css';
 import './style.css';
-import { Gateway, nameOf, QTcpSocket, SocketError, SocketState } from '@socketgate/sdk';
+import { Gateway, nameOf, PauseMode, QSslSocket, QTcpSocket, SocketError, SocketState, SslProtocol } from '@socketgate/sdk';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { LineEditor } from './line-editor.js';
@@ -50,6 +51,11 @@ const stateView = $('state');
 const errorView = $('error');
 const notice = $('notice');
 const counters = $('counters');
+const tlsView = $('tls');
+const certificatePanel = $('certificate');
+const certificateText = $('certificate-text');
+const trustButton = $<HTMLButtonElement>('trust-button');
+const distrustButton = $<HTMLButtonElement>('distrust-button');
 
 const term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000, fontSize: 14 });
 const fit = new FitAddon();
@@ -64,6 +70,7 @@ for (const name of ['host', 'port', 'mode'] as const) {
   const value = params.get(name);
   if (value !== null) (form.elements.namedItem(name) as HTMLInputElement).value = value;
 }
+(form.elements.namedItem('tls') as HTMLInputElement).checked = params.get('tls') === '1';
 
 const { url, token } = await gatewayConfig(params);
 const gateway = new Gateway(url, { token });
@@ -113,20 +120,55 @@ function showButtons(state: SocketState): void {
   disconnectButton.disabled = !(opening || state === SocketState.ConnectedState);
 }
 
-function connect(host: string, port: number, mode: Mode): void {
+/**
+ * A TLS socket pauses on certificate errors (Qt's PauseOnSslErrors): the user reads them and goes on
+ * (ignoreSslErrors, then resume) or disconnects. Once encrypted, the status bar names the protocol,
+ * the cipher and who the certificate is for.
+ */
+function watchTls(current: QSslSocket, signal: AbortSignal): void {
+  current.setPauseMode(PauseMode.PauseOnSslErrors);
+  current.sslErrors.connect(
+    (errors) => {
+      certificateText.textContent = `The host's certificate is not trusted: ${errors.map((error) => error.errorString()).join('; ')}.`;
+      certificatePanel.hidden = false;
+      trustButton.focus();
+    },
+    { signal },
+  );
+  const decide = (trust: boolean) => {
+    certificatePanel.hidden = true;
+    if (trust) {
+      current.ignoreSslErrors();
+      current.resume();
+    } else current.abort();
+  };
+  trustButton.onclick = () => decide(true);
+  distrustButton.onclick = () => decide(false);
+  current.encrypted.connect(
+    () => {
+      const names = current.peerCertificate().subjectInfo('CN');
+      tlsView.textContent = `${nameOf(SslProtocol, current.sessionProtocol())} · ${current.sessionCipher().name()} · ${names.join(', ')}`;
+    },
+    { signal },
+  );
+}
+
+function connect(host: string, port: number, mode: Mode, tls: boolean): void {
   // The old socket's slots go before it is aborted, so that neither its [disconnected] nor output
   // it still held reaches the new session's screen.
   session?.abort();
   socket?.abort();
   session = new AbortController();
   const { signal } = session;
-  const current = new QTcpSocket({ gateway });
+  const current = tls ? new QSslSocket({ gateway }) : new QTcpSocket({ gateway });
   socket = current;
   bytesIn = 0;
   bytesOut = 0;
   showCounters();
   errorView.textContent = '';
   notice.textContent = '';
+  tlsView.textContent = '';
+  certificatePanel.hidden = true;
   // Cleared once what is already queued for the screen is drawn: the old socket's last chunk may
   // still be on its way there, and must not follow the clear.
   term.write('', () => term.reset());
@@ -179,7 +221,10 @@ function connect(host: string, port: number, mode: Mode): void {
     { signal },
   );
   current.disconnected.connect(() => term.write(`${editor?.flush() ?? ''}\r\n\x1b[2m[disconnected]\x1b[0m\r\n`), { signal });
-  current.connectToHost(host, port);
+  if (current instanceof QSslSocket) {
+    watchTls(current, signal);
+    current.connectToHostEncrypted(host, port);
+  } else current.connectToHost(host, port);
   term.focus();
   const input = term.onData((data) => {
     if (current.state() !== SocketState.ConnectedState) return;
@@ -201,7 +246,7 @@ function connect(host: string, port: number, mode: Mode): void {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   const data = new FormData(form);
-  connect(String(data.get('host')), Number(data.get('port')), String(data.get('mode')) as Mode);
+  connect(String(data.get('host')), Number(data.get('port')), String(data.get('mode')) as Mode, data.get('tls') === 'on');
 });
 // A connection closes gracefully; an attempt still looking up or connecting is given up at once.
 disconnectButton.addEventListener('click', () => {
