@@ -65,6 +65,23 @@ function cipherBits(name: string): number {
   return 0;
 }
 
+const IGNORING_FORBIDDEN: TlsFailure = {
+  error: 'SslHandshakeFailedError',
+  message: "Permission denied: the gateway does not let clients ignore a peer's certificate errors (its tls.allowIgnoreErrors is off)",
+};
+
+/** What the session negotiated: Qt's sessionProtocol, sessionCipher and nextNegotiatedProtocol. */
+function session(socket: tls.TLSSocket): Pick<Encrypted, 'protocol' | 'cipher' | 'alpn'> {
+  const protocol = WIRE_PROTOCOLS[socket.getProtocol() ?? ''] ?? 'TlsV1_2';
+  const cipher = socket.getCipher();
+  const bits = cipherBits(cipher.standardName ?? cipher.name);
+  return {
+    protocol,
+    cipher: { name: cipher.name, protocol, bits, supportedBits: bits },
+    alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
+  };
+}
+
 /**
  * A TLS alert the peer sent, from OpenSSL's reason code (`error:0A00042E`: reasons from 1000 up are
  * alerts received, 1000 plus the alert's code), with OpenSSL's long description of it.
@@ -186,7 +203,9 @@ export class TlsHandshake {
       return;
     }
     this.#socket = socket;
-    socket.once('secureConnect', () => this.#verify(socket, bare));
+    // Verified on the next turn of the loop, never inside node:tls's own callback: a stream that
+    // fails there destroys the sockets, which node:tls does not survive while it is on the stack.
+    socket.once('secureConnect', () => setImmediate(() => this.#verify(socket, bare)));
     socket.once('error', (error: Error) => this.#fail({ ...tlsFailure(error, true), ...alertOf(error) }));
     socket.once('close', () => this.#fail({ error: 'RemoteHostClosedError', message: 'The remote host closed the connection' }));
   }
@@ -198,6 +217,12 @@ export class TlsHandshake {
     const { errors, chain } = verifyPeerChain(peer, anchors, peerName);
     if (errors.length === 0) {
       this.#encrypted(socket, peer, 'verified');
+      return;
+    }
+    // With VerifyNone Qt does not look at the errors: nothing to ask, unless going on is forbidden.
+    if (this.#options.spec.verifyMode === 'VerifyNone') {
+      if (this.#options.allowIgnoreErrors) this.#encrypted(socket, peer, 'ignored');
+      else this.#fail(IGNORING_FORBIDDEN);
       return;
     }
     socket.pause();
@@ -213,6 +238,7 @@ export class TlsHandshake {
     this.#events.errors({
       errors: errors.map(({ error, certificate }) => ({ error, certificate: sent(chain[certificate]) })),
       chain: peer.map(describeCertificate),
+      ...session(socket),
     });
   }
 
@@ -228,11 +254,7 @@ export class TlsHandshake {
       return;
     }
     if (!this.#options.allowIgnoreErrors) {
-      this.#fail({
-        error: 'SslHandshakeFailedError',
-        message:
-          "Permission denied: the gateway does not let clients ignore a peer's certificate errors (its tls.allowIgnoreErrors is off)",
-      });
+      this.#fail(IGNORING_FORBIDDEN);
       return;
     }
     this.#encrypted(socket, peerCertificates(socket), 'ignored');
@@ -242,19 +264,7 @@ export class TlsHandshake {
     this.#done = true;
     socket.removeAllListeners('error');
     socket.removeAllListeners('close');
-    const protocol = WIRE_PROTOCOLS[socket.getProtocol() ?? ''] ?? 'TlsV1_2';
-    const cipher = socket.getCipher();
-    const bits = cipherBits(cipher.standardName ?? cipher.name);
-    this.#events.encrypted(
-      socket,
-      {
-        protocol,
-        cipher: { name: cipher.name, protocol, bits, supportedBits: bits },
-        alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
-        chain: peer.map(describeCertificate),
-      },
-      outcome,
-    );
+    this.#events.encrypted(socket, { ...session(socket), chain: peer.map(describeCertificate) }, outcome);
   }
 
   #fail(failure: TlsFailure & { alert?: TlsAlert }): void {

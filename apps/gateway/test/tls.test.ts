@@ -421,3 +421,39 @@ it('applies reloaded TLS settings to new streams: the CA files read again, tls.r
   raw.send({ type: 'open', stream: 5, transport: 'tcp', host: 'localhost', port: server.port, window: 1024, tls: {} });
   await raw.message('encrypted', (m) => m.stream === 5);
 });
+
+it('tells what was negotiated with the errors, and does not ask a VerifyNone client (unless going on is forbidden)', async () => {
+  const server = await startTlsServer({ certificate: pki.selfSigned, alpn: ['h2'] });
+  onTestFinished(() => server.close());
+  const raw = await session();
+  raw.send({ type: 'open', stream: 1, transport: 'tcp', host: 'localhost', port: server.port, window: 1024, tls: { alpn: ['h2'] } });
+  expect(await raw.message('tls-errors', (m) => m.stream === 1)).toMatchObject({
+    protocol: 'TlsV1_3',
+    cipher: { name: 'TLS_AES_256_GCM_SHA384', bits: 256 },
+    alpn: 'h2',
+  });
+  raw.send({
+    type: 'open',
+    stream: 2,
+    transport: 'tcp',
+    host: 'localhost',
+    port: server.port,
+    window: 1024,
+    tls: { verifyMode: 'VerifyNone' },
+  });
+  await raw.message('encrypted', (m) => m.stream === 2);
+  expect(raw.received.some((item) => item.kind === 'message' && item.message.type === 'tls-errors' && item.message.stream === 2)).toBe(
+    false,
+  );
+  const strict = await session({ tls: { allowIgnoreErrors: false } });
+  strict.send({
+    type: 'open',
+    stream: 1,
+    transport: 'tcp',
+    host: 'localhost',
+    port: server.port,
+    window: 1024,
+    tls: { verifyMode: 'VerifyNone' },
+  });
+  expect(await strict.message('error', (m) => m.stream === 1)).toMatchObject({ error: 'SslHandshakeFailedError' });
+});

@@ -316,15 +316,27 @@ export type CertificateInfo = z.infer<typeof CertificateInfo>;
 export const TlsErrorEntry = z.object({ error: SslErrorName, certificate: z.number().check(z.int(), z.gte(-1)) });
 export type TlsErrorEntry = z.infer<typeof TlsErrorEntry>;
 
+/** What a TLS session negotiated: the protocol and the cipher (Qt's sessionProtocol and sessionCipher). */
+const TlsCipher = z.object({
+  name: z.string(),
+  protocol: TlsProtocolName,
+  bits: z.number().check(z.int()),
+  supportedBits: z.number().check(z.int()),
+});
+
 /**
- * The peer's certificate did not verify: the errors in the order they were found (Qt's
- * peerVerifyError order). The handshake waits for the client's `tls-verdict`.
+ * The peer's certificate did not verify: the errors in Qt's sslErrors order (a host name mismatch
+ * first). The handshake waits for the client's `tls-verdict`. `protocol`, `cipher` and `alpn` are
+ * what was negotiated, known by then as in Qt's sslErrors slot.
  */
 export const TlsErrors = z.object({
   type: z.literal('tls-errors'),
   stream: StreamId,
   errors: z.array(TlsErrorEntry),
   chain: z.array(CertificateInfo),
+  protocol: z.optional(TlsProtocolName),
+  cipher: z.optional(TlsCipher),
+  alpn: z.optional(z.string()),
 });
 export type TlsErrors = z.infer<typeof TlsErrors>;
 
@@ -333,12 +345,7 @@ export const Encrypted = z.object({
   type: z.literal('encrypted'),
   stream: StreamId,
   protocol: TlsProtocolName,
-  cipher: z.object({
-    name: z.string(),
-    protocol: TlsProtocolName,
-    bits: z.number().check(z.int()),
-    supportedBits: z.number().check(z.int()),
-  }),
+  cipher: TlsCipher,
   /** The ALPN protocol the peer chose, or `""`. */
   alpn: z.string(),
   chain: z.array(CertificateInfo),

@@ -35,6 +35,8 @@ const isErrorList = (value: unknown) =>
       isRecord(entry) && sslErrors.has(entry.error) && Number.isSafeInteger(entry.certificate) && (entry.certificate as number) >= -1,
   );
 
+const isCipher = (value: unknown) => hasFields(value, { name: 'string', protocol: isTlsProtocol, bits: 'int', supportedBits: 'int' });
+
 const ALERT_LEVELS: ReadonlySet<unknown> = new Set(['Warning', 'Fatal']);
 /** The alert a TLS stream's `error` may carry. */
 const isAlert = (value: unknown) =>
@@ -47,14 +49,8 @@ export function acceptTlsMessages(): void {
   acceptServerMessages(
     {
       'tls-errors': { stream: 'u32', errors: isErrorList, chain: isChain },
-      encrypted: {
-        stream: 'u32',
-        protocol: isTlsProtocol,
-        cipher: (value) => hasFields(value, { name: 'string', protocol: isTlsProtocol, bits: 'int', supportedBits: 'int' }),
-        alpn: 'string',
-        chain: isChain,
-      },
+      encrypted: { stream: 'u32', protocol: isTlsProtocol, cipher: isCipher, alpn: 'string', chain: isChain },
     },
-    { error: { alert: isAlert } },
+    { error: { alert: isAlert }, 'tls-errors': { protocol: isTlsProtocol, cipher: isCipher, alpn: 'string' } },
   );
 }

@@ -455,6 +455,10 @@ class QSslSocketBase extends QTcpSocket {
       ({ error, certificate }) => new QSslError(SslError[error], chain[certificate] ?? new QSslCertificate()),
     );
     this.#peerChain = chain;
+    // What was negotiated is known by now, as in Qt's sslErrors slot.
+    if (message.protocol !== undefined && message.cipher !== undefined) {
+      this.#session = { protocol: message.protocol, cipher: message.cipher, alpn: message.alpn ?? '' };
+    }
     const mode = this.peerVerifyMode();
     // With VerifyNone Qt does not verify at all.
     if (mode === PeerVerifyMode.VerifyNone || errors.length === 0) {
