@@ -20,6 +20,8 @@
  * From Chromium (bench/chromium.ts): socketgate, a plain bridge, websockify and wisp measured from a
  * page in Debian's Chromium with no driver attached, in fresh sessions; every session reported.
  *
+ * TLS (bench/tls.ts): a download over TLS straight with node:tls and through the gateway with QSslSocket.
+ *
  * Then socketgate against the targets of issue 17, computed within the run, and the machine's load.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -29,6 +31,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChromiumResults, chromiumMarkdown, chromiumPhase, cpuPerGiB, medianOf, sessionsOf, stepValue } from './chromium.js';
 import { cpuSeconds, debianCommand, every, loadAverage, procKiB, start, stop, stopAll, tree } from './processes.js';
+import { tlsMarkdown, tlsPhase } from './tls.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MiB = 1024 * 1024;
@@ -51,6 +54,9 @@ const RELAY = 19530;
 /** socat, a reference in C: one forking relay per target port, mirroring the target's ports. */
 const SOCAT = 19540;
 const tsx = ['--conditions=@socketgate/source', '--import', 'tsx'];
+/** The TLS phase (bench/tls.ts): its target and its gateway. */
+const TLS_TARGET = 19700;
+const TLS_GATEWAY = 19701;
 
 /**
  * How a gateway's memory is read: RSS of one process, or summed over process trees. For a tree, also
@@ -542,6 +548,15 @@ async function main(): Promise<void> {
   const chromium = debianCommand('chromium', 'chromium');
   await start(process.execPath, [...tsx, 'bench/target.ts', String(TARGET)], /ready/);
   const node = await nodePhase(websockify, socat);
+  const tls = await tlsPhase({
+    rounds: ROUNDS,
+    bytes: BYTES,
+    targetPort: TLS_TARGET,
+    gatewayPort: TLS_GATEWAY,
+    token: TOKEN,
+    tsx,
+    gatewayArgs: (port) => gatewayArgs(port),
+  });
   load.afterNode = loadAverage();
   let browser: ChromiumResults | undefined;
   if (chromium) {
@@ -562,7 +577,7 @@ async function main(): Promise<void> {
   }
   load.after = loadAverage();
 
-  const sections = [node.markdown];
+  const sections = [node.markdown, `## TLS\n\n${tlsMarkdown(tls)}`];
   if (browser) sections.push(`## From Chromium\n\n${chromiumMarkdown(browser, CHROMIUM_BYTES)}`);
   else sections.push("## From Chromium\n\nSkipped: Debian's chromium is not installed and cannot be installed here.\n");
   sections.push(`## socketgate against the targets of issue 17\n\n${issueTargets(node, browser).join('\n')}\n`);
@@ -576,6 +591,7 @@ async function main(): Promise<void> {
     results: node.results,
     wispServerErrors: node.wispErrors,
     cost: node.cpuPerGiB,
+    tls,
     chromium: browser,
   };
   // A smoke run's results are no results: they go to a temporary folder, never over the last real run.
