@@ -19,6 +19,8 @@ export interface Principal {
   transports?: ReadonlySet<'tcp' | 'udp'>;
   multicast?: boolean;
   maxStreams?: number;
+  /** The destination the credential names for a websockify connection (`host:port`). */
+  target?: string;
 }
 
 /** Why a credential was refused: the text goes into the close reason. */
@@ -37,6 +39,8 @@ export const TokenClaims = z.object({
     .optional(),
   multicast: z.boolean().optional(),
   maxStreams: z.int().min(1).optional(),
+  /** The one destination of a websockify connection, `host:port` (`[v6]:port`); it must pass the policy too. */
+  target: z.string().min(1).max(300).optional(),
 });
 export type TokenClaims = z.infer<typeof TokenClaims>;
 
@@ -99,7 +103,7 @@ export class Authenticator {
     if ((payload as { sub?: unknown }).sub === undefined) throw new AuthError('the token has no sub claim; a JWT must name its subject');
     const claims = TokenClaims.safeParse(payload);
     if (!claims.success) throw new AuthError(`the token's claims are invalid (${claims.error.issues[0]?.path.join('.')})`);
-    const { sub, jti, exp, allow, transports, multicast, maxStreams } = claims.data;
+    const { sub, jti, exp, allow, transports, multicast, maxStreams, target } = claims.data;
     const expiresAt = exp === undefined ? undefined : exp * 1000;
     let policy: EgressPolicy | undefined;
     try {
@@ -118,6 +122,7 @@ export class Authenticator {
     if (transports !== undefined) principal.transports = new Set(transports);
     if (multicast !== undefined) principal.multicast = multicast;
     if (maxStreams !== undefined) principal.maxStreams = maxStreams;
+    if (target !== undefined) principal.target = target;
     return principal;
   }
 }
