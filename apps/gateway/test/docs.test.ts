@@ -66,8 +66,8 @@ const FOREIGN_CONSTANTS = new Set([
   'INT64_MIN',
   'INT64_MAX',
 ]);
-/** Close codes that `ws` and browsers use on their own. */
-const WEBSOCKET_CODES = new Set([1006, 1007, 1009]);
+/** Close codes that `ws` and browsers use on their own, and RFC 6455's 1011 that the websockify endpoint closes with when its target fails. */
+const WEBSOCKET_CODES = new Set([1006, 1007, 1009, 1011]);
 
 // ---- reading markdown -------------------------------------------------------------------------------
 
