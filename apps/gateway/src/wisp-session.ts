@@ -33,6 +33,9 @@ interface PacketCredit {
 
 const encoder = new TextEncoder();
 
+/** Client CLOSE reasons that end a stream gracefully: unknown (wisp-js's default) and voluntary. */
+const GRACEFUL_CLOSE: ReadonlySet<number> = new Set([WispCloseReason.UNKNOWN, WispCloseReason.VOLUNTARY]);
+
 /**
  * One Wisp connection (v1, or v2 when the client asks for the `wisp-v2` subprotocol): TCP and UDP
  * streams multiplexed on one WebSocket, each a gateway stream of its own (relay-session.ts).
@@ -162,8 +165,10 @@ export class WispSession extends RelaySession {
         return;
       }
       case WispPacketType.CLOSE: {
+        // What the client sent before its CLOSE is written, then a FIN, unless the reason is an
+        // error: the spec's "close at once" must not cut off bytes already on their way.
         const reason = parseClose(payload);
-        this.closeStream(id, reason.ok && reason.value === WispCloseReason.VOLUNTARY);
+        this.closeStream(id, reason.ok && GRACEFUL_CLOSE.has(reason.value));
         return;
       }
       default:

@@ -4,7 +4,18 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { client, extensions, type WispConnection, type WispStream } from '@mercuryworkshop/wisp-js/client';
-import { closedPort, startBlackhole, startGateway, startServer, startUdpEcho, TEST_TOKEN, until, writeInPieces } from '@socketgate/testkit';
+import {
+  closedPort,
+  startBlackhole,
+  startEchoServer,
+  startGateway,
+  startServer,
+  startUdpEcho,
+  TEST_TOKEN,
+  until,
+  writeInPieces,
+} from '@socketgate/testkit';
+import { SignJWT } from 'jose';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import type { GatewayOptions } from '../src/index.js';
@@ -275,4 +286,60 @@ it('answers 404 to Wisp upgrades when no wisp.path is set', async () => {
     });
   });
   expect(status).toBe(404);
+});
+
+it('holds Wisp sessions to the same limits: streams per session (0x49), the idle timeout (0x47), a graceful drain (1001)', async () => {
+  const echo = await startEchoServer();
+  onTestFinished(() => echo.close());
+  const { gw, url } = await wispGateway({ maxStreamsPerSession: 2, streamIdleTimeoutMs: 400 });
+  const connection = await connectWisp(url);
+  const first = connection.create_stream('127.0.0.1', echo.port, 'tcp');
+  const second = connection.create_stream('127.0.0.1', echo.port, 'tcp');
+  const firstClosed = closeOf(first);
+  const secondClosed = closeOf(second);
+  expect(await closeOf(connection.create_stream('127.0.0.1', echo.port, 'tcp'))).toBe(0x49);
+  // Both idle out with nothing sent either way.
+  expect(await firstClosed).toBe(0x47);
+  expect(await secondClosed).toBe(0x47);
+
+  const third = connection.create_stream('127.0.0.1', echo.port, 'tcp');
+  const echoed: string[] = [];
+  third.onmessage = (bytes) => echoed.push(Buffer.from(bytes).toString());
+  third.send(Buffer.from('still open'));
+  await until(() => echoed.join('') === 'still open', 5000, 'the echo');
+  const wsClosed = new Promise<number>((resolve) => connection.ws.once('close', (code: number) => resolve(code)));
+  await gw.app.socketgate.drain(200);
+  expect(await wsClosed).toBe(1001);
+  expect(gw.app.socketgate.stats().sessions).toBe(0);
+});
+
+it("refuses a transport the credential does not allow with 0x48, and lets a client's CLOSE 0x01 write what it sent first", async () => {
+  let received = '';
+  let ended = false;
+  const sink = await startServer((socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.on('end', () => {
+      ended = true;
+    });
+  });
+  onTestFinished(() => sink.close());
+  const echo = await startUdpEcho();
+  onTestFinished(() => echo.close());
+  const secret = 'a-shared-secret-of-at-least-32-characters!';
+  const { url } = await wispGateway({ jwt: { secret, algorithms: ['HS256'], audience: 'wisp-test' } });
+  const jwt = await new SignJWT({ sub: 'user:tcp-only', transports: ['tcp'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setAudience('wisp-test')
+    .setExpirationTime('1m')
+    .sign(new TextEncoder().encode(secret));
+  const connection = await connectWisp(url, jwt);
+  expect(await closeOf(connection.create_stream('127.0.0.1', echo.port, 'udp'))).toBe(0x48);
+  const stream = connection.create_stream('127.0.0.1', sink.port, 'tcp');
+  stream.send(Buffer.from('every byte, '));
+  stream.send(Buffer.from('then the FIN'));
+  stream.close();
+  await until(() => ended, 5000, 'the FIN');
+  expect(received).toBe('every byte, then the FIN');
 });
