@@ -5,6 +5,7 @@ import * as z from 'zod';
 import type { GatewayConfig } from './config.js';
 import { EgressPolicy } from './policy.js';
 import type { SessionStore } from './store.js';
+import { readTargetsFile } from './websockify-targets.js';
 
 /** Who a session belongs to, and what its credential lets it do (never more than the gateway allows). */
 export interface Principal {
@@ -55,12 +56,16 @@ type Key = Uint8Array | Awaited<ReturnType<typeof importSPKI>> | JWTVerifyGetKey
  */
 export class Authenticator {
   readonly #tokens: readonly Buffer[];
+  /** Tokens of `websockify.targetsFile`, by digest, each with its one target. */
+  readonly #targets: ReadonlyArray<readonly [Buffer, string]>;
   readonly #jwt: GatewayConfig['jwt'];
   readonly #key: Promise<Key> | undefined;
   readonly #store: SessionStore;
 
-  constructor(config: Pick<GatewayConfig, 'tokens' | 'jwt'>, store: SessionStore) {
+  constructor(config: Pick<GatewayConfig, 'tokens' | 'jwt'> & { websockify?: { targetsFile?: string | undefined } }, store: SessionStore) {
     this.#tokens = config.tokens.map(digest);
+    const file = config.websockify?.targetsFile;
+    this.#targets = file === undefined ? [] : [...readTargetsFile(file)].map(([token, target]) => [digest(token), target] as const);
     this.#jwt = config.jwt;
     this.#store = store;
     const jwt = config.jwt;
@@ -79,6 +84,14 @@ export class Authenticator {
     if (matched) {
       const id = presented.subarray(0, 8).toString('hex');
       return { key: `token:${id}`, subject: `token:${id}` };
+    }
+    let fileTarget: string | undefined;
+    for (const [known, to] of this.#targets) if (timingSafeEqual(known, presented)) fileTarget ??= to;
+    if (fileTarget !== undefined) {
+      // A targets file's token reaches its one target, over TCP, and nothing else, whatever the endpoint.
+      const id = presented.subarray(0, 8).toString('hex');
+      const policy = new EgressPolicy([fileTarget], { allowPorts: 'all' });
+      return { key: `token:${id}`, subject: `token:${id}`, target: fileTarget, policy, transports: new Set(['tcp']) };
     }
     const jwt = this.#jwt;
     if (jwt === undefined || this.#key === undefined || token.split('.').length !== 3) throw new AuthError('the token is not accepted');

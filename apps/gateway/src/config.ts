@@ -305,6 +305,11 @@ const GatewaySettings = z.strictObject({
         .regex(/^\/[\x21-\x3e\x40-\x7e]*$/, 'must start with /, without ? or spaces')
         .optional()
         .describe('serve websockify (one TCP connection per WebSocket, its target named by the ticket) at this path; unset: off'),
+      targetsFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("a file of 'token: host:port' lines (websockify's TokenFile): each token a credential for its one target"),
     })
     .prefault({})
     .describe("the websockify endpoint: noVNC and other websockify clients under the gateway's policy, auth and limits"),

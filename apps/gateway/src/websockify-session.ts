@@ -1,7 +1,8 @@
-import { type Allocate, CloseCode, hostProblem, type ServerMessage } from '@socketgate/protocol';
+import { type Allocate, CloseCode, type ServerMessage } from '@socketgate/protocol';
 import type { WebSocket } from 'ws';
 import { RelaySession, type RelayStream } from './relay-session.js';
 import type { GatewayRuntime } from './runtime.js';
+import { parseTarget } from './websockify-targets.js';
 
 /** The subprotocol websockify's binary clients (noVNC) ask for; a client may also ask for none. */
 export const WEBSOCKIFY_SUBPROTOCOL = 'binary';
@@ -12,19 +13,10 @@ export const TARGET_FAILED = 1011;
 /** The one stream of a websockify connection. */
 const STREAM = 1;
 
-/** `host:port` or `[v6]:port`, as a ticket's `target` claim names it; undefined when it is not one. */
-export function parseTarget(text: string): { host: string; port: number } | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  if (match === null) return undefined;
-  const host = (match[1] ?? match[2]) as string;
-  const port = Number(match[3]);
-  if (port < 1 || port > 65535 || hostProblem(host) !== undefined) return undefined;
-  return { host, port };
-}
-
 /**
  * One websockify connection: one WebSocket, one TCP connection, raw bytes in binary frames. The
- * destination is the credential's `target` claim, never the caller's choice; a URL that names a
+ * destination is the credential's target (a ticket's `target` claim, or the token's line in
+ * `websockify.targetsFile`), never the caller's choice; a URL that names a
  * host or port too must name the same. The egress policy, limits, audit and budgets are a native
  * stream's (relay-session.ts).
  *

@@ -46,6 +46,7 @@ const DOCS = ['README.md', 'docs/security.md', 'docs/operations.md', 'docs/proto
 const NOT_SETTINGS = new Set([
   'alg', // a JWT header field
   'reset', // a field of the protocol's end message
+  'token', // a line of websockify's targets file, `token: host:port`
 ]);
 /** Flags of other tools the documents mention, each with its tool. */
 const OTHER_TOOLS_FLAGS = new Map([

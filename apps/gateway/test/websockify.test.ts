@@ -4,7 +4,10 @@
  * single-use ticket in the URL. Loopback only.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startEchoServer, startGateway, startServer, TEST_TOKEN, until, writeInPieces } from '@socketgate/testkit';
 import { SignJWT } from 'jose';
 import { expect, it, onTestFinished } from 'vitest';
@@ -206,4 +209,44 @@ it('never writes the ticket to a log line', async () => {
   await until(() => lines.some((line) => line.includes('stream ended')), 5000, 'the audit line');
   expect(lines.filter((line) => line.includes(canary) || line.includes(canary.split('.')[2] as string))).toEqual([]);
   expect(lines.some((line) => line.includes('"url":"/websockify"'))).toBe(true);
+});
+
+it("takes a targets file's tokens (websockify's TokenFile form), each for its one target, again after a reload", async () => {
+  const first = await startEchoServer();
+  const second = await startEchoServer();
+  onTestFinished(() => first.close());
+  onTestFinished(() => second.close());
+  const folder = mkdtempSync(join(tmpdir(), 'socketgate-targets-'));
+  onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
+  const file = join(folder, 'targets');
+  writeFileSync(file, `# vnc desktops\nfirst-desktop-token: 127.0.0.1:${first.port}\n\n`);
+  const { gw, url } = await websockifyGateway({ websockify: { path: '/websockify', targetsFile: file } });
+  const echoOnce = async (query: string) => {
+    const { ws, closed } = await open(url(query));
+    ws.send(Buffer.from('hi'));
+    const answer = await Promise.race([
+      new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString()))),
+      closed.then(({ code }) => `closed ${code}`),
+    ]);
+    ws.close(1000);
+    return answer;
+  };
+  expect(await echoOnce('token=first-desktop-token')).toBe('hi');
+  expect(await echoOnce(`token=first-desktop-token&port=${second.port}`)).toBe('closed 4403');
+  expect(await echoOnce('token=second-desktop-token')).toBe('closed 4401');
+
+  writeFileSync(file, `second-desktop-token: [::ffff:127.0.0.1]:${second.port}\n`);
+  gw.app.socketgate.reload({ ...gw.app.socketgate.config });
+  expect(await echoOnce('token=second-desktop-token')).toBe('hi');
+  expect(await echoOnce('token=first-desktop-token')).toBe('closed 4401');
+});
+
+it('refuses to start with a targets file line that is not "token: host:port", naming the line', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'socketgate-targets-'));
+  onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
+  const file = join(folder, 'targets');
+  writeFileSync(file, 'good-token-123: 127.0.0.1:5900\nsecret-token-456 127.0.0.1\n');
+  const error = await websockifyGateway({ websockify: { path: '/websockify', targetsFile: file } }).catch((failure: Error) => failure);
+  expect(String(error)).toContain(`${file} line 2: expected "token: host:port"`);
+  expect(String(error)).not.toContain('secret-token-456');
 });
