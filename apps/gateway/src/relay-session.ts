@@ -191,8 +191,9 @@ export abstract class RelaySession implements StreamHost, GatewaySession {
     this.runtime.metrics.bytes.inc({ direction: 'up', transport: stream.transport }, payload.byteLength);
     if (stream.transport === 'udp') {
       this.runtime.metrics.datagrams.inc({ direction: 'up' });
-      // A datagram that cannot wait is dropped, as a network drops it.
-      if (stream.state !== 'connected' && upload.queued + payload.byteLength > this.config.udpQueueBytes) return;
+      // A datagram that cannot wait (the socket is not connected yet, or its window is full) is
+      // dropped beyond udpQueueBytes, as a network drops it.
+      if (upload.queued + payload.byteLength > this.config.udpQueueBytes) return;
     }
     if (payload.byteLength === 0 && stream.transport === 'tcp') return;
     upload.chunks.push(payload);
