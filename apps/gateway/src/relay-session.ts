@@ -82,6 +82,8 @@ export abstract class RelaySession implements StreamHost, GatewaySession {
   /** After the client's close, until its streams have written what they hold. */
   #lingerTimer: NodeJS.Timeout | undefined;
   #closedCode: number | undefined;
+  /** The session is over: its places in the limits are given back. */
+  #over = false;
 
   constructor(ws: WebSocket, runtime: GatewayRuntime, address: string, kind: 'wisp' | 'websockify') {
     this.ws = ws;
@@ -321,16 +323,19 @@ export abstract class RelaySession implements StreamHost, GatewaySession {
     this.log.debug({ code }, 'session closed');
     this.#closedCode = code;
     if (!this.#disposed && this.#streams.size > 0 && this.lingersOnClose(code)) {
-      // The client is done sending: what it sent is written before each connection ends.
-      for (const id of [...this.#streams.keys()]) this.closeStream(id, true);
+      // The client is done sending: what it sent is written before each connection ends, within
+      // drainGraceMs; the last stream released ends the session.
       this.#lingerTimer = setTimeout(() => this.#ended(), this.config.drainGraceMs);
       this.#lingerTimer.unref();
-      if (this.#streams.size > 0) return;
+      for (const id of [...this.#streams.keys()]) this.closeStream(id, true);
+      return;
     }
     this.#ended();
   }
 
   #ended(): void {
+    if (this.#over) return;
+    this.#over = true;
     clearTimeout(this.#lingerTimer);
     this.#dispose();
     this.handshake.stop();
