@@ -343,3 +343,37 @@ it("refuses a transport the credential does not allow with 0x48, and lets a clie
   await until(() => ended, 5000, 'the FIN');
   expect(received).toBe('every byte, then the FIN');
 });
+
+it('confirms a TCP stream with a CONTINUE once its target is connected, for a client that names the stream-open confirmation extension', async () => {
+  const echo = await startEchoServer();
+  onTestFinished(() => echo.close());
+  const { url } = await wispGateway();
+  const ws = new WebSocket(url, 'wisp-v2');
+  onTestFinished(() => ws.terminate());
+  const packets: Buffer[] = [];
+  ws.on('message', (data: Buffer) => packets.push(data));
+  await until(() => packets.length > 0, 5000, 'the INFO');
+  expect(packets[0]?.[0]).toBe(0x05);
+  const password = Buffer.from(TEST_TOKEN);
+  const metadata = Buffer.concat([Buffer.from([0, password.length, 0]), password]);
+  const extension = (id: number, body: Buffer) => {
+    const head = Buffer.alloc(5);
+    head.writeUInt8(id, 0);
+    head.writeUInt32LE(body.length, 1);
+    return Buffer.concat([head, body]);
+  };
+  ws.send(Buffer.concat([Buffer.from([0x05, 0, 0, 0, 0, 2, 0]), extension(0x05, Buffer.alloc(0)), extension(0x02, metadata)]));
+  await until(() => packets.length > 1, 5000, 'the CONTINUE on stream 0');
+  expect(packets[1]).toEqual(Buffer.from([0x03, 0, 0, 0, 0, 128, 0, 0, 0]));
+  const connect = Buffer.alloc(8);
+  connect.writeUInt8(0x01, 0);
+  connect.writeUInt32LE(1, 1);
+  connect.writeUInt8(0x01, 5);
+  connect.writeUInt16LE(echo.port, 6);
+  ws.send(Buffer.concat([connect, Buffer.from('127.0.0.1')]));
+  await until(() => packets.length > 2, 5000, 'the confirmation');
+  expect(packets[2]).toEqual(Buffer.from([0x03, 1, 0, 0, 0, 128, 0, 0, 0]));
+  ws.send(Buffer.concat([Buffer.from([0x02, 1, 0, 0, 0]), Buffer.from('echo me')]));
+  await until(() => packets.some((packet) => packet[0] === 0x02), 5000, 'the echo');
+  expect(packets.find((packet) => packet[0] === 0x02)).toEqual(Buffer.concat([Buffer.from([0x02, 1, 0, 0, 0]), Buffer.from('echo me')]));
+});
