@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   encodeClose,
@@ -65,5 +66,20 @@ describe('Wisp packets', () => {
     expect(encodeClose(1, 0x44)).toEqual(Buffer.from([0x04, 1, 0, 0, 0, 0x44]));
     expect(parseClose(Buffer.from([0x02]))).toEqual({ ok: true, value: 0x02 });
     expect(parseClose(Buffer.alloc(0)).ok).toBe(false);
+  });
+});
+
+describe('Wisp packets, from hostile input', () => {
+  it('never throw: every parser answers a result for any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const data = Buffer.from(bytes);
+        for (const parse of [parseWispPacket, parseConnect, parseInfo, parsePassword, parseClose]) {
+          const result = parse(data);
+          expect(typeof result.ok).toBe('boolean');
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
