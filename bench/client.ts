@@ -18,6 +18,7 @@ interface Options {
   token?: string;
   websockify?: Record<string, number>; // target port -> websockify port
   wisp?: string; // ws URL of the wisp-js server (ends in "/")
+  socketgateWisp?: string; // ws URL of the gateway's Wisp endpoint (the token is the password)
   relay?: number; // base port of bench/relay.ts (it mirrors the target's ports)
   socat?: number; // base port of the socat relays (they mirror the target's ports)
   bytes?: number;
@@ -60,14 +61,28 @@ const gateway = (): Gateway => {
 const WRITE_BOUND = 4 * 1024 * 1024;
 
 let wispSession: Promise<WispConnection> | undefined;
-/** One Wisp connection per client process, like socketgate's session. In Node, wisp-js opens it with `ws`. */
+/** The paths that speak Wisp with wisp-js's client: to wisp-js's own server, and to the gateway's Wisp endpoint. */
+const WISP_PATHS = new Set(['wisp', 'socketgate-wisp']);
+/**
+ * One Wisp connection per client process, like socketgate's session. In Node, wisp-js opens it with
+ * `ws`. The gateway's endpoint takes the token as the password of Wisp v2's password extension.
+ */
 const wisp = (): Promise<WispConnection> => {
+  const url = (path === 'socketgate-wisp' ? options.socketgateWisp : options.wisp) as string;
   wispSession ??= import('@mercuryworkshop/wisp-js/client').then(
-    ({ client }) =>
+    ({ client, extensions }) =>
       new Promise<WispConnection>((resolve, reject) => {
-        const connection = new client.ClientConnection(options.wisp as string);
+        const connection =
+          path === 'socketgate-wisp'
+            ? new client.ClientConnection(url, {
+                wisp_extensions: [
+                  new extensions.UDPExtension({ client_config: {} }),
+                  new extensions.PasswordAuthExtension({ client_config: { username: 'bench', password: options.token as string } }),
+                ],
+              })
+            : new client.ClientConnection(url);
         connection.onopen = () => resolve(connection);
-        connection.onerror = () => reject(new Error(`wisp: cannot connect to ${options.wisp}`));
+        connection.onerror = () => reject(new Error(`wisp: cannot connect to ${url}`));
         connection.onclose = () => reject(new Error('wisp: the connection closed'));
       }),
   );
@@ -130,7 +145,7 @@ async function connect(port: number): Promise<Conn> {
       },
     };
   }
-  if (path === 'wisp') {
+  if (WISP_PATHS.has(path)) {
     // Wisp has no reply to CONNECT: the stream is usable at once, a refusal comes back as CLOSE.
     const connection = await wisp();
     const stream = connection.create_stream('127.0.0.1', port, 'tcp');
@@ -373,7 +388,7 @@ async function udpConnect(): Promise<UdpConn> {
       close: () => socket.close(),
     };
   }
-  if (path === 'wisp') {
+  if (WISP_PATHS.has(path)) {
     // Wisp v2 carries UDP as a stream of type UDP, each DATA packet one datagram.
     const connection = await wisp();
     if (!connection.udp_enabled) throw new Error('wisp: the server did not offer the UDP extension');

@@ -9,7 +9,7 @@
  * else skipped with a message), socketgate (the SDK in Node through the gateway), websockify
  * (Debian's, one WebSocket per connection; installed likewise), wisp (@mercuryworkshop/wisp-js,
  * server and client: one WebSocket multiplexing streams; skipped with a message when the package
- * cannot load).
+ * cannot load), socketgate-wisp (the same wisp-js client through the gateway's Wisp endpoint).
  *
  * Memory and flow control, for every gateway: its RSS per socket (1,000 active, 10,000 idle), and its
  * RSS growth with a stalled reader and with a stalled target, with whether every byte and the close
@@ -57,6 +57,8 @@ const tsx = ['--conditions=@socketgate/source', '--import', 'tsx'];
 /** The TLS phase (bench/tls.ts): its target and its gateway. */
 const TLS_TARGET = 19700;
 const TLS_GATEWAY = 19701;
+/** The paths through the gateway, whose own count of held bytes is sampled. */
+const GATEWAY_PATHS = new Set(['socketgate', 'socketgate-wisp']);
 
 /**
  * How a gateway's memory is read: RSS of one process, or summed over process trees. For a tree, also
@@ -111,6 +113,7 @@ async function client(path: string, scenario: string, extra: object = {}, memory
     token: TOKEN,
     websockify: WEBSOCKIFY,
     wisp: `ws://127.0.0.1:${WISP}/`,
+    socketgateWisp: `ws://127.0.0.1:${GATEWAY}/wisp/`,
     relay: RELAY,
     socat: SOCAT,
     ...extra,
@@ -142,7 +145,7 @@ async function client(path: string, scenario: string, extra: object = {}, memory
   // socketgate counts the bytes it holds (socketgate_buffered_bytes): its peak, next to the RSS.
   let heldPeak = 0;
   const stopHeld =
-    memory && path === 'socketgate'
+    memory && GATEWAY_PATHS.has(path)
       ? every(100, () => {
           fetch(`http://127.0.0.1:${GATEWAY}/metrics`)
             .then((response) => response.text())
@@ -177,7 +180,7 @@ async function client(path: string, scenario: string, extra: object = {}, memory
     rssBeforeKiB: before,
     rssPeakKiB: peak,
     ...(held === undefined ? {} : { rssHeldKiB: held }),
-    ...(memory && path === 'socketgate' ? { gatewayHeldPeakBytes: heldPeak } : {}),
+    ...(memory && GATEWAY_PATHS.has(path) ? { gatewayHeldPeakBytes: heldPeak } : {}),
     ...(pss ? { pssBeforeKiB: pssBefore, pssPeakKiB: pssPeak } : {}),
   };
   if (code !== 0) {
@@ -214,6 +217,8 @@ const gatewayArgs = (port: number, origins: string[] = []) => [
   '1000000',
   '--max-streams-per-session',
   '20000',
+  '--wisp-path',
+  '/wisp/',
 ];
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -253,9 +258,11 @@ async function nodePhase(websockify: string | undefined, socat: string | undefin
   } else {
     console.log('socat: not installed and cannot be installed here: skipped');
   }
-  paths.push('socketgate');
+  // socketgate-wisp: wisp-js's client through the gateway's Wisp endpoint, beside wisp-js's own server.
+  paths.push('socketgate', 'socketgate-wisp');
+  cpu['socketgate-wisp'] = cpu.socketgate as Cpu;
   // The gateway of each path, for its memory.
-  const memory: Record<string, Memory> = { socketgate: processMemory(gateway) };
+  const memory: Record<string, Memory> = { socketgate: processMemory(gateway), 'socketgate-wisp': processMemory(gateway) };
   if (websockify) {
     const roots: ChildProcess[] = [];
     for (const [target, port] of Object.entries(WEBSOCKIFY))

@@ -1,6 +1,7 @@
 /**
- * The few parts of @mercuryworkshop/wisp-js (which ships no types) that the benchmark uses: the
- * server's options and upgrade handler, and the client's connection and streams.
+ * The few parts of @mercuryworkshop/wisp-js (which ships no types) that the benchmark and the
+ * gateway's Wisp tests use: the server's options and upgrade handler, and the client's connection,
+ * streams and extensions.
  */
 declare module '@mercuryworkshop/wisp-js/server' {
   import type { IncomingMessage } from 'node:http';
@@ -38,11 +39,18 @@ declare module '@mercuryworkshop/wisp-js/client' {
     close(reason?: number): void;
   }
 
+  /** A Wisp v2 extension as the client offers it (src/extensions.mjs). */
+  export interface WispExtension {
+    readonly id: number;
+  }
+
   export interface WispConnection {
     /** In Node, a `ws` WebSocket (the package's compat layer imports it). */
     ws: WebSocket;
     connected: boolean;
     udp_enabled: boolean;
+    /** The server's message of the day (v2, the MOTD extension), or null. */
+    server_motd: string | null | undefined;
     onopen: () => void;
     onclose: () => void;
     onerror: () => void;
@@ -51,6 +59,12 @@ declare module '@mercuryworkshop/wisp-js/client' {
   }
 
   export const client: {
-    ClientConnection: new (url: string, options?: { wisp_version?: number }) => WispConnection;
+    ClientConnection: new (url: string, options?: { wisp_version?: number; wisp_extensions?: WispExtension[] }) => WispConnection;
+  };
+
+  export const extensions: {
+    UDPExtension: new (options: { client_config: Record<string, never> }) => WispExtension;
+    MOTDExtension: new (options: { client_config: Record<string, never> }) => WispExtension;
+    PasswordAuthExtension: new (options: { client_config: { username: string; password: string } }) => WispExtension;
   };
 }

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import type { GatewayConfig } from './config.js';
 import { EgressPolicy } from './policy.js';
 import type { SessionStore } from './store.js';
+import { readTargetsFile } from './websockify-targets.js';
 
 /** Who a session belongs to, and what its credential lets it do (never more than the gateway allows). */
 export interface Principal {
@@ -19,6 +20,8 @@ export interface Principal {
   transports?: ReadonlySet<'tcp' | 'udp'>;
   multicast?: boolean;
   maxStreams?: number;
+  /** The destination the credential names for a websockify connection (`host:port`). */
+  target?: string;
 }
 
 /** Why a credential was refused: the text goes into the close reason. */
@@ -37,6 +40,8 @@ export const TokenClaims = z.object({
     .optional(),
   multicast: z.boolean().optional(),
   maxStreams: z.int().min(1).optional(),
+  /** The one destination of a websockify connection, `host:port` (`[v6]:port`); it must pass the policy too. */
+  target: z.string().min(1).max(300).optional(),
 });
 export type TokenClaims = z.infer<typeof TokenClaims>;
 
@@ -51,12 +56,16 @@ type Key = Uint8Array | Awaited<ReturnType<typeof importSPKI>> | JWTVerifyGetKey
  */
 export class Authenticator {
   readonly #tokens: readonly Buffer[];
+  /** Tokens of `websockify.targetsFile`, by digest, each with its one target. */
+  readonly #targets: ReadonlyArray<readonly [Buffer, string]>;
   readonly #jwt: GatewayConfig['jwt'];
   readonly #key: Promise<Key> | undefined;
   readonly #store: SessionStore;
 
-  constructor(config: Pick<GatewayConfig, 'tokens' | 'jwt'>, store: SessionStore) {
+  constructor(config: Pick<GatewayConfig, 'tokens' | 'jwt'> & { websockify?: { targetsFile?: string | undefined } }, store: SessionStore) {
     this.#tokens = config.tokens.map(digest);
+    const file = config.websockify?.targetsFile;
+    this.#targets = file === undefined ? [] : [...readTargetsFile(file)].map(([token, target]) => [digest(token), target] as const);
     this.#jwt = config.jwt;
     this.#store = store;
     const jwt = config.jwt;
@@ -75,6 +84,14 @@ export class Authenticator {
     if (matched) {
       const id = presented.subarray(0, 8).toString('hex');
       return { key: `token:${id}`, subject: `token:${id}` };
+    }
+    let fileTarget: string | undefined;
+    for (const [known, to] of this.#targets) if (timingSafeEqual(known, presented)) fileTarget ??= to;
+    if (fileTarget !== undefined) {
+      // A targets file's token reaches its one target, over TCP, and nothing else, whatever the endpoint.
+      const id = presented.subarray(0, 8).toString('hex');
+      const policy = new EgressPolicy([fileTarget], { allowPorts: 'all' });
+      return { key: `token:${id}`, subject: `token:${id}`, target: fileTarget, policy, transports: new Set(['tcp']) };
     }
     const jwt = this.#jwt;
     if (jwt === undefined || this.#key === undefined || token.split('.').length !== 3) throw new AuthError('the token is not accepted');
@@ -99,7 +116,7 @@ export class Authenticator {
     if ((payload as { sub?: unknown }).sub === undefined) throw new AuthError('the token has no sub claim; a JWT must name its subject');
     const claims = TokenClaims.safeParse(payload);
     if (!claims.success) throw new AuthError(`the token's claims are invalid (${claims.error.issues[0]?.path.join('.')})`);
-    const { sub, jti, exp, allow, transports, multicast, maxStreams } = claims.data;
+    const { sub, jti, exp, allow, transports, multicast, maxStreams, target } = claims.data;
     const expiresAt = exp === undefined ? undefined : exp * 1000;
     let policy: EgressPolicy | undefined;
     try {
@@ -118,6 +135,7 @@ export class Authenticator {
     if (transports !== undefined) principal.transports = new Set(transports);
     if (multicast !== undefined) principal.multicast = multicast;
     if (maxStreams !== undefined) principal.maxStreams = maxStreams;
+    if (target !== undefined) principal.target = target;
     return principal;
   }
 }

@@ -43,6 +43,8 @@ describe('parseConfig', () => {
       udpQueueBytes: 256 * 1024,
       udpInbound: 'replies',
       allowMulticast: false,
+      wisp: { bufferPackets: 128, udp: true },
+      websockify: {},
       origins: [],
       store: { keyPrefix: 'socketgate:', slotTtlMs: 30_000, timeoutMs: 2000 },
       maxSessionsPerCredential: 64,

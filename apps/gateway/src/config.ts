@@ -1,4 +1,5 @@
 import proxyAddr from '@fastify/proxy-addr';
+import { ENDPOINT_PATH } from '@socketgate/protocol';
 import * as z from 'zod';
 import { GW_ERR_CONFIG_INVALID } from './errors.js';
 
@@ -279,16 +280,59 @@ const GatewaySettings = z.strictObject({
     .default('replies')
     .describe('deliver datagrams only from peers the socket has sent to, or from any'),
   allowMulticast: z.boolean().default(false).describe('let UDP sockets join multicast groups'),
+  wisp: z
+    .strictObject({
+      path: z
+        .string()
+        .regex(/^\/[\x21-\x3e\x40-\x7e]*\/$/, 'must start and end with / (the Wisp spec asks for the trailing slash), without ? or spaces')
+        .optional()
+        .describe('serve Wisp (v1 and v2) at this path, for example /wisp/; unset: no Wisp endpoint'),
+      bufferPackets: z
+        .int()
+        .min(1)
+        .max(65_535)
+        .default(128)
+        .describe("DATA packets a Wisp TCP stream may send ahead (its CONTINUE credit), within the gateway's upload byte budgets"),
+      motd: z.string().min(1).max(1000).optional().describe('message of the day for Wisp v2 clients (the MOTD extension)'),
+      udp: z.boolean().default(true).describe('offer UDP streams to Wisp clients (the UDP extension)'),
+    })
+    .prefault({})
+    .describe("the Wisp endpoint: wisp-js, epoxy-tls and libcurl.js clients under the gateway's policy, auth and limits"),
+  websockify: z
+    .strictObject({
+      path: z
+        .string()
+        .regex(/^\/[\x21-\x3e\x40-\x7e]*$/, 'must start with /, without ? or spaces')
+        .optional()
+        .describe('serve websockify (one TCP connection per WebSocket, its target named by the ticket) at this path; unset: off'),
+      targetsFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("a file of 'token: host:port' lines (websockify's TokenFile): each token a credential for its one target"),
+    })
+    .prefault({})
+    .describe("the websockify endpoint: noVNC and other websockify clients under the gateway's policy, auth and limits"),
 });
 
 /** Every gateway setting, with its default. One schema for the CLI, config files and embedding. */
 export const GatewayConfig = GatewaySettings.refine((config) => config.nameResolver === 'dns' || config.dnsServers.length === 0, {
   message: 'dnsServers are asked by the dns resolver only; the system resolver reads /etc/resolv.conf',
   path: ['dnsServers'],
-}).refine((config) => config.sessionUploadBytes >= config.uploadWindowBytes, {
-  message: "must be at least uploadWindowBytes: a session's upload bound must hold one stream's whole window",
-  path: ['sessionUploadBytes'],
-});
+})
+  .refine(
+    (config) =>
+      new Set([ENDPOINT_PATH, config.wisp.path, config.websockify.path].filter(Boolean)).size ===
+      1 + [config.wisp.path, config.websockify.path].filter(Boolean).length,
+    {
+      message: `the endpoints need paths of their own: ${ENDPOINT_PATH}, wisp.path and websockify.path must differ`,
+      path: ['wisp'],
+    },
+  )
+  .refine((config) => config.sessionUploadBytes >= config.uploadWindowBytes, {
+    message: "must be at least uploadWindowBytes: a session's upload bound must hold one stream's whole window",
+    path: ['sessionUploadBytes'],
+  });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
 

@@ -120,7 +120,6 @@ export class Handshake {
 
   #onHello(data: Buffer, isBinary: boolean): void {
     const session = this.#session;
-    const { guarded } = this.#hooks;
     if (isBinary) {
       session.close(CloseCode.PROTOCOL_ERROR, 'the first message must be a hello text frame');
       return;
@@ -142,8 +141,17 @@ export class Handshake {
       );
       return;
     }
+    this.present(hello.token);
+  }
+
+  /**
+   * Checks `token` as the session's credential: the hello's, or the one another front door (Wisp,
+   * websockify) carried. Messages that arrive meanwhile wait, in order.
+   */
+  present(token: string): void {
+    const { guarded } = this.#hooks;
     this.#early = [];
-    this.#runtime.authenticator.authenticate(hello.token).then(
+    this.#runtime.authenticator.authenticate(token).then(
       (principal) => guarded(() => this.#admit(principal)),
       (error: unknown) => guarded(() => this.#refuse(error)),
     );

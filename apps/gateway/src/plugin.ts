@@ -1,22 +1,24 @@
 import http from 'node:http';
 import websocket from '@fastify/websocket';
 import { CloseCode, ENDPOINT_PATH, SUBPROTOCOL } from '@socketgate/protocol';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { Authenticator } from './auth.js';
 import { type GatewayConfig, type GatewayConfigInput, parseConfig } from './config.js';
 import { clientAddressOf, guardConnections } from './connection-guard.js';
 import type { GatewayMetrics } from './metrics.js';
 import { EgressPolicy } from './policy.js';
+import { relayRoutes, subprotocolFor } from './relay-routes.js';
 import type { Resolver } from './resolve.js';
-import { createRuntime, tlsRules } from './runtime.js';
+import { createRuntime, type GatewaySession, tlsRules } from './runtime.js';
 import { Session } from './session.js';
 import { createStore } from './store.js';
 
 /** What a gateway exposes about itself, as `app.socketgate`. */
 export interface GatewayHandle {
   readonly config: GatewayConfig;
-  readonly sessions: ReadonlySet<Session>;
+  /** Every open session: native, Wisp and websockify. */
+  readonly sessions: ReadonlySet<GatewaySession>;
   readonly metrics: GatewayMetrics;
   /** False while draining: `/readyz` answers 503 and new sessions and streams are refused. */
   readonly ready: boolean;
@@ -57,7 +59,7 @@ export interface SocketgatePluginOptions extends GatewayConfigInput {
 const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options) => {
   const { resolver, ...settings } = options;
   const config = parseConfig(settings);
-  const sessions = new Set<Session>();
+  const sessions = new Set<GatewaySession>();
   const store = await createStore(config, app.log);
   // After preClose has closed every session, so their places are given back first.
   app.addHook('onClose', () => store.close());
@@ -133,7 +135,7 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
       options: {
         maxPayload: config.maxMessageBytes,
         perMessageDeflate: false,
-        handleProtocols: (protocols: Set<string>) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+        handleProtocols: (protocols: Set<string>, request: http.IncomingMessage) => subprotocolFor(config, protocols, request.url),
       },
     });
   }
@@ -150,8 +152,9 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
 
   // An upgrade to any other path is answered 404 before the WebSocket opens (the demo's static files
   // answer every GET, and the upgrade would be accepted, then closed without a word).
+  const relays = relayRoutes(config);
   app.addHook('onRequest', async (request, reply) => {
-    if (request.ws && request.routeOptions.url !== ENDPOINT_PATH) {
+    if (request.ws && request.routeOptions.url !== ENDPOINT_PATH && !relays.paths.has(request.routeOptions.url ?? '')) {
       return reply.code(404).send({ error: 'Not Found', message: `no WebSocket endpoint here; the gateway's is ${ENDPOINT_PATH}` });
     }
   });
@@ -207,39 +210,34 @@ const plugin: FastifyPluginAsync<SocketgatePluginOptions> = async (app, options)
     app.addHook('onClose', () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
   }
 
-  app.get(
-    ENDPOINT_PATH,
-    {
-      websocket: true,
-      // Refused before the upgrade: a browser page from a foreign origin (cross-site WebSocket
-      // hijacking), a client address over its session limit, and anyone while draining.
-      preValidation: async (request, reply) => {
-        if (runtime.draining.value) return reply.code(503).send({ error: 'Service Unavailable', message: 'the gateway is shutting down' });
-        const origin = request.headers.origin;
-        if (origin !== undefined && !originAllowed(config.origins, origin)) {
-          app.log.info(
-            { origin, setting: 'origins' },
-            `refused a WebSocket from the origin ${origin}: add it to origins (--origin ${origin}) to accept pages from there`,
-          );
-          return reply.code(403).send({ error: 'Forbidden', message: `origin ${origin} is not allowed` });
-        }
-        // Authenticated sessions on every gateway sharing the store; a store that cannot answer is
-        // left to refuse the hello, with a close reason the client can read.
-        const authenticated = await store.count(`address:${clientAddress(request.raw)}`).catch(() => 0);
-        if (authenticated >= config.maxSessionsPerAddress) {
-          return reply.code(429).send({ error: 'Too Many Requests', message: 'too many sessions from this address' });
-        }
-        return undefined;
-      },
-    },
-    (socket, request) => {
-      if (socket.protocol !== SUBPROTOCOL) {
-        socket.close(CloseCode.PROTOCOL_ERROR, `the ${SUBPROTOCOL} subprotocol is required`);
-        return;
-      }
-      new Session(socket, runtime, clientAddress(request.raw));
-    },
-  );
+  // Refused before the upgrade: a browser page from a foreign origin (cross-site WebSocket
+  // hijacking), a client address over its session limit, and anyone while draining.
+  const admitUpgrade = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    if (runtime.draining.value) return reply.code(503).send({ error: 'Service Unavailable', message: 'the gateway is shutting down' });
+    const origin = request.headers.origin;
+    if (origin !== undefined && !originAllowed(config.origins, origin)) {
+      app.log.info(
+        { origin, setting: 'origins' },
+        `refused a WebSocket from the origin ${origin}: add it to origins (--origin ${origin}) to accept pages from there`,
+      );
+      return reply.code(403).send({ error: 'Forbidden', message: `origin ${origin} is not allowed` });
+    }
+    // Authenticated sessions on every gateway sharing the store; a store that cannot answer is
+    // left to refuse the hello, with a close reason the client can read.
+    const authenticated = await store.count(`address:${clientAddress(request.raw)}`).catch(() => 0);
+    if (authenticated >= config.maxSessionsPerAddress) {
+      return reply.code(429).send({ error: 'Too Many Requests', message: 'too many sessions from this address' });
+    }
+    return undefined;
+  };
+  app.get(ENDPOINT_PATH, { websocket: true, preValidation: admitUpgrade }, (socket, request) => {
+    if (socket.protocol !== SUBPROTOCOL) {
+      socket.close(CloseCode.PROTOCOL_ERROR, `the ${SUBPROTOCOL} subprotocol is required`);
+      return;
+    }
+    new Session(socket, runtime, clientAddress(request.raw));
+  });
+  relays.register(app, { runtime, admitUpgrade, clientAddress });
   app.addHook('preClose', async () => {
     for (const session of [...sessions]) session.close(CloseCode.GOING_AWAY, 'the gateway is shutting down');
     await allClosed();
@@ -285,6 +283,9 @@ const FIXED_SETTINGS: ReadonlySet<keyof GatewayConfig> = new Set([
   'log',
   'maxMessageBytes',
   'handshakeTimeoutMs',
+  // The endpoints' routes are made at the start.
+  'wisp',
+  'websockify',
 ]);
 
 const isLoopback = (address: string | undefined): boolean =>

@@ -14,6 +14,14 @@ export interface LiveSession extends MeteredSession {
   close(code: number, reason: string): void;
 }
 
+/** A session of any front door (native, Wisp, websockify), as the plugin drains, pings and counts it. */
+export interface GatewaySession extends LiveSession {
+  /** Tells the client the gateway is going away, where its protocol can say so. */
+  goAway(graceMs: number): void;
+  /** Pings the client, or cuts it off when it answered nothing since the last ping. */
+  heartbeat(): void;
+}
+
 /** What sessions share: the gateway's settings and its registry of live sessions. */
 export interface GatewayRuntime {
   readonly config: GatewayConfig;

@@ -1,10 +1,29 @@
-import { encodeAck, encodeData, encodeDatagram } from '@socketgate/protocol';
+import { type Allocate, encodeAck, encodeData, encodeDatagram } from '@socketgate/protocol';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from './config.js';
 import { allocateFrame, releaseFrame } from './frame-pool.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Stream, StreamFlow } from './stream.js';
 import type { StreamAudit } from './stream-audit.js';
+
+/**
+ * How a session's binary frames are made: the native protocol's by default; the Wisp and websockify
+ * endpoints bring their own, over the same budgets.
+ */
+export interface FrameCodec {
+  /** A frame carrying `payload` of `stream`; `allocate` gives pooled memory for large frames. */
+  data(stream: number, payload: Uint8Array, allocate: Allocate): Uint8Array;
+  datagram(stream: number, host: string, port: number, payload: Uint8Array): Uint8Array;
+  /** What tells the client that `bytes` of `stream` were written to its target, if anything does. */
+  ack(stream: Stream, bytes: number): Uint8Array | undefined;
+}
+
+/** The native protocol's DATA, DATAGRAM and ACK frames. */
+export const NATIVE_FRAMES: FrameCodec = {
+  data: encodeData,
+  datagram: encodeDatagram,
+  ack: (stream, bytes) => encodeAck(stream.id, bytes),
+};
 
 /**
  * The flow of one session's binary frames, and the two budgets that keep the session bounded:
@@ -35,8 +54,17 @@ export class SessionFlow implements StreamFlow {
   /** Download bytes held in stream queues (UDP datagrams, a TCP chunk beyond credit), besides the WebSocket's buffer. */
   #downloadQueued = 0;
   #stopped = false;
+  readonly #frames: FrameCodec;
 
-  constructor(ws: WebSocket, config: GatewayConfig, metrics: GatewayMetrics, audit: StreamAudit, readAgain: () => void) {
+  constructor(
+    ws: WebSocket,
+    config: GatewayConfig,
+    metrics: GatewayMetrics,
+    audit: StreamAudit,
+    readAgain: () => void,
+    frames: FrameCodec = NATIVE_FRAMES,
+  ) {
+    this.#frames = frames;
     this.#ws = ws;
     this.#config = config;
     this.#metrics = metrics;
@@ -53,7 +81,7 @@ export class SessionFlow implements StreamFlow {
     this.#audit.touch(stream, 0, payload.byteLength);
     this.#metrics.bytes.inc({ direction: 'down', transport: 'tcp' }, payload.byteLength);
     if (this.#ws.readyState !== this.#ws.OPEN) return;
-    const frame = encodeData(stream, payload, allocateFrame);
+    const frame = this.#frames.data(stream, payload, allocateFrame);
     this.#ws.send(frame, () => {
       releaseFrame(frame);
       this.#unblock();
@@ -64,7 +92,7 @@ export class SessionFlow implements StreamFlow {
     this.#audit.touch(stream, 0, payload.byteLength);
     this.#metrics.bytes.inc({ direction: 'down', transport: 'udp' }, payload.byteLength);
     this.#metrics.datagrams.inc({ direction: 'down' });
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeDatagram(stream, host, port, payload), this.#onSent);
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(this.#frames.datagram(stream, host, port, payload), this.#onSent);
   }
 
   queueAck(stream: Stream): void {
@@ -75,7 +103,9 @@ export class SessionFlow implements StreamFlow {
   flushAck(stream: Stream): void {
     this.#ackQueue.delete(stream);
     const bytes = stream.takeAck();
-    if (bytes > 0 && this.#ws.readyState === this.#ws.OPEN) this.#ws.send(encodeAck(stream.id, bytes));
+    if (bytes === 0) return;
+    const frame = this.#frames.ack(stream, bytes);
+    if (frame !== undefined && this.#ws.readyState === this.#ws.OPEN) this.#ws.send(frame);
   }
 
   #flushAcks(): void {

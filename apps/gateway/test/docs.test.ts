@@ -46,6 +46,7 @@ const DOCS = ['README.md', 'docs/security.md', 'docs/operations.md', 'docs/proto
 const NOT_SETTINGS = new Set([
   'alg', // a JWT header field
   'reset', // a field of the protocol's end message
+  'token', // a line of websockify's targets file, `token: host:port`
 ]);
 /** Flags of other tools the documents mention, each with its tool. */
 const OTHER_TOOLS_FLAGS = new Map([
@@ -66,8 +67,8 @@ const FOREIGN_CONSTANTS = new Set([
   'INT64_MIN',
   'INT64_MAX',
 ]);
-/** Close codes that `ws` and browsers use on their own. */
-const WEBSOCKET_CODES = new Set([1006, 1007, 1009]);
+/** Close codes that `ws` and browsers use on their own, and RFC 6455's 1011 that the websockify endpoint closes with when its target fails. */
+const WEBSOCKET_CODES = new Set([1006, 1007, 1009, 1011]);
 
 // ---- reading markdown -------------------------------------------------------------------------------
 

@@ -111,3 +111,30 @@ it('fails a UDP socket connected to an allowed address with no route, as Qt does
   for (const result of cases) expect(result).toMatchObject({ state: 0, error: 'NetworkError' });
   expect(lines.at(-1)).toEqual({ echoed: 'still here' });
 });
+
+it('refuses the same destinations through the Wisp and websockify endpoints, and nothing is connected', () => {
+  const lines = inNetworkNamespace('test/netns/front-doors.ts', OWN_ADDRESSES).map((line) => JSON.parse(line));
+  const results = lines.filter((line) => 'door' in line) as Array<{
+    door: string;
+    host: string;
+    port: number;
+    expect: string;
+    got: string;
+  }>;
+  for (const door of ['wisp', 'websockify']) {
+    expect(results.filter((r) => r.door === door && r.expect === 'refused').length).toBeGreaterThanOrEqual(80);
+  }
+  // A name with control characters is not a hostname either door takes: Wisp answers 0x41, websockify 4403.
+  const expected = (result: { expect: string }) => (result.expect === 'HostNotFoundError' ? 'invalid' : result.expect);
+  for (const result of results) {
+    expect({ door: result.door, host: result.host, port: result.port, got: result.got }).toEqual({
+      door: result.door,
+      host: result.host,
+      port: result.port,
+      got: expected(result),
+    });
+  }
+  const { accepted, asked } = lines.at(-1) as { accepted: string[]; asked: string[] };
+  expect(accepted).toEqual([]);
+  for (const name of asked) expect(name).toMatch(/^[a-z0-9.-]+$/);
+});
