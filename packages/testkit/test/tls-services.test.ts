@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -256,6 +257,8 @@ describe('startDovecot', () => {
     expect((await overTls.command('LOGIN tester secret')).at(-1)).toMatch(/^t1 OK/);
     expect((await overTls.command('SELECT INBOX')).at(-1)).toMatch(/^t2 OK/);
     expect((await overTls.command('LOGOUT')).at(-1)).toMatch(/^t3 OK/);
+    // Dovecot writes its log line a moment after it answers.
+    for (let i = 0; i < 100 && !/Login: user=<tester>, method=PLAIN.*TLS/.test(dovecot.log()); i++) await sleep(20);
     expect(dovecot.log()).toMatch(/Login: user=<tester>, method=PLAIN.*TLS/);
   });
 
