@@ -9,9 +9,9 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { serveDownload } from './source.js';
 
 const base = Number(process.argv[2]);
-const block = Buffer.alloc(256 * 1024, 0x61);
 
 function listen(port: number, onConnection: (socket: net.Socket) => void): Promise<void> {
   const server = net.createServer((socket) => {
@@ -48,27 +48,7 @@ const sink = (stallMs: number) => (socket: net.Socket) => {
 };
 await listen(base + 1, sink(0));
 await listen(base + 4, sink(5000));
-await listen(base + 2, (socket) => {
-  let request = '';
-  socket.on('data', (chunk: Buffer) => {
-    request += chunk.toString();
-    if (!request.includes('\n')) return;
-    let left = Number(request.trim());
-    request = '';
-    const pump = (): void => {
-      while (left > 0) {
-        const chunk = block.subarray(0, Math.min(left, block.byteLength));
-        left -= chunk.byteLength;
-        if (!socket.write(chunk)) {
-          socket.once('drain', pump);
-          return;
-        }
-      }
-      socket.end();
-    };
-    pump();
-  });
-});
+await listen(base + 2, serveDownload);
 const udp = dgram.createSocket('udp4');
 udp.on('message', (data, from) => udp.send(data, from.port, from.address));
 await new Promise<void>((resolve) => udp.bind(base + 3, '127.0.0.1', resolve));

@@ -5,8 +5,8 @@
  * and client each a process of their own, interleaved over the rounds; medians, and the gateway's CPU
  * seconds per GiB.
  */
-import { spawn } from 'node:child_process';
 import { makeTestPki } from '../packages/testkit/src/certs.js';
+import { runToEnd } from '../packages/testkit/src/run-to-end.js';
 import { cpuSeconds, start, stop } from './processes.js';
 
 export interface TlsPhaseOptions {
@@ -33,22 +33,13 @@ export interface TlsResults {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
+/** Runs the TLS client once; resolves with its measurement. */
 async function client(tsx: string[], path: 'raw' | 'socketgate', options: object): Promise<{ mbPerSecond: number; arrived: boolean }> {
-  const child = spawn(process.execPath, [...tsx, 'bench/tls-client.ts', path, JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const out = await runToEnd(process.execPath, [...tsx, 'bench/tls-client.ts', path, JSON.stringify(options)], {
+    cwd: process.cwd(),
+    timeoutMs: 120_000,
+    what: `tls ${path}: the client`,
   });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
-  clearTimeout(limit);
-  if (code !== 0) throw new Error(`tls ${path}: the client failed:\n${err.trim().split('\n').slice(-8).join('\n')}`);
   return JSON.parse(out.trim().split('\n').at(-1) as string) as { mbPerSecond: number; arrived: boolean };
 }
 

@@ -156,12 +156,7 @@ export class TcpStream extends StreamLifecycle {
     this.#socket = socket;
     this.#applyOptions(socket);
     const failed = (failure: SocketFailure): void => {
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = undefined;
-      socket.removeAllListeners();
-      socket.on('error', () => {});
-      socket.destroy();
-      this.#socket = undefined;
+      this.#dropAttempt(socket);
       this.#attempt(addresses, index + 1, failure);
     };
     this.#connectTimer = setTimeout(() => failed(connectTimedOut), this.host.config.connectTimeoutMs);
@@ -179,14 +174,19 @@ export class TcpStream extends StreamLifecycle {
     });
   }
 
-  /** The peer accepted and reset at once: connected (its ends are gone with the socket), then the reset. */
-  #resetAtAccept(socket: net.Socket, target: ResolvedAddress): void {
+  /** Lets go of the socket of one connect attempt and its timer. */
+  #dropAttempt(socket: net.Socket): void {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     socket.removeAllListeners();
     socket.on('error', () => {});
     socket.destroy();
     this.#socket = undefined;
+  }
+
+  /** The peer accepted and reset at once: connected (its ends are gone with the socket), then the reset. */
+  #resetAtAccept(socket: net.Socket, target: ResolvedAddress): void {
+    this.#dropAttempt(socket);
     this.host.observeConnect((performance.now() - this.#connectStartedAt) / 1000);
     this.connected(
       { localAddress: '', localPort: 0, peerAddress: target.address, peerPort: this.#request.port },

@@ -1,25 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { QAbstractSocket, QTcpSocket } from '@socketgate/sdk';
-import { startGateway, startServer, until, writeInPieces } from '@socketgate/testkit';
+import { settled, startGateway, startServer, until, writeInPieces } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `read()` stops changing for `quietMs`: the pipeline is stalled. */
-async function settled(read: () => number, quietMs = 300, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  for (;;) {
-    await sleep(quietMs);
-    const now = read();
-    if (now === last) return now;
-    if (Date.now() > deadline) throw new Error('never settled');
-    last = now;
-  }
-}
 
 it('holds a flooding target back: the SDK keeps readBufferSize, the gateway a small bound, and reading resumes the flow', async () => {
   const FLOOD = 32 * MiB;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEchoServer, startGateway, startServer, TEST_TOKEN, until, writeInPieces } from '@socketgate/testkit';
+import { settled, startEchoServer, startGateway, startServer, TEST_TOKEN, until, writeInPieces } from '@socketgate/testkit';
 import { SignJWT } from 'jose';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
@@ -18,7 +18,6 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const SECRET = 'a-shared-secret-of-at-least-32-characters!';
 const AUDIENCE = 'socketgate-test';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** A single-use ticket (jti) for one minute, naming `target`. */
@@ -56,18 +55,6 @@ function open(
     ws.once('open', () => resolve({ ws, closed }));
     ws.once('unexpected-response', (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
   });
-}
-
-async function settled(read: () => number, quietMs = 300, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  for (;;) {
-    await sleep(quietMs);
-    const now = read();
-    if (now === last) return now;
-    if (Date.now() > deadline) throw new Error('never settled');
-    last = now;
-  }
 }
 
 it('relays bytes both ways to the target its ticket names, with subprotocol binary or none', async () => {

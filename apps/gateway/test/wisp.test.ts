@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { client, extensions, type WispConnection, type WispStream } from '@mercuryworkshop/wisp-js/client';
 import {
   closedPort,
+  settled,
   startBlackhole,
   startEchoServer,
   startGateway,
@@ -63,19 +64,6 @@ const closeOf = (stream: WispStream, timeoutMs = 10_000): Promise<number> =>
       resolve(reason);
     };
   });
-
-/** Waits until `read()` stops changing for `quietMs`. */
-async function settled(read: () => number, quietMs = 300, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  for (;;) {
-    await sleep(quietMs);
-    const now = read();
-    if (now === last) return now;
-    if (Date.now() > deadline) throw new Error('never settled');
-    last = now;
-  }
-}
 
 it('speaks Wisp v2 to wisp-js: the password is the credential, the MOTD and UDP are offered', async () => {
   const { url } = await wispGateway();

@@ -20,6 +20,7 @@ import {
 import {
   makeTestPki,
   recordSignals,
+  settled,
   startDovecot,
   startOpenSslServer,
   startServer,
@@ -37,19 +38,6 @@ beforeAll(() => {
   pki = makeTestPki();
 });
 afterAll(() => pki?.remove());
-
-/** Waits until `read()` stops changing for `quietMs`: the pipeline is stalled. */
-async function settled(read: () => number, quietMs = 300, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  for (;;) {
-    await sleep(quietMs);
-    const now = read();
-    if (now === last) return now;
-    if (Date.now() > deadline) throw new Error('never settled');
-    last = now;
-  }
-}
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -45,4 +45,20 @@ export async function until(condition: () => boolean, timeoutMs = 10_000, what =
   }
 }
 
+/**
+ * Waits until `read()` stops changing for `quietMs` (a pipeline that stalled: its buffers are full)
+ * and resolves with that value; throws after `timeoutMs` if it never does.
+ */
+export async function settled(read: () => number, quietMs = 300, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const now = read();
+    if (now === last) return now;
+    if (Date.now() > deadline) throw new Error('never settled');
+    last = now;
+  }
+}
+
 export const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
