@@ -251,8 +251,9 @@ class QSslSocketBase extends QTcpSocket {
     return bytes.byteLength;
   }
 
+  /** Held writes count once the socket is in SslClientMode: until then Qt's counts its plain socket's only. */
   override bytesToWrite(): number {
-    return super.bytesToWrite() + this.#heldBytes;
+    return super.bytesToWrite() + (this.#mode === UnencryptedMode ? 0 : this.#heldBytes);
   }
 
   /** Qt's flush: nothing goes while writes are held (a disconnectFromHost then waits for `encrypted` to send them). */
@@ -324,8 +325,14 @@ class QSslSocketBase extends QTcpSocket {
     const cipher = this.#session?.cipher;
     return cipher ? new QSslCipher(cipher.name, SslProtocol[cipher.protocol], cipher.bits, cipher.supportedBits) : new QSslCipher();
   }
+  /**
+   * The session's protocol; while the handshake runs, the highest one the configuration offers, as
+   * Qt's OpenSSL backend reports it once its ClientHello is out.
+   */
   sessionProtocol(): SslProtocol {
-    return this.#session ? SslProtocol[this.#session.protocol] : SslProtocol.UnknownProtocol;
+    if (this.#session) return SslProtocol[this.#session.protocol];
+    if (this.#mode !== SslClientMode || !isLive(this.state())) return SslProtocol.UnknownProtocol;
+    return this.#configuration.protocol() === SslProtocol.TlsV1_2 ? SslProtocol.TlsV1_2 : SslProtocol.TlsV1_3;
   }
   /** 0: the gateway's TLS records are not visible here. */
   encryptedBytesAvailable(): number {

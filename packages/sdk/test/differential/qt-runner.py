@@ -1,7 +1,7 @@
 """Plays the differential scenarios on real Qt (PySide6) and prints one canonical trace per line.
 
 The oracle side of the differential suite (see sdk-runner.ts for the SDK side and trace.ts for the
-trace): each scenario's sockets are QTcpSocket or QUdpSocket objects driven by a QCoreApplication
+trace): each scenario's sockets are QTcpSocket, QUdpSocket or QSslSocket objects driven by a QCoreApplication
 event loop. Plain calls run back to back; Qt's blocking waitFor* calls block, and whatever they
 emit counts as inside the call; a run step spins a QEventLoop for a time or until a signal. Qt's
 warnings come through qInstallMessageHandler.
@@ -16,7 +16,7 @@ import time
 import traceback
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QEventLoop, QIODevice, QTimer, qInstallMessageHandler
-from PySide6.QtNetwork import QAbstractSocket, QHostAddress, QTcpSocket, QUdpSocket
+from PySide6.QtNetwork import QAbstractSocket, QHostAddress, QSsl, QSslCertificate, QSslError, QSslSocket, QTcpSocket, QUdpSocket
 
 SIGNALS = [
     "hostFound",
@@ -30,7 +30,8 @@ SIGNALS = [
     "readChannelFinished",
 ]
 CHANNEL_SIGNALS = ["channelReadyRead", "channelBytesWritten"]
-WAITS = {"waitForConnected", "waitForReadyRead", "waitForBytesWritten", "waitForDisconnected"}
+SSL_SIGNALS = ["encrypted", "modeChanged", "sslErrors", "peerVerifyError", "alertReceived"]
+WAITS = {"waitForConnected", "waitForReadyRead", "waitForBytesWritten", "waitForDisconnected", "waitForEncrypted"}
 LONG = 256
 
 
@@ -58,6 +59,15 @@ def qbytes(array):
     return bytes(array.data())
 
 
+def common_name(certificate):
+    return ",".join(certificate.subjectInfo(QSslCertificate.SubjectInfo.CommonName))
+
+
+def error_list(socket, names):
+    """QSslError(name, peerCertificate()) for each name."""
+    return [QSslError(getattr(QSslError.SslError, name), socket.peerCertificate()) for name in names]
+
+
 def bind_address(address):
     if isinstance(address, str):
         return QHostAddress(address)
@@ -73,9 +83,11 @@ class Run:
         self.inside = False
         self.recording = True
         for name, kind in scenario["sockets"].items():
-            socket = QTcpSocket() if kind == "tcp" else QUdpSocket()
+            socket = QTcpSocket() if kind == "tcp" else QUdpSocket() if kind == "udp" else QSslSocket()
             self.sockets[name] = socket
             self.record(name, socket)
+            if kind == "ssl":
+                self.record_ssl(name, socket)
 
     def push(self, entry):
         if self.recording:
@@ -98,6 +110,33 @@ class Run:
                 socket.channelBytesWritten.connect(lambda channel, written: on("channelBytesWritten", [int(channel), int(written)]))
             else:
                 getattr(socket, signal).connect(lambda signal=signal: on(signal, []))
+
+    def record_ssl(self, name, socket):
+        def on(signal, args):
+            self.push(
+                {"step": self.step, "signal": signal, "socket": name, "args": args, "state": socket.state().name, "inside": self.inside}
+            )
+
+        socket.encrypted.connect(lambda: on("encrypted", []))
+        socket.modeChanged.connect(lambda mode: on("modeChanged", [mode.name]))
+        socket.sslErrors.connect(lambda errors: on("sslErrors", [error.error().name for error in errors]))
+        socket.peerVerifyError.connect(lambda error: on("peerVerifyError", [error.error().name]))
+        socket.alertReceived.connect(lambda level, kind, description: on("alertReceived", [level.name, kind.name, description]))
+        if self.scenario.get("encryptedBytesWritten"):
+            socket.encryptedBytesWritten.connect(lambda written: on("encryptedBytesWritten", [int(written)]))
+        slot = (self.scenario.get("onSslErrors") or {}).get(name)
+        if slot == "all":
+            socket.sslErrors.connect(lambda _: socket.ignoreSslErrors())
+        elif slot == "abort":
+            socket.sslErrors.connect(lambda _: socket.abort())
+        elif slot is not None:
+            socket.sslErrors.connect(lambda _: socket.ignoreSslErrors(error_list(socket, slot)))
+
+    def configure(self, socket, change):
+        """Qt's way to change a socket's configuration: a copy, changed, set back."""
+        configuration = socket.sslConfiguration()
+        change(configuration)
+        socket.setSslConfiguration(configuration)
 
     def socket(self, name):
         return self.sockets[name or "s"]
@@ -127,6 +166,18 @@ class Run:
             option = getattr(QAbstractSocket.SocketOption, accessor[len("socketOption:") :])
             value = socket.socketOption(option)
             return None if value is None else int(value)
+        if accessor in ("mode", "sessionProtocol"):
+            return getattr(socket, accessor)().name
+        if accessor == "sslHandshakeErrors":
+            return [error.error().name for error in socket.sslHandshakeErrors()]
+        if accessor == "peerCertificate":
+            return common_name(socket.peerCertificate())
+        if accessor == "peerCertificateChain":
+            return [common_name(certificate) for certificate in socket.peerCertificateChain()]
+        if accessor == "sessionCipher":
+            return socket.sessionCipher().name()
+        if accessor == "nextNegotiatedProtocol":
+            return bytes(socket.sslConfiguration().nextNegotiatedProtocol().data()).decode("latin-1")
         if accessor == "state":
             return socket.state().name
         if accessor == "error":
@@ -203,6 +254,41 @@ class Run:
                 "destinationPort": self.port_name(datagram.destinationPort()),
                 "hopLimit": datagram.hopLimit(),
             }
+        if method == "connectToHostEncrypted":
+            if len(args) > 2:
+                socket.connectToHostEncrypted(args[0], self.port(args[1]), args[2])
+            else:
+                socket.connectToHostEncrypted(args[0], self.port(args[1]))
+            return None
+        if method in ("startClientEncryption", "resume"):
+            getattr(socket, method)()
+            return None
+        if method == "ignoreSslErrors":
+            if args:
+                socket.ignoreSslErrors(error_list(socket, args[0]))
+            else:
+                socket.ignoreSslErrors()
+            return None
+        if method == "setPeerVerifyMode":
+            socket.setPeerVerifyMode(getattr(QSslSocket.PeerVerifyMode, args[0]))
+            return None
+        if method == "addCaCertificate":
+            certificates = QSslCertificate.fromData(QByteArray(self.scenario["caPem"].encode("ascii")))
+            self.configure(socket, lambda configuration: configuration.addCaCertificates(certificates))
+            return None
+        if method == "setProtocol":
+            socket.setProtocol(getattr(QSsl.SslProtocol, args[0]))
+            return None
+        if method == "setAllowedNextProtocols":
+            protocols = [QByteArray(name.encode("latin-1")) for name in args[0]]
+            self.configure(socket, lambda configuration: configuration.setAllowedNextProtocols(protocols))
+            return None
+        if method == "setPeerVerifyName":
+            socket.setPeerVerifyName(args[0])
+            return None
+        if method == "setPauseMode":
+            socket.setPauseMode(getattr(QAbstractSocket.PauseMode, args[0]))
+            return None
         if method in WAITS:
             return getattr(socket, method)(args[0])
         return getattr(socket, method)(*args)

@@ -39,7 +39,30 @@ export type ServerSpec =
   /** UDP: answers each datagram with these datagrams, in order. */
   | { udp: 'reply'; datagrams: string[] }
   /** UDP: a port where nothing listens (ICMP port unreachable). */
-  | { udp: 'closed' };
+  | { udp: 'closed' }
+  /**
+   * TLS on 127.0.0.1: presents `certificate` (of the run's test PKI, testkit's makeTestPki), speaks
+   * up to `maxVersion`, offers `alpn`; echoes what it decrypts. With `delayMs`, it reads nothing of
+   * the handshake for that long after accepting (so that `connected` and the handshake's outcome
+   * never reach a runner together).
+   */
+  | { tls: 'echo'; certificate: CertificateName; maxVersion?: 'TLSv1.2' | 'TLSv1.3'; alpn?: string[]; delayMs?: number }
+  /**
+   * TCP, then TLS: greets with `READY`, echoes each line, answers the line `STARTTLS` with `OK` and
+   * then does TLS as a server (presenting `certificate`), echoing what it decrypts.
+   */
+  | { tcp: 'starttls'; certificate: CertificateName };
+
+/** The certificates of the test PKI a TLS server can present (testkit's TestPki). */
+export type CertificateName =
+  | 'valid'
+  | 'expired'
+  | 'notYetValid'
+  | 'wrongName'
+  | 'expiredWrongName'
+  | 'selfSigned'
+  | 'incompleteChain'
+  | 'completeChain';
 
 export type Loopback = '127.0.0.1' | '::1';
 
@@ -102,11 +125,42 @@ export interface Calls {
   waitForReadyRead: [msecs: number];
   waitForBytesWritten: [msecs: number];
   waitForDisconnected: [msecs: number];
+  /** QSslSocket: with a third argument, the overload that takes the sslPeerName. */
+  connectToHostEncrypted: [host: string, port: PortRef] | [host: string, port: PortRef, sslPeerName: string];
+  startClientEncryption: [];
+  /** QSslSocket: with no list, every error; with names, a list of QSslError(name, peerCertificate()). */
+  ignoreSslErrors: [] | [errors: SslErrorName[]];
+  setPeerVerifyMode: [mode: 'VerifyNone' | 'QueryPeer' | 'VerifyPeer' | 'AutoVerifyPeer'];
+  /** Adds the run's test CA to the socket's configuration (sslConfiguration, addCaCertificates, setSslConfiguration). */
+  addCaCertificate: [];
+  setProtocol: [protocol: SslProtocolName];
+  /** Sets the configuration's allowed ALPN protocols (sslConfiguration, setAllowedNextProtocols, setSslConfiguration). */
+  setAllowedNextProtocols: [protocols: string[]];
+  setPeerVerifyName: [name: string];
+  setPauseMode: [mode: 'PauseNever' | 'PauseOnSslErrors'];
+  resume: [];
+  waitForEncrypted: [msecs: number];
 }
+
+export type SslErrorName =
+  | 'CertificateExpired'
+  | 'CertificateNotYetValid'
+  | 'HostNameMismatch'
+  | 'SelfSignedCertificate'
+  | 'UnableToGetLocalIssuerCertificate'
+  | 'UnableToVerifyFirstCertificate';
+
+export type SslProtocolName = 'TlsV1_2' | 'TlsV1_3' | 'TlsV1_2OrLater' | 'TlsV1_3OrLater' | 'SecureProtocols' | 'AnyProtocol';
 export type Method = keyof Calls;
 
 /** The waits: Qt blocks in them; the SDK returns a Promise the runner awaits. */
-export const WAITS: readonly Method[] = ['waitForConnected', 'waitForReadyRead', 'waitForBytesWritten', 'waitForDisconnected'];
+export const WAITS: readonly Method[] = [
+  'waitForConnected',
+  'waitForReadyRead',
+  'waitForBytesWritten',
+  'waitForDisconnected',
+  'waitForEncrypted',
+];
 
 /** Accessors a checkpoint can read. */
 export type Accessor =
@@ -134,7 +188,17 @@ export type Accessor =
   | 'writeChannelCount'
   | 'hasPendingDatagrams'
   | 'pendingDatagramSize'
-  | `socketOption:${OptionName}`;
+  | `socketOption:${OptionName}`
+  // QSslSocket's: names for enums and errors, subject common names for certificates.
+  | 'isEncrypted'
+  | 'mode'
+  | 'sslHandshakeErrors'
+  | 'peerCertificate'
+  | 'peerCertificateChain'
+  | 'sessionProtocol'
+  | 'sessionCipher'
+  | 'nextNegotiatedProtocol'
+  | 'peerVerifyName';
 
 export type SignalName =
   | 'hostFound'
@@ -147,7 +211,11 @@ export type SignalName =
   | 'aboutToClose'
   | 'readChannelFinished'
   | 'channelReadyRead'
-  | 'channelBytesWritten';
+  | 'channelBytesWritten'
+  | SslSignalName;
+
+/** QSslSocket's signals, recorded on `ssl` sockets (encryptedBytesWritten only with `encryptedBytesWritten`). */
+export type SslSignalName = 'encrypted' | 'modeChanged' | 'sslErrors' | 'peerVerifyError' | 'alertReceived' | 'encryptedBytesWritten';
 
 /** The signals every trace records; `channelSignals` adds channelReadyRead and channelBytesWritten. */
 export const SIGNALS: readonly SignalName[] = [
@@ -162,6 +230,11 @@ export const SIGNALS: readonly SignalName[] = [
   'readChannelFinished',
 ];
 export const CHANNEL_SIGNALS: readonly SignalName[] = ['channelReadyRead', 'channelBytesWritten'];
+/**
+ * Recorded on `ssl` sockets: modeChanged(mode), sslErrors(error names), peerVerifyError(name),
+ * alertReceived(level, type, description) by Qt's enum names.
+ */
+export const SSL_SIGNALS: readonly SslSignalName[] = ['encrypted', 'modeChanged', 'sslErrors', 'peerVerifyError', 'alertReceived'];
 
 /**
  * A difference the scenario expects at one step: the id of an entry of the SDK README's list of
@@ -214,8 +287,8 @@ export interface Scenario {
   name: string;
   /** What it shows, in a sentence. */
   title: string;
-  /** The sockets, by name: `s` is the default. */
-  sockets: Record<string, 'tcp' | 'udp'>;
+  /** The sockets, by name: `s` is the default. `ssl` is a QSslSocket. */
+  sockets: Record<string, 'tcp' | 'udp' | 'ssl'>;
   /** The servers, by the names the steps use. */
   servers: Record<string, ServerSpec>;
   /**
@@ -226,12 +299,22 @@ export interface Scenario {
   hosts?: Record<string, string | string[]>;
   /** Record channelReadyRead and channelBytesWritten too. */
   channelSignals?: boolean;
+  /** Record encryptedBytesWritten(bytes) too, on `ssl` sockets. */
+  encryptedBytesWritten?: boolean;
+  /**
+   * `ssl` sockets, by name: what a slot connected to sslErrors (after the runner's own) does:
+   * ignoreSslErrors() (`all`), ignoreSslErrors with a list of QSslError(name, peerCertificate())
+   * (names), or abort().
+   */
+  onSslErrors?: Record<string, 'all' | 'abort' | SslErrorName[]>;
   steps: Step[];
 }
 
 /** A scenario as the runners get it: every server's port filled in. */
 export interface PlannedScenario extends Scenario {
   ports: Record<string, number>;
+  /** The run's test CA (PEM), for addCaCertificate. */
+  caPem: string;
 }
 
 export const isCall = (step: Step): step is CallStep => 'call' in step;

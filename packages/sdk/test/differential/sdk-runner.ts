@@ -11,16 +11,26 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import {
+  AlertLevel,
+  AlertType,
   BindFlag,
   Gateway,
   nameOf,
+  PauseMode,
+  PeerVerifyMode,
   QAbstractSocket,
   QHostAddress,
+  QSslCertificate,
+  QSslError,
+  QSslSocket,
   QTcpSocket,
   QUdpSocket,
   SocketError,
   SocketOption,
   SocketState,
+  SslError,
+  SslMode,
+  SslProtocol,
 } from '@socketgate/sdk';
 import { WebSocket } from 'ws';
 import {
@@ -35,12 +45,18 @@ import {
   type PortRef,
   SIGNALS,
   type SignalName,
+  SSL_SIGNALS,
+  type SslErrorName,
   type StateName,
   WAITS,
 } from './scenario.js';
 import { bytesValue, type Entry, type Json, type Trace } from './trace.js';
 
-type Socket = QTcpSocket | QUdpSocket;
+type Socket = QTcpSocket | QUdpSocket | QSslSocket;
+
+/** A certificate as the trace names it: its subject's common names. */
+const commonName = (certificate: QSslCertificate): string => certificate.subjectInfo(QSslCertificate.SubjectInfo.CommonName).join(',');
+const errorName = (error: QSslError): string => nameOf(SslError, error.error());
 
 /** Bytes of scenario data: each character one byte. */
 export function dataBytes(data: Data): Uint8Array {
@@ -60,10 +76,52 @@ class Run {
     gateway: Gateway,
   ) {
     for (const [name, kind] of Object.entries(scenario.sockets)) {
-      const socket = kind === 'tcp' ? new QTcpSocket({ gateway }) : new QUdpSocket({ gateway });
+      const socket =
+        kind === 'tcp' ? new QTcpSocket({ gateway }) : kind === 'udp' ? new QUdpSocket({ gateway }) : new QSslSocket({ gateway });
       this.sockets.set(name, socket);
       this.#record(name, socket);
+      if (socket instanceof QSslSocket) this.#recordSsl(name, socket);
     }
+  }
+
+  ssl(name = 's'): QSslSocket {
+    const socket = this.socket(name);
+    if (!(socket instanceof QSslSocket)) throw new Error(`socket ${name} is not an SSL socket`);
+    return socket;
+  }
+
+  /** QSslSocket's signals, then the scenario's sslErrors slot. */
+  #recordSsl(name: string, socket: QSslSocket): void {
+    const on = (signal: SignalName, args: Json[]) =>
+      this.push({ step: this.step, signal, socket: name, args, state: nameOf(SocketState, socket.state()), inside: this.inside });
+    for (const signal of SSL_SIGNALS) {
+      switch (signal) {
+        case 'encrypted':
+          socket.encrypted.connect(() => on(signal, []));
+          break;
+        case 'modeChanged':
+          socket.modeChanged.connect((mode) => on(signal, [nameOf(SslMode, mode)]));
+          break;
+        case 'sslErrors':
+          socket.sslErrors.connect((errors) => on(signal, errors.map(errorName)));
+          break;
+        case 'peerVerifyError':
+          socket.peerVerifyError.connect((error) => on(signal, [errorName(error)]));
+          break;
+        case 'alertReceived':
+          socket.alertReceived.connect((level, type, description) =>
+            on(signal, [nameOf(AlertLevel, level), nameOf(AlertType, type), description]),
+          );
+          break;
+        case 'encryptedBytesWritten':
+          break;
+      }
+    }
+    if (this.scenario.encryptedBytesWritten) socket.encryptedBytesWritten.connect((bytes) => on('encryptedBytesWritten', [bytes]));
+    const slot = this.scenario.onSslErrors?.[name];
+    if (slot === 'all') socket.sslErrors.connect(() => socket.ignoreSslErrors());
+    else if (slot === 'abort') socket.sslErrors.connect(() => socket.abort());
+    else if (slot !== undefined) socket.sslErrors.connect(() => socket.ignoreSslErrors(errorList(socket, slot)));
   }
 
   socket(name = 's'): Socket {
@@ -104,7 +162,7 @@ class Run {
           socket.channelBytesWritten.connect((channel, bytes) => on(signal, [channel, bytes]));
           break;
         default:
-          socket[signal].connect(() => on(signal, []));
+          (socket as QTcpSocket)[signal as 'connected'].connect(() => on(signal, []));
       }
     }
   }
@@ -182,6 +240,28 @@ class Run {
       case 'pendingDatagramSize':
         return (socket as QUdpSocket).pendingDatagramSize();
     }
+    const ssl = socket as QSslSocket;
+    switch (accessor) {
+      case 'isEncrypted':
+        return ssl.isEncrypted();
+      case 'mode':
+        return nameOf(SslMode, ssl.mode());
+      case 'sslHandshakeErrors':
+        return ssl.sslHandshakeErrors().map(errorName);
+      case 'peerCertificate':
+        return commonName(ssl.peerCertificate());
+      case 'peerCertificateChain':
+        return ssl.peerCertificateChain().map(commonName);
+      case 'sessionProtocol':
+        return nameOf(SslProtocol, ssl.sessionProtocol());
+      case 'sessionCipher':
+        return ssl.sessionCipher().name();
+      case 'nextNegotiatedProtocol':
+        return ssl.sslConfiguration().nextNegotiatedProtocol();
+      case 'peerVerifyName':
+        return ssl.peerVerifyName();
+    }
+    throw new Error(`unknown accessor ${accessor}`);
   }
 
   /** Makes a call that is not a wait; returns its canonical return value. */
@@ -284,10 +364,55 @@ class Run {
         return this.udp(step.socket).hasPendingDatagrams();
       case 'pendingDatagramSize':
         return this.udp(step.socket).pendingDatagramSize();
+      case 'connectToHostEncrypted': {
+        const [host, port, peerName] = step.args;
+        if (peerName === undefined) this.ssl(step.socket).connectToHostEncrypted(host, this.port(port));
+        else this.ssl(step.socket).connectToHostEncrypted(host, this.port(port), peerName);
+        return null;
+      }
+      case 'startClientEncryption':
+        this.ssl(step.socket).startClientEncryption();
+        return null;
+      case 'ignoreSslErrors': {
+        const ssl = this.ssl(step.socket);
+        if (step.args.length === 0) ssl.ignoreSslErrors();
+        else ssl.ignoreSslErrors(errorList(ssl, step.args[0]));
+        return null;
+      }
+      case 'setPeerVerifyMode':
+        this.ssl(step.socket).setPeerVerifyMode(PeerVerifyMode[step.args[0]]);
+        return null;
+      case 'addCaCertificate': {
+        const ssl = this.ssl(step.socket);
+        const configuration = ssl.sslConfiguration();
+        configuration.addCaCertificates(QSslCertificate.fromData(this.scenario.caPem));
+        ssl.setSslConfiguration(configuration);
+        return null;
+      }
+      case 'setProtocol':
+        this.ssl(step.socket).setProtocol(SslProtocol[step.args[0]]);
+        return null;
+      case 'setAllowedNextProtocols': {
+        const ssl = this.ssl(step.socket);
+        const configuration = ssl.sslConfiguration();
+        configuration.setAllowedNextProtocols(step.args[0]);
+        ssl.setSslConfiguration(configuration);
+        return null;
+      }
+      case 'setPeerVerifyName':
+        this.ssl(step.socket).setPeerVerifyName(step.args[0]);
+        return null;
+      case 'setPauseMode':
+        socket.setPauseMode(PauseMode[step.args[0]]);
+        return null;
+      case 'resume':
+        socket.resume();
+        return null;
       case 'waitForConnected':
       case 'waitForReadyRead':
       case 'waitForBytesWritten':
       case 'waitForDisconnected':
+      case 'waitForEncrypted':
         throw new Error(`${step.call} is a wait`);
     }
   }
@@ -304,6 +429,8 @@ class Run {
         return socket.waitForBytesWritten(msecs);
       case 'waitForDisconnected':
         return socket.waitForDisconnected(msecs);
+      case 'waitForEncrypted':
+        return this.ssl(step.socket).waitForEncrypted(msecs);
       default:
         throw new Error(`${step.call} is not a wait`);
     }
@@ -327,7 +454,7 @@ class Run {
       const timer = setTimeout(() => finish(false), ms);
       if (signal !== undefined)
         connections.push(
-          (socket[signal] as { connect(slot: () => void): { disconnect(): void } }).connect(() => {
+          ((socket as unknown as Record<string, unknown>)[signal] as { connect(slot: () => void): { disconnect(): void } }).connect(() => {
             seen += 1;
             if (seen >= count) finish(true);
           }),
@@ -335,6 +462,11 @@ class Run {
       if (state !== undefined) connections.push(socket.stateChanged.connect(() => inState() && finish(true)));
     });
   }
+}
+
+/** QSslError(name, peerCertificate()) for each name. */
+function errorList(socket: QSslSocket, names: readonly SslErrorName[]): QSslError[] {
+  return names.map((name) => new QSslError(SslError[name], socket.peerCertificate()));
 }
 
 function bindAddress(address: BindAddress): QHostAddress {

@@ -5,7 +5,17 @@
  * afresh so that both runners meet the same behaviour.
  */
 import type net from 'node:net';
-import { closedPort, freeUdpPort, startBlackhole, startServer, startUdpServer } from '@socketgate/testkit';
+import tls from 'node:tls';
+import {
+  closedPort,
+  freeUdpPort,
+  makeTestPki,
+  startBlackhole,
+  startServer,
+  startTlsServer,
+  startUdpServer,
+  type TestPki,
+} from '@socketgate/testkit';
 import type { PlannedScenario, Scenario, ServerSpec } from './scenario.js';
 
 interface Running {
@@ -22,7 +32,59 @@ const reset = (socket: net.Socket): void => {
   if (!socket.destroyed) socket.resetAndDestroy();
 };
 
-function start(spec: ServerSpec): Promise<Running> {
+/** Echoes what a TLS socket decrypts; ends when its peer ends. */
+const echoTls = (socket: tls.TLSSocket): void => {
+  socket.on('error', () => {});
+  socket.on('data', (chunk: Buffer) => socket.write(chunk));
+  socket.on('end', () => socket.end());
+};
+
+/** The STARTTLS line server (ServerSpec): READY, lines echoed, STARTTLS answered OK, then TLS. */
+function startTls(socket: net.Socket, context: tls.SecureContext): void {
+  socket.write('READY\r\n');
+  let pending = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    pending = Buffer.concat([pending, chunk]);
+    for (let end = pending.indexOf(10); end >= 0; end = pending.indexOf(10)) {
+      const line = pending.subarray(0, end).toString('latin1').replace(/\r$/, '');
+      pending = pending.subarray(end + 1);
+      if (line !== 'STARTTLS') {
+        socket.write(`${line}\r\n`, 'latin1');
+        continue;
+      }
+      socket.off('data', onData);
+      socket.pause();
+      socket.write('OK\r\n');
+      // A ClientHello that came with the line is the TLS socket's to read.
+      if (pending.byteLength > 0) socket.unshift(pending);
+      echoTls(new tls.TLSSocket(socket, { isServer: true, secureContext: context }));
+      return;
+    }
+  };
+  socket.on('data', onData);
+  socket.on('error', () => {});
+}
+
+function start(spec: ServerSpec, pki: () => TestPki): Promise<Running> {
+  if ('tls' in spec && spec.delayMs !== undefined) {
+    const { chain, key } = pki()[spec.certificate];
+    const secureContext = tls.createSecureContext({ cert: chain, key, ...(spec.maxVersion && { maxVersion: spec.maxVersion }) });
+    const delayMs = spec.delayMs;
+    return startServer((socket) => {
+      socket.pause();
+      later(delayMs, () => {
+        if (!socket.destroyed)
+          echoTls(new tls.TLSSocket(socket, { isServer: true, secureContext, ...(spec.alpn && { ALPNProtocols: spec.alpn }) }));
+      });
+    });
+  }
+  if ('tls' in spec) {
+    return startTlsServer({
+      certificate: pki()[spec.certificate],
+      ...(spec.maxVersion && { maxVersion: spec.maxVersion }),
+      ...(spec.alpn && { alpn: spec.alpn }),
+    });
+  }
   if ('udp' in spec) {
     switch (spec.udp) {
       case 'echo':
@@ -83,30 +145,49 @@ function start(spec: ServerSpec): Promise<Running> {
       return startBlackhole();
     case 'refused':
       return closedPort().then((port) => ({ port, close: async () => {} }));
+    case 'starttls': {
+      const certificate = pki()[spec.certificate];
+      const context = tls.createSecureContext({ cert: certificate.chain, key: certificate.key });
+      return startServer((socket) => startTls(socket, context));
+    }
   }
 }
 
 /**
- * Starts every server the scenarios need and returns the scenarios with their ports, and a function
- * that stops the servers.
+ * Starts every server the scenarios need and returns the scenarios with their ports and the test
+ * CA's PEM, and a function that stops the servers. The certificates are made once per run, when a
+ * TLS server first needs them.
  */
 export async function startServers(scenarios: readonly Scenario[]): Promise<{ planned: PlannedScenario[]; close(): Promise<void> }> {
   const running = new Map<string, Running>();
+  let made: TestPki | undefined;
+  const pki = (): TestPki => {
+    made ??= makeTestPki();
+    return made;
+  };
+  const close = async (): Promise<void> => {
+    await Promise.all([...running.values()].map((server) => server.close()));
+    made?.remove();
+  };
   try {
-    for (const scenario of scenarios)
+    for (const scenario of scenarios) {
+      if (Object.values(scenario.sockets).includes('ssl')) pki();
       for (const spec of Object.values(scenario.servers)) {
         const key = JSON.stringify(spec);
-        if (!running.has(key)) running.set(key, await start(spec));
+        if (!running.has(key)) running.set(key, await start(spec, pki));
       }
+    }
   } catch (error) {
-    await Promise.all([...running.values()].map((server) => server.close()));
+    await close();
     throw error;
   }
+  const caPem = made?.ca.pem ?? '';
   const planned = scenarios.map((scenario) => ({
     ...scenario,
     ports: Object.fromEntries(
       Object.entries(scenario.servers).map(([name, spec]) => [name, (running.get(JSON.stringify(spec)) as Running).port]),
     ),
+    caPem,
   }));
-  return { planned, close: async () => void (await Promise.all([...running.values()].map((server) => server.close()))) };
+  return { planned, close };
 }
