@@ -13,7 +13,9 @@
  * full garbage collections (from --trace-gc) are read.
  */
 import type { ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import type { PageConfig, Step } from './page.js';
 import { cpuSeconds, every, procKiB, removeFolder, start, stopAndWait, temporaryFolder, tree } from './processes.js';
@@ -37,6 +39,13 @@ export interface ChromiumOptions {
   tsx: string[];
   /** Node's arguments to start the gateway on `port`, accepting pages from `origin`. */
   gatewayArgs(port: number, origin: string): string[];
+  /** Only these paths (all that can run here when absent). */
+  paths?: string[];
+  /**
+   * A folder for profiles (BENCH_PROFILE=1): every Node server runs with --cpu-prof into it, its
+   * --trace-gc lines are kept there, and it is stopped with SIGTERM so that its profile is written.
+   */
+  profileDir?: string;
 }
 
 export interface ChromiumSession {
@@ -214,6 +223,8 @@ function pageServer(code: Uint8Array, current: () => Current | undefined): Promi
 /** A server under measurement: its processes, and full GCs counted from --trace-gc (Node servers). */
 interface Server {
   roots: ChildProcess[];
+  /** Where its --trace-gc lines go when profiling. */
+  gcLog?: string;
   /** How many processes it has when idle: its roots, and for a server run by tsx their esbuild services. */
   idle: number;
   fullGcs: number;
@@ -230,15 +241,19 @@ const settled = async (server: Server) => {
     await new Promise((resolve) => setTimeout(resolve, 100));
 };
 
-async function startServer(path: string, options: ChromiumOptions, origin: string): Promise<Server> {
+async function startServer(path: string, session: number, options: ChromiumOptions, origin: string): Promise<Server> {
   const server: Server = { roots: [], idle: 0, fullGcs: 0, externalGcs: 0, output: [] };
+  const name = `${path}-session${session}`;
+  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  if (options.profileDir) server.gcLog = join(options.profileDir, `${name}.gc.txt`);
   const onLine = (line: string) => {
+    if (server.gcLog && /^\[\d+:0x/.test(line)) appendFileSync(server.gcLog, `${line}\n`);
     if (line.includes('Mark-Compact')) {
       server.fullGcs++;
       if (line.includes('external memory pressure')) server.externalGcs++;
     } else if (!line.includes('Scavenge')) server.output = [...server.output, line].slice(-20);
   };
-  const node = (args: string[], ready: RegExp) => start(process.execPath, ['--trace-gc', ...args], ready, { onLine });
+  const node = (args: string[], ready: RegExp) => start(process.execPath, ['--trace-gc', ...profile, ...args], ready, { onLine });
   if (path === 'socketgate') server.roots.push(await node(options.gatewayArgs(GATEWAY, origin), /listening on/));
   else if (path === 'bridge')
     server.roots.push(await node([...options.tsx, 'bench/bridge.ts', String(BRIDGE), String(options.target)], /ready/));
@@ -269,9 +284,11 @@ function stepsFor(path: string, options: ChromiumOptions): Array<[string, Step]>
 }
 
 /** One step, with the server's CPU seconds, RSS (and PSS for a process tree) and full GCs during it. */
-async function measure(server: Server, channel: PageChannel, name: string, step: Step): Promise<Result> {
+async function measure(server: Server, browser: ChildProcess, channel: PageChannel, name: string, step: Step): Promise<Result> {
   await settled(server);
   const cpuBefore = cpuSeconds(pidsOf(server));
+  const browserPids = () => (browser.pid ? tree(browser.pid) : []);
+  const browserCpuBefore = cpuSeconds(browserPids());
   const gcsBefore = server.fullGcs;
   const externalBefore = server.externalGcs;
   const rssBeforeKiB = rssKiB(server);
@@ -301,6 +318,7 @@ async function measure(server: Server, channel: PageChannel, name: string, step:
   return {
     ...result,
     serverCpuSeconds: cpuSeconds(pidsOf(server)) - cpuBefore,
+    browserCpuSeconds: cpuSeconds(browserPids()) - browserCpuBefore,
     fullGcs: server.fullGcs - gcsBefore,
     externalMemoryGcs: server.externalGcs - externalBefore,
     rssBeforeKiB,
@@ -327,7 +345,7 @@ async function runSession(
   const profile = temporaryFolder('socketgate-bench-chromium-');
   const channel = new PageChannel();
   try {
-    server = await startServer(path, options, origin);
+    server = await startServer(path, index, options, origin);
     state.current = {
       channel,
       config: {
@@ -354,7 +372,7 @@ async function runSession(
     );
     record.page = (await channel.next(60_000, 'loading the page')) as Result;
     for (const [name, step] of stepsFor(path, options)) {
-      const result = await measure(server, channel, name, step);
+      const result = await measure(server, chromium, channel, name, step);
       record.steps[name] = result;
       if (result.failed) console.log(`chromium ${path} session ${index} ${name}: failed (${result.reason})`);
     }
@@ -366,7 +384,7 @@ async function runSession(
   } finally {
     state.current = undefined;
     if (chromium) await stopAndWait(chromium);
-    for (const root of server?.roots ?? []) await stopAndWait(root);
+    for (const root of server?.roots ?? []) await stopAndWait(root, options.profileDir ? 'SIGTERM' : 'SIGKILL');
     removeFolder(profile);
   }
   record.log.push(...channel.log);
@@ -389,6 +407,12 @@ export async function chromiumPhase(options: ChromiumOptions): Promise<ChromiumR
   else skipped.websockify = 'websockify is not installed and cannot be installed here';
   if (wispError) skipped.wisp = `wisp-js's browser client could not be bundled for the page: ${wispError}`;
   else paths.push('wisp');
+  for (const path of [...paths]) {
+    if (options.paths && !options.paths.includes(path)) {
+      paths.splice(paths.indexOf(path), 1);
+      skipped[path] = 'left out by BENCH_CHROMIUM_PATHS';
+    }
+  }
   for (const [path, why] of Object.entries(skipped)) console.log(`chromium ${path}: skipped (${why})`);
   const state: { current?: Current | undefined } = {};
   const server = await pageServer(code, () => state.current);

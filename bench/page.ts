@@ -50,6 +50,22 @@ interface Conn {
 /** The client's bound on bytes it holds for sending, as in bench/client.ts. */
 const WRITE_BOUND = 4 * 1024 * 1024;
 
+/** Messages the page's WebSockets sent and received, every path's (wisp-js's client opens its own). */
+const messages = { sent: 0, received: 0 };
+const BrowserWebSocket = globalThis.WebSocket;
+globalThis.WebSocket = class CountingWebSocket extends BrowserWebSocket {
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols);
+    this.addEventListener('message', () => {
+      messages.received++;
+    });
+  }
+  override send(data: string | ArrayBuffer | Blob | ArrayBufferView<ArrayBuffer>): void {
+    messages.sent++;
+    super.send(data);
+  }
+};
+
 const config = (await (await fetch('/config')).json()) as PageConfig;
 const ECHO = config.target;
 const SINK = config.target + 1;
@@ -317,7 +333,9 @@ for (;;) {
   const step = (await (await fetch('/step', { method: 'POST', body: JSON.stringify(result) })).json()) as Step;
   if (step.scenario === 'done') break;
   try {
-    result = await run(step);
+    const sent = messages.sent;
+    const received = messages.received;
+    result = { ...(await run(step)), messagesSent: messages.sent - sent, messagesReceived: messages.received - received };
   } catch (error) {
     result = { failed: true, reason: String(error) };
   }
