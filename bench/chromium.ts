@@ -42,8 +42,13 @@ export interface ChromiumOptions {
   /** Only these paths (all that can run here when absent). */
   paths?: string[];
   /**
-   * A folder for profiles (BENCH_PROFILE=1): every Node server runs with --cpu-prof into it, its
-   * --trace-gc lines are kept there, and it is stopped with SIGTERM so that its profile is written.
+   * Node's arguments to start another build of the gateway (BENCH_BASELINE_GATEWAY), measured in the
+   * same run as the path `socketgate-baseline`: the same page, sessions interleaved with the others.
+   */
+  baselineGatewayArgs?(port: number, origin: string): string[];
+  /**
+   * A folder for profiles (BENCH_PROFILE=1): every Node server runs with --cpu-prof into a folder
+   * in it named by path and session, its --trace-gc lines are kept beside that, and it is stopped with SIGTERM so that its profile is written.
    */
   profileDir?: string;
 }
@@ -244,7 +249,8 @@ const settled = async (server: Server) => {
 async function startServer(path: string, session: number, options: ChromiumOptions, origin: string): Promise<Server> {
   const server: Server = { roots: [], idle: 0, fullGcs: 0, externalGcs: 0, output: [] };
   const name = `${path}-session${session}`;
-  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  // A folder per process: a server run by tsx has a second thread (its loader), with a profile of its own.
+  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, name)}`] : [];
   if (options.profileDir) server.gcLog = join(options.profileDir, `${name}.gc.txt`);
   const onLine = (line: string) => {
     if (server.gcLog && /^\[\d+:0x/.test(line)) appendFileSync(server.gcLog, `${line}\n`);
@@ -255,6 +261,8 @@ async function startServer(path: string, session: number, options: ChromiumOptio
   };
   const node = (args: string[], ready: RegExp) => start(process.execPath, ['--trace-gc', ...profile, ...args], ready, { onLine });
   if (path === 'socketgate') server.roots.push(await node(options.gatewayArgs(GATEWAY, origin), /listening on/));
+  else if (path === 'socketgate-baseline' && options.baselineGatewayArgs)
+    server.roots.push(await node(options.baselineGatewayArgs(GATEWAY, origin), /listening on/));
   else if (path === 'bridge')
     server.roots.push(await node([...options.tsx, 'bench/bridge.ts', String(BRIDGE), String(options.target)], /ready/));
   else if (path === 'wisp')
@@ -279,7 +287,8 @@ function stepsFor(path: string, options: ChromiumOptions): Array<[string, Step]>
     ['latency', { scenario: 'latency', count: 2000 }],
     ['stalledPage', { scenario: 'stalledPage', bytes: options.stalledBytes, stallMs: 5000 }],
   ];
-  if (path === 'socketgate') steps.push(['stalledReader', { scenario: 'stalledReader', bytes: options.stalledBytes, stallMs: 5000 }]);
+  if (path.startsWith('socketgate'))
+    steps.push(['stalledReader', { scenario: 'stalledReader', bytes: options.stalledBytes, stallMs: 5000 }]);
   return steps;
 }
 
@@ -349,7 +358,8 @@ async function runSession(
     state.current = {
       channel,
       config: {
-        path: path as PageConfig['path'],
+        // The baseline gateway's page is socketgate's.
+        path: (path === 'socketgate-baseline' ? 'socketgate' : path) as PageConfig['path'],
         target: options.target,
         gateway: `ws://127.0.0.1:${GATEWAY}/v1/socket`,
         token: options.token,
@@ -401,7 +411,7 @@ async function runSession(
  */
 export async function chromiumPhase(options: ChromiumOptions): Promise<ChromiumResults> {
   const { code, wispError } = await bundlePage();
-  const paths = ['socketgate', 'bridge'];
+  const paths = ['socketgate', ...(options.baselineGatewayArgs ? ['socketgate-baseline'] : []), 'bridge'];
   const skipped: Record<string, string> = {};
   if (options.websockify) paths.push('websockify');
   else skipped.websockify = 'websockify is not installed and cannot be installed here';
@@ -505,7 +515,7 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
             gcCell(session, 'upload'),
             gcCell(session, 'download'),
             stalledCell(session.steps.stalledPage),
-            path === 'socketgate' ? stalledCell(session.steps.stalledReader) : '—',
+            path.startsWith('socketgate') ? stalledCell(session.steps.stalledReader) : '—',
           ].join(' | ')} |${session.failed ? ` then failed: ${session.failed.split('\n')[0]}` : ''}`,
     ),
   );

@@ -27,7 +27,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ChromiumResults, chromiumMarkdown, chromiumPhase, cpuPerGiB, medianOf, sessionsOf, stepValue } from './chromium.js';
+import {
+  type ChromiumResults,
+  type ChromiumSession,
+  chromiumMarkdown,
+  chromiumPhase,
+  cpuPerGiB,
+  medianOf,
+  sessionsOf,
+  stepValue,
+} from './chromium.js';
 import { cpuSeconds, debianCommand, every, loadAverage, procKiB, start, stop, stopAll, stopAndWait, tree } from './processes.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -57,7 +66,7 @@ const PHASES = new Set((process.env.BENCH_PHASES ?? 'node,chromium').split(','))
 const CHROMIUM_PATHS = process.env.BENCH_CHROMIUM_PATHS?.split(',');
 /**
  * BENCH_PROFILE=1: the gateway of the Node phase and every Node server of the Chromium phase run with
- * --cpu-prof into bench/profiles/ (one .cpuprofile per process, named by path and session), with
+ * --cpu-prof into bench/profiles/ (a folder per process, named by path and session), with
  * their --trace-gc lines beside them, and are stopped with SIGTERM so that the profile is written.
  */
 const PROFILE_DIR =
@@ -239,7 +248,7 @@ interface NodePhase {
  */
 async function nodePhase(websockify: string | undefined, socat: string | undefined): Promise<NodePhase> {
   const servers: ChildProcess[] = [];
-  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=socketgate-node.cpuprofile'] : [];
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, 'socketgate-node')}`] : [];
   const gateway = await start(process.execPath, [...profile, ...gatewayArgs(GATEWAY)], /listening on/);
   const relay = await start(process.execPath, [...tsx, 'bench/relay.ts', String(RELAY), String(TARGET)], /ready/);
   servers.push(gateway, relay);
@@ -505,6 +514,16 @@ function issueTargets(node: NodePhase | undefined, browser: ChromiumResults | un
         );
       }
     }
+    if (browser.paths.includes('socketgate-baseline')) {
+      const baseline = sessionsOf(browser, 'socketgate-baseline');
+      for (const scenario of ['upload', 'download']) {
+        const each = (value: (session: ChromiumSession) => number, digits: number) =>
+          `${ours.map((session) => fmt(value(session), digits)).join(', ')} against ${baseline.map((session) => fmt(value(session), digits)).join(', ')}`;
+        lines.push(
+          `- for reference, from Chromium, ${scenario} against the baseline gateway (BENCH_BASELINE_GATEWAY), session by session: MB/s ${each((session) => stepValue(session, scenario, 'mbPerSecond'), 0)}; gateway CPU s/GiB ${each((session) => cpuPerGiB(session, scenario, CHROMIUM_BYTES), 2)}; full GCs ${each((session) => stepValue(session, scenario, 'fullGcs'), 0)}`,
+        );
+      }
+    }
     for (const key of ['p50us', 'p99us']) {
       const ourMedian = medianOf(browser, 'socketgate', (session) => stepValue(session, 'latency', key));
       const bridgeMedian = medianOf(browser, 'bridge', (session) => stepValue(session, 'latency', key));
@@ -545,8 +564,20 @@ function issueTargets(node: NodePhase | undefined, browser: ChromiumResults | un
   return lines;
 }
 
+/**
+ * BENCH_BASELINE_GATEWAY: another build of the gateway's CLI module (say, dist/cli.js of the commit
+ * before a change, built into a folder of its own), measured in the Chromium phase as the path
+ * socketgate-baseline, interleaved with the others in the same run.
+ */
+const BASELINE_GATEWAY = process.env.BENCH_BASELINE_GATEWAY;
 /** A run whose results do not replace bench/results.*: smoke sizes, a phase or path left out, or profiling. */
-const PARTIAL = SMOKE || !PHASES.has('node') || !PHASES.has('chromium') || CHROMIUM_PATHS !== undefined || PROFILE_DIR !== undefined;
+const PARTIAL =
+  BASELINE_GATEWAY !== undefined ||
+  SMOKE ||
+  !PHASES.has('node') ||
+  !PHASES.has('chromium') ||
+  CHROMIUM_PATHS !== undefined ||
+  PROFILE_DIR !== undefined;
 /** BENCH_SESSIONS: fresh sessions per path in the Chromium phase (at least 3; 5 unless smoke). */
 const SESSIONS = Math.max(3, Number(process.env.BENCH_SESSIONS ?? (SMOKE ? 3 : 5)));
 const CHROMIUM_BYTES = 128 * MiB * SCALE;
@@ -579,6 +610,9 @@ async function main(): Promise<void> {
       tsx,
       gatewayArgs: (port, origin) => gatewayArgs(port, [origin]),
       ...(CHROMIUM_PATHS ? { paths: CHROMIUM_PATHS } : {}),
+      ...(BASELINE_GATEWAY
+        ? { baselineGatewayArgs: (port: number, origin: string) => [BASELINE_GATEWAY, ...gatewayArgs(port, [origin]).slice(1)] }
+        : {}),
       ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}),
     });
   } else {
