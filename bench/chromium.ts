@@ -454,6 +454,9 @@ export const sessionsOf = (results: ChromiumResults, path: string) => results.se
 /** The server's CPU seconds per GiB of a transfer step. */
 export const cpuPerGiB = (session: ChromiumSession, step: string, bytes: number) =>
   stepValue(session, step, 'serverCpuSeconds') / (bytes / GiB);
+/** Chromium's CPU seconds (all its processes) per GiB of a transfer step. */
+const browserPerGiB = (session: ChromiumSession, step: string, bytes: number) =>
+  stepValue(session, step, 'browserCpuSeconds') / (bytes / GiB);
 /** The median over a path's sessions. */
 export const medianOf = (results: ChromiumResults, path: string, value: (session: ChromiumSession) => number) =>
   median(sessionsOf(results, path).map(value));
@@ -502,7 +505,7 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
   const rows = results.paths.flatMap((path) =>
     sessionsOf(results, path).map((session) =>
       session.failed && Object.keys(session.steps).length === 0
-        ? `| ${path} | ${session.session} | failed: ${session.failed.split('\n')[0]} |||||||||`
+        ? `| ${path} | ${session.session} | failed: ${session.failed.split('\n')[0]} ||||||||||`
         : `| ${[
             path,
             session.session,
@@ -512,6 +515,7 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
             fmt(stepValue(session, 'latency', 'p99us')),
             fmt(cpuPerGiB(session, 'upload', bytes), 2),
             fmt(cpuPerGiB(session, 'download', bytes), 2),
+            `${fmt(browserPerGiB(session, 'upload', bytes), 2)} / ${fmt(browserPerGiB(session, 'download', bytes), 2)}`,
             gcCell(session, 'upload'),
             gcCell(session, 'download'),
             stalledCell(session.steps.stalledPage),
@@ -520,8 +524,8 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
     ),
   );
   const perSession = [
-    '| path | session | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | CPU s/GiB upload | CPU s/GiB download | full GCs in the upload (for external memory) | full GCs in the download (for external memory) | stalled page: RSS growth MiB | stalled reader (SDK read buffer): RSS growth MiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| path | session | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | CPU s/GiB upload | CPU s/GiB download | browser CPU s/GiB up / down | full GCs in the upload (for external memory) | full GCs in the download (for external memory) | stalled page: RSS growth MiB | stalled reader (SDK read buffer): RSS growth MiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...rows,
   ].join('\n');
   const first = results.sessions.find((session) => session.page)?.page;
@@ -531,7 +535,7 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
   const note = [
     `${browser} (Debian's), headless, no DevTools driver attached; a fresh server process and a fresh browser profile per session, sessions interleaved across paths. Each session: an unmeasured upload and download, then ${fmt(bytes / MiB)} MiB each way, 2,000 echoes of 64 bytes after 200 unmeasured, and stalled downloads.`,
     "Paths: socketgate (the SDK bundled into the page), bridge (the browser's WebSocket to bench/bridge.ts, a minimal `ws` server piping each WebSocket to one TCP connection with back-pressure: the clean reference), websockify (the browser's WebSocket, subprotocol binary, to Debian's websockify), wisp (wisp-js's browser client to its server).",
-    'Server CPU: user and system seconds from /proc/PID/stat (with reaped children: websockify forks per connection) during the transfer, per GiB. Full GCs: Mark-Compact collections of a Node server during the transfer (from --trace-gc), in parentheses those V8 started for external memory pressure.',
+    'Server CPU: user and system seconds from /proc/PID/stat (with reaped children: websockify forks per connection) during the transfer, per GiB; browser CPU likewise, summed over every Chromium process. Full GCs: Mark-Compact collections of a Node server during the transfer (from --trace-gc), in parentheses those V8 started for external memory pressure.',
     "Stalled page: a download during which the page's main thread is busy for 5 s, so the browser stops reading the WebSocket; the server's RSS growth (peak over the start, sampled every 25 ms; PSS every 250 ms) and whether every byte and the close then arrived. Stalled reader: socketgate only, the SDK's way for an application to stop reading (a 64 KiB read buffer left unread for 5 s); a page cannot stop a plain WebSocket from delivering.",
     ...(isolated ? [] : ['The page was not cross-origin isolated in every session: its timer was then precise to 100 µs only.']),
     ...skipped,
