@@ -13,7 +13,9 @@
  * full garbage collections (from --trace-gc) are read.
  */
 import type { ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import type { PageConfig, Step } from './page.js';
 import { cpuSeconds, every, procKiB, removeFolder, start, stopAndWait, temporaryFolder, tree } from './processes.js';
@@ -37,6 +39,18 @@ export interface ChromiumOptions {
   tsx: string[];
   /** Node's arguments to start the gateway on `port`, accepting pages from `origin`. */
   gatewayArgs(port: number, origin: string): string[];
+  /** Only these paths (all that can run here when absent). */
+  paths?: string[];
+  /**
+   * Node's arguments to start another build of the gateway (BENCH_BASELINE_GATEWAY), measured in the
+   * same run as the path `socketgate-baseline`: the same page, sessions interleaved with the others.
+   */
+  baselineGatewayArgs?(port: number, origin: string): string[];
+  /**
+   * A folder for profiles (BENCH_PROFILE=1): every Node server runs with --cpu-prof into a folder
+   * in it named by path and session, its --trace-gc lines are kept beside that, and it is stopped with SIGTERM so that its profile is written.
+   */
+  profileDir?: string;
 }
 
 export interface ChromiumSession {
@@ -214,6 +228,8 @@ function pageServer(code: Uint8Array, current: () => Current | undefined): Promi
 /** A server under measurement: its processes, and full GCs counted from --trace-gc (Node servers). */
 interface Server {
   roots: ChildProcess[];
+  /** Where its --trace-gc lines go when profiling. */
+  gcLog?: string;
   /** How many processes it has when idle: its roots, and for a server run by tsx their esbuild services. */
   idle: number;
   fullGcs: number;
@@ -230,16 +246,23 @@ const settled = async (server: Server) => {
     await new Promise((resolve) => setTimeout(resolve, 100));
 };
 
-async function startServer(path: string, options: ChromiumOptions, origin: string): Promise<Server> {
+async function startServer(path: string, session: number, options: ChromiumOptions, origin: string): Promise<Server> {
   const server: Server = { roots: [], idle: 0, fullGcs: 0, externalGcs: 0, output: [] };
+  const name = `${path}-session${session}`;
+  // A folder per process: a server run by tsx has a second thread (its loader), with a profile of its own.
+  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, name)}`] : [];
+  if (options.profileDir) server.gcLog = join(options.profileDir, `${name}.gc.txt`);
   const onLine = (line: string) => {
+    if (server.gcLog && /^\[\d+:0x/.test(line)) appendFileSync(server.gcLog, `${line}\n`);
     if (line.includes('Mark-Compact')) {
       server.fullGcs++;
       if (line.includes('external memory pressure')) server.externalGcs++;
     } else if (!line.includes('Scavenge')) server.output = [...server.output, line].slice(-20);
   };
-  const node = (args: string[], ready: RegExp) => start(process.execPath, ['--trace-gc', ...args], ready, { onLine });
+  const node = (args: string[], ready: RegExp) => start(process.execPath, ['--trace-gc', ...profile, ...args], ready, { onLine });
   if (path === 'socketgate') server.roots.push(await node(options.gatewayArgs(GATEWAY, origin), /listening on/));
+  else if (path === 'socketgate-baseline' && options.baselineGatewayArgs)
+    server.roots.push(await node(options.baselineGatewayArgs(GATEWAY, origin), /listening on/));
   else if (path === 'bridge')
     server.roots.push(await node([...options.tsx, 'bench/bridge.ts', String(BRIDGE), String(options.target)], /ready/));
   else if (path === 'wisp')
@@ -264,14 +287,17 @@ function stepsFor(path: string, options: ChromiumOptions): Array<[string, Step]>
     ['latency', { scenario: 'latency', count: 2000 }],
     ['stalledPage', { scenario: 'stalledPage', bytes: options.stalledBytes, stallMs: 5000 }],
   ];
-  if (path === 'socketgate') steps.push(['stalledReader', { scenario: 'stalledReader', bytes: options.stalledBytes, stallMs: 5000 }]);
+  if (path.startsWith('socketgate'))
+    steps.push(['stalledReader', { scenario: 'stalledReader', bytes: options.stalledBytes, stallMs: 5000 }]);
   return steps;
 }
 
 /** One step, with the server's CPU seconds, RSS (and PSS for a process tree) and full GCs during it. */
-async function measure(server: Server, channel: PageChannel, name: string, step: Step): Promise<Result> {
+async function measure(server: Server, browser: ChildProcess, channel: PageChannel, name: string, step: Step): Promise<Result> {
   await settled(server);
   const cpuBefore = cpuSeconds(pidsOf(server));
+  const browserPids = () => (browser.pid ? tree(browser.pid) : []);
+  const browserCpuBefore = cpuSeconds(browserPids());
   const gcsBefore = server.fullGcs;
   const externalBefore = server.externalGcs;
   const rssBeforeKiB = rssKiB(server);
@@ -301,6 +327,7 @@ async function measure(server: Server, channel: PageChannel, name: string, step:
   return {
     ...result,
     serverCpuSeconds: cpuSeconds(pidsOf(server)) - cpuBefore,
+    browserCpuSeconds: cpuSeconds(browserPids()) - browserCpuBefore,
     fullGcs: server.fullGcs - gcsBefore,
     externalMemoryGcs: server.externalGcs - externalBefore,
     rssBeforeKiB,
@@ -327,11 +354,12 @@ async function runSession(
   const profile = temporaryFolder('socketgate-bench-chromium-');
   const channel = new PageChannel();
   try {
-    server = await startServer(path, options, origin);
+    server = await startServer(path, index, options, origin);
     state.current = {
       channel,
       config: {
-        path: path as PageConfig['path'],
+        // The baseline gateway's page is socketgate's.
+        path: (path === 'socketgate-baseline' ? 'socketgate' : path) as PageConfig['path'],
         target: options.target,
         gateway: `ws://127.0.0.1:${GATEWAY}/v1/socket`,
         token: options.token,
@@ -354,7 +382,7 @@ async function runSession(
     );
     record.page = (await channel.next(60_000, 'loading the page')) as Result;
     for (const [name, step] of stepsFor(path, options)) {
-      const result = await measure(server, channel, name, step);
+      const result = await measure(server, chromium, channel, name, step);
       record.steps[name] = result;
       if (result.failed) console.log(`chromium ${path} session ${index} ${name}: failed (${result.reason})`);
     }
@@ -366,7 +394,7 @@ async function runSession(
   } finally {
     state.current = undefined;
     if (chromium) await stopAndWait(chromium);
-    for (const root of server?.roots ?? []) await stopAndWait(root);
+    for (const root of server?.roots ?? []) await stopAndWait(root, options.profileDir ? 'SIGTERM' : 'SIGKILL');
     removeFolder(profile);
   }
   record.log.push(...channel.log);
@@ -383,12 +411,18 @@ async function runSession(
  */
 export async function chromiumPhase(options: ChromiumOptions): Promise<ChromiumResults> {
   const { code, wispError } = await bundlePage();
-  const paths = ['socketgate', 'bridge'];
+  const paths = ['socketgate', ...(options.baselineGatewayArgs ? ['socketgate-baseline'] : []), 'bridge'];
   const skipped: Record<string, string> = {};
   if (options.websockify) paths.push('websockify');
   else skipped.websockify = 'websockify is not installed and cannot be installed here';
   if (wispError) skipped.wisp = `wisp-js's browser client could not be bundled for the page: ${wispError}`;
   else paths.push('wisp');
+  for (const path of [...paths]) {
+    if (options.paths && !options.paths.includes(path)) {
+      paths.splice(paths.indexOf(path), 1);
+      skipped[path] = 'left out by BENCH_CHROMIUM_PATHS';
+    }
+  }
   for (const [path, why] of Object.entries(skipped)) console.log(`chromium ${path}: skipped (${why})`);
   const state: { current?: Current | undefined } = {};
   const server = await pageServer(code, () => state.current);
@@ -420,6 +454,9 @@ export const sessionsOf = (results: ChromiumResults, path: string) => results.se
 /** The server's CPU seconds per GiB of a transfer step. */
 export const cpuPerGiB = (session: ChromiumSession, step: string, bytes: number) =>
   stepValue(session, step, 'serverCpuSeconds') / (bytes / GiB);
+/** Chromium's CPU seconds (all its processes) per GiB of a transfer step. */
+const browserPerGiB = (session: ChromiumSession, step: string, bytes: number) =>
+  stepValue(session, step, 'browserCpuSeconds') / (bytes / GiB);
 /** The median over a path's sessions. */
 export const medianOf = (results: ChromiumResults, path: string, value: (session: ChromiumSession) => number) =>
   median(sessionsOf(results, path).map(value));
@@ -468,7 +505,7 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
   const rows = results.paths.flatMap((path) =>
     sessionsOf(results, path).map((session) =>
       session.failed && Object.keys(session.steps).length === 0
-        ? `| ${path} | ${session.session} | failed: ${session.failed.split('\n')[0]} |||||||||`
+        ? `| ${path} | ${session.session} | failed: ${session.failed.split('\n')[0]} ||||||||||`
         : `| ${[
             path,
             session.session,
@@ -478,16 +515,17 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
             fmt(stepValue(session, 'latency', 'p99us')),
             fmt(cpuPerGiB(session, 'upload', bytes), 2),
             fmt(cpuPerGiB(session, 'download', bytes), 2),
+            `${fmt(browserPerGiB(session, 'upload', bytes), 2)} / ${fmt(browserPerGiB(session, 'download', bytes), 2)}`,
             gcCell(session, 'upload'),
             gcCell(session, 'download'),
             stalledCell(session.steps.stalledPage),
-            path === 'socketgate' ? stalledCell(session.steps.stalledReader) : '—',
+            path.startsWith('socketgate') ? stalledCell(session.steps.stalledReader) : '—',
           ].join(' | ')} |${session.failed ? ` then failed: ${session.failed.split('\n')[0]}` : ''}`,
     ),
   );
   const perSession = [
-    '| path | session | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | CPU s/GiB upload | CPU s/GiB download | full GCs in the upload (for external memory) | full GCs in the download (for external memory) | stalled page: RSS growth MiB | stalled reader (SDK read buffer): RSS growth MiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| path | session | upload MB/s | download MB/s | echo p50 µs | echo p99 µs | CPU s/GiB upload | CPU s/GiB download | browser CPU s/GiB up / down | full GCs in the upload (for external memory) | full GCs in the download (for external memory) | stalled page: RSS growth MiB | stalled reader (SDK read buffer): RSS growth MiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...rows,
   ].join('\n');
   const first = results.sessions.find((session) => session.page)?.page;
@@ -497,7 +535,7 @@ export function chromiumMarkdown(results: ChromiumResults, bytes: number): strin
   const note = [
     `${browser} (Debian's), headless, no DevTools driver attached; a fresh server process and a fresh browser profile per session, sessions interleaved across paths. Each session: an unmeasured upload and download, then ${fmt(bytes / MiB)} MiB each way, 2,000 echoes of 64 bytes after 200 unmeasured, and stalled downloads.`,
     "Paths: socketgate (the SDK bundled into the page), bridge (the browser's WebSocket to bench/bridge.ts, a minimal `ws` server piping each WebSocket to one TCP connection with back-pressure: the clean reference), websockify (the browser's WebSocket, subprotocol binary, to Debian's websockify), wisp (wisp-js's browser client to its server).",
-    'Server CPU: user and system seconds from /proc/PID/stat (with reaped children: websockify forks per connection) during the transfer, per GiB. Full GCs: Mark-Compact collections of a Node server during the transfer (from --trace-gc), in parentheses those V8 started for external memory pressure.',
+    'Server CPU: user and system seconds from /proc/PID/stat (with reaped children: websockify forks per connection) during the transfer, per GiB; browser CPU likewise, summed over every Chromium process. Full GCs: Mark-Compact collections of a Node server during the transfer (from --trace-gc), in parentheses those V8 started for external memory pressure.',
     "Stalled page: a download during which the page's main thread is busy for 5 s, so the browser stops reading the WebSocket; the server's RSS growth (peak over the start, sampled every 25 ms; PSS every 250 ms) and whether every byte and the close then arrived. Stalled reader: socketgate only, the SDK's way for an application to stop reading (a 64 KiB read buffer left unread for 5 s); a page cannot stop a plain WebSocket from delivering.",
     ...(isolated ? [] : ['The page was not cross-origin isolated in every session: its timer was then precise to 100 µs only.']),
     ...skipped,

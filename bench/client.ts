@@ -11,6 +11,7 @@ import net from 'node:net';
 import type { WispConnection } from '@mercuryworkshop/wisp-js/client';
 import { Gateway, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
 import { WebSocket } from 'ws';
+import { closeOrQuiet, download, latency, percentile, type Conn as SharedConn, sleep, upload, WRITE_BOUND } from './scenarios.js';
 
 interface Options {
   target: number; // base port of bench/target.ts
@@ -33,17 +34,10 @@ const ECHO = options.target;
 const SINK = options.target + 1;
 const SOURCE = options.target + 2;
 const UDP_ECHO = options.target + 3;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The operations every TCP path offers the scenarios. */
-interface Conn {
-  /** Resolves when the bytes are accepted for sending without piling up more than a bounded amount. */
-  write(bytes: Uint8Array): Promise<void>;
-  onData(listener: (bytes: Uint8Array) => void): void;
-  onClose(listener: () => void): void;
+/** The operations every TCP path offers the scenarios; from Node, each path can also end and pause. */
+interface Conn extends SharedConn {
   end(): void;
-  close(): void;
-  /** Stop or resume reading (back-pressure from the application). */
   pause(): void;
   resume(): void;
 }
@@ -56,9 +50,6 @@ const gateway = (): Gateway => {
   });
   return session;
 };
-
-/** The client's bound on bytes it holds for sending, like the 4 MiB of the other paths. */
-const WRITE_BOUND = 4 * 1024 * 1024;
 
 let wispSession: Promise<WispConnection> | undefined;
 /** The paths that speak Wisp with wisp-js's client: to wisp-js's own server, and to the gateway's Wisp endpoint. */
@@ -197,109 +188,6 @@ async function connect(port: number): Promise<Conn> {
     pause: () => ws.pause(),
     resume: () => ws.resume(),
   };
-}
-
-const CHUNK = new Uint8Array(64 * 1024).fill(0x62);
-
-/**
- * Waits for the close, or gives up once nothing happened for `quietMs`: a path that loses the close
- * (or bytes before it) is recorded as such instead of hanging until run.ts kills the client.
- */
-async function closeOrQuiet(isClosed: () => boolean, progress: () => number, quietMs: number): Promise<boolean> {
-  let last = progress();
-  let since = performance.now();
-  while (!isClosed()) {
-    await sleep(10);
-    const now = progress();
-    if (now !== last) {
-      last = now;
-      since = performance.now();
-    } else if (performance.now() - since > quietMs) return false;
-  }
-  return true;
-}
-
-async function upload(bytes: number, port = SINK) {
-  const conn = await connect(port);
-  let reply = '';
-  let closed = false;
-  let end = 0;
-  conn.onData((data) => {
-    reply += Buffer.from(data).toString();
-    end = performance.now();
-  });
-  conn.onClose(() => {
-    closed = true;
-    end = performance.now();
-  });
-  const start = performance.now();
-  await conn.write(new TextEncoder().encode(`${bytes}\n`));
-  for (let sent = 0; sent < bytes; sent += CHUNK.byteLength) await conn.write(CHUNK);
-  // A gateway may still hold much of the upload for a stalled target: give it time to drain.
-  const closeArrived = await closeOrQuiet(
-    () => closed,
-    () => reply.length,
-    20_000,
-  );
-  if (!closeArrived) conn.close();
-  const seconds = ((end || performance.now()) - start) / 1000;
-  return { mbPerSecond: bytes / 1e6 / seconds, arrived: Number(reply.trim()) === bytes, closeArrived };
-}
-
-async function download(bytes: number) {
-  const conn = await connect(SOURCE);
-  let received = 0;
-  let closed = false;
-  let end = 0;
-  conn.onClose(() => {
-    closed = true;
-    end = performance.now();
-  });
-  conn.onData((data) => {
-    received += data.byteLength;
-    end = performance.now();
-  });
-  const start = performance.now();
-  await conn.write(new TextEncoder().encode(`${bytes}\n`));
-  const closeArrived = await closeOrQuiet(
-    () => closed,
-    () => received,
-    5000,
-  );
-  if (!closeArrived) conn.close();
-  const seconds = ((end || performance.now()) - start) / 1000;
-  return { mbPerSecond: received / 1e6 / seconds, arrived: received === bytes, closeArrived, received };
-}
-
-const percentile = (values: number[], p: number) =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
-
-/** Echoes sent before the measured ones. */
-const WARMUP = 200;
-
-async function latency(count: number) {
-  const conn = await connect(ECHO);
-  const message = new Uint8Array(64).fill(0x6c);
-  let got = 0;
-  let wake: () => void = () => {};
-  conn.onData((data) => {
-    got += data.byteLength;
-    if (got >= 64) wake();
-  });
-  const samples: number[] = [];
-  // The first WARMUP echoes are not measured, on every path alike: they time the JIT compiler, not the path.
-  for (let i = 0; i < WARMUP + count; i++) {
-    got = 0;
-    const echoed = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    const start = performance.now();
-    await conn.write(message);
-    await echoed;
-    if (i >= WARMUP) samples.push((performance.now() - start) * 1000);
-  }
-  conn.close();
-  return { p50us: percentile(samples, 0.5), p99us: percentile(samples, 0.99) };
 }
 
 async function concurrent(count: number, holdMs: number, echo: boolean) {
@@ -483,13 +371,13 @@ async function udpRate(count: number, window = 32) {
 }
 
 const run: Record<string, () => Promise<object>> = {
-  upload: () => upload(options.bytes ?? 256 * 1024 * 1024),
-  download: () => download(options.bytes ?? 256 * 1024 * 1024),
-  latency: () => latency(options.count ?? 2000),
+  upload: () => upload(connect, SINK, options.bytes ?? 256 * 1024 * 1024),
+  download: () => download(connect, SOURCE, options.bytes ?? 256 * 1024 * 1024),
+  latency: () => latency(connect, ECHO, options.count ?? 2000),
   concurrent: () => concurrent(options.count ?? 1000, options.holdMs ?? 1000, true),
   idle: () => concurrent(options.count ?? 10_000, options.holdMs ?? 1500, false),
   stalled: () => stalled(options.bytes ?? 1024 * 1024 * 1024, options.stallMs ?? 5000),
-  stalledTarget: () => upload(options.bytes ?? 512 * 1024 * 1024, options.target + 4),
+  stalledTarget: () => upload(connect, options.target + 4, options.bytes ?? 512 * 1024 * 1024),
   udp: () => udp(options.count ?? 2000),
   udpRate: () => udpRate(options.count ?? 20_000),
 };

@@ -9,6 +9,7 @@
  */
 import { client as wispClient } from '@mercuryworkshop/wisp-js/client';
 import { Gateway, QTcpSocket } from '@socketgate/sdk';
+import { type Conn, download, latency, sleep, upload, WRITE_BOUND } from './scenarios.js';
 
 /** What the benchmark serves at /config for the session under way. */
 export interface PageConfig {
@@ -33,22 +34,21 @@ export interface Step {
   stallMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The operations every path offers the scenarios (as in bench/client.ts). */
-interface Conn {
-  /** Resolves when the bytes are accepted for sending without piling up more than a bounded amount. */
-  write(bytes: Uint8Array<ArrayBuffer>): Promise<void>;
-  onData(listener: (bytes: Uint8Array) => void): void;
-  onClose(listener: () => void): void;
-  close(): void;
-  /** Stop or resume reading in the application (socketgate only: the others cannot). */
-  pause?(): void;
-  resume?(): void;
-}
-
-/** The client's bound on bytes it holds for sending, as in bench/client.ts. */
-const WRITE_BOUND = 4 * 1024 * 1024;
+/** Messages the page's WebSockets sent and received, every path's (wisp-js's client opens its own). */
+const messages = { sent: 0, received: 0 };
+const BrowserWebSocket = globalThis.WebSocket;
+globalThis.WebSocket = class CountingWebSocket extends BrowserWebSocket {
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols);
+    this.addEventListener('message', () => {
+      messages.received++;
+    });
+  }
+  override send(data: string | ArrayBuffer | Blob | ArrayBufferView<ArrayBuffer>): void {
+    messages.sent++;
+    super.send(data);
+  }
+};
 
 const config = (await (await fetch('/config')).json()) as PageConfig;
 const ECHO = config.target;
@@ -164,141 +164,20 @@ async function connect(port: number): Promise<Conn> {
   return webSocket(`ws://127.0.0.1:${config.websockify[port]}/`, 'binary');
 }
 
-const CHUNK = new Uint8Array(64 * 1024).fill(0x62);
-const line = (text: string) => new TextEncoder().encode(text);
-
-/** Waits for the close, or gives up once nothing happened for `quietMs` (the close counts as lost). */
-async function closeOrQuiet(isClosed: () => boolean, progress: () => number, quietMs: number): Promise<boolean> {
-  let last = progress();
-  let since = performance.now();
-  while (!isClosed()) {
-    await sleep(10);
-    const now = progress();
-    if (now !== last) {
-      last = now;
-      since = performance.now();
-    } else if (performance.now() - since > quietMs) return false;
-  }
-  return true;
-}
-
-async function upload(bytes: number) {
-  const conn = await connect(SINK);
-  let reply = '';
-  let closed = false;
-  let end = 0;
-  conn.onData((data) => {
-    reply += new TextDecoder().decode(data);
-    end = performance.now();
-  });
-  conn.onClose(() => {
-    closed = true;
-    end = performance.now();
-  });
-  const start = performance.now();
-  await conn.write(line(`${bytes}\n`));
-  for (let sent = 0; sent < bytes; sent += CHUNK.byteLength) await conn.write(CHUNK);
-  const closeArrived = await closeOrQuiet(
-    () => closed,
-    () => reply.length,
-    20_000,
-  );
-  if (!closeArrived) conn.close();
-  const seconds = ((end || performance.now()) - start) / 1000;
-  return { mbPerSecond: bytes / 1e6 / seconds, arrived: Number(reply.trim()) === bytes, closeArrived };
-}
-
-/** A download of `bytes`; with `stallMs`, the page stops reading for that long once bytes flow. */
-async function download(bytes: number, stall?: { ms: number; how: 'page' | 'reader' }) {
-  const conn = await connect(SOURCE);
-  let received = 0;
-  let closed = false;
-  let end = 0;
-  conn.onClose(() => {
-    closed = true;
-    end = performance.now();
-  });
-  conn.onData((data) => {
-    received += data.byteLength;
-    end = performance.now();
-  });
-  if (stall?.how === 'reader') conn.pause?.();
-  const start = performance.now();
-  await conn.write(line(`${bytes}\n`));
-  let receivedBeforeStall = 0;
-  if (stall?.how === 'page') {
-    for (let waited = 0; received === 0 && waited < 5000; waited += 10) await sleep(10);
-    receivedBeforeStall = received;
-    // The page is busy: its main thread does not return to the event loop, so the browser takes
-    // in only what its own buffers hold, and the server has to stop sending.
-    const until = performance.now() + stall.ms;
-    while (performance.now() < until) {
-      // Busy.
-    }
-  } else if (stall?.how === 'reader') {
-    await sleep(stall.ms);
-    conn.resume?.();
-  }
-  const closeArrived = await closeOrQuiet(
-    () => closed,
-    () => received,
-    5000,
-  );
-  if (!closeArrived) conn.close();
-  const seconds = ((end || performance.now()) - start) / 1000;
-  return {
-    mbPerSecond: received / 1e6 / seconds,
-    arrived: received === bytes,
-    closeArrived,
-    received,
-    ...(stall ? { receivedBeforeStall } : {}),
-  };
-}
-
-const percentile = (values: number[], p: number) =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
-
-/** Echoes sent before the measured ones, as in bench/client.ts. */
-const WARMUP = 200;
-
-async function latency(count: number) {
-  const conn = await connect(ECHO);
-  const message = new Uint8Array(64).fill(0x6c);
-  let got = 0;
-  let wake: () => void = () => {};
-  conn.onData((data) => {
-    got += data.byteLength;
-    if (got >= 64) wake();
-  });
-  const samples: number[] = [];
-  for (let i = 0; i < WARMUP + count; i++) {
-    got = 0;
-    const echoed = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    const start = performance.now();
-    await conn.write(message);
-    await echoed;
-    if (i >= WARMUP) samples.push((performance.now() - start) * 1000);
-  }
-  conn.close();
-  return { p50us: percentile(samples, 0.5), p99us: percentile(samples, 0.99) };
-}
-
 const MiB = 1024 * 1024;
 const run = (step: Step): Promise<object> => {
   switch (step.scenario) {
     case 'upload':
-      return upload(step.bytes ?? 128 * MiB);
+      return upload(connect, SINK, step.bytes ?? 128 * MiB);
     case 'download':
-      return download(step.bytes ?? 128 * MiB);
+      return download(connect, SOURCE, step.bytes ?? 128 * MiB);
     case 'latency':
-      return latency(step.count ?? 2000);
+      return latency(connect, ECHO, step.count ?? 2000);
     case 'stalledPage':
-      return download(step.bytes ?? 256 * MiB, { ms: step.stallMs ?? 5000, how: 'page' });
+      return download(connect, SOURCE, step.bytes ?? 256 * MiB, { ms: step.stallMs ?? 5000, how: 'page' });
     case 'stalledReader':
       if (config.path !== 'socketgate') throw new Error(`${config.path}: a page cannot stop reading a WebSocket`);
-      return download(step.bytes ?? 256 * MiB, { ms: step.stallMs ?? 5000, how: 'reader' });
+      return download(connect, SOURCE, step.bytes ?? 256 * MiB, { ms: step.stallMs ?? 5000, how: 'reader' });
     case 'done':
       return Promise.resolve({});
   }
@@ -317,7 +196,9 @@ for (;;) {
   const step = (await (await fetch('/step', { method: 'POST', body: JSON.stringify(result) })).json()) as Step;
   if (step.scenario === 'done') break;
   try {
-    result = await run(step);
+    const sent = messages.sent;
+    const received = messages.received;
+    result = { ...(await run(step)), messagesSent: messages.sent - sent, messagesReceived: messages.received - received };
   } catch (error) {
     result = { failed: true, reason: String(error) };
   }

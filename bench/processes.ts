@@ -86,11 +86,20 @@ export function stop(child: ChildProcess): void {
   }
 }
 
-/** Stops a process and waits (bounded) until it is gone, so that the next one starts on a quiet machine. */
-export async function stopAndWait(child: ChildProcess): Promise<void> {
-  const gone = child.exitCode !== null || child.signalCode !== null;
+/**
+ * Stops a process and waits (bounded) until it is gone, so that the next one starts on a quiet
+ * machine. With SIGTERM the process may end on its own first (a Node server writing its
+ * --cpu-prof profile); after 10 s it is killed.
+ */
+export async function stopAndWait(child: ChildProcess, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (signal === 'SIGTERM') {
+    child.kill('SIGTERM');
+    if (await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) return;
+  }
   stop(child);
-  if (!gone) await Promise.race([new Promise((resolve) => child.once('exit', resolve)), sleep(5000)]);
+  await Promise.race([exited, sleep(5000)]);
 }
 
 /** A new empty folder, removed when the benchmark ends (or earlier by {@link removeFolder}). */

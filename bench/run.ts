@@ -29,8 +29,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ChromiumResults, chromiumMarkdown, chromiumPhase, cpuPerGiB, medianOf, sessionsOf, stepValue } from './chromium.js';
-import { cpuSeconds, debianCommand, every, loadAverage, procKiB, start, stop, stopAll, tree } from './processes.js';
+import {
+  type ChromiumResults,
+  type ChromiumSession,
+  chromiumMarkdown,
+  chromiumPhase,
+  cpuPerGiB,
+  medianOf,
+  sessionsOf,
+  stepValue,
+} from './chromium.js';
+import { cpuSeconds, debianCommand, every, loadAverage, procKiB, start, stop, stopAll, stopAndWait, tree } from './processes.js';
 import { tlsMarkdown, tlsPhase } from './tls.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -59,6 +68,17 @@ const TLS_TARGET = 19700;
 const TLS_GATEWAY = 19701;
 /** The paths through the gateway, whose own count of held bytes is sampled. */
 const GATEWAY_PATHS = new Set(['socketgate', 'socketgate-wisp']);
+/** BENCH_PHASES: which phases run, of `node` (with the cost phase), `tls` and `chromium`; all by default. */
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'node,tls,chromium').split(','));
+/** BENCH_CHROMIUM_PATHS: only these paths in the Chromium phase (socketgate, bridge, websockify, wisp). */
+const CHROMIUM_PATHS = process.env.BENCH_CHROMIUM_PATHS?.split(',');
+/**
+ * BENCH_PROFILE=1: the gateway of the Node phase and every Node server of the Chromium phase run with
+ * --cpu-prof into bench/profiles/ (a folder per process, named by path and session), with
+ * their --trace-gc lines beside them, and are stopped with SIGTERM so that the profile is written.
+ */
+const PROFILE_DIR =
+  process.env.BENCH_PROFILE === '1' ? join('bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
 
 /**
  * How a gateway's memory is read: RSS of one process, or summed over process trees. For a tree, also
@@ -239,7 +259,8 @@ interface NodePhase {
  */
 async function nodePhase(websockify: string | undefined, socat: string | undefined): Promise<NodePhase> {
   const servers: ChildProcess[] = [];
-  const gateway = await start(process.execPath, gatewayArgs(GATEWAY), /listening on/);
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, 'socketgate-node')}`] : [];
+  const gateway = await start(process.execPath, [...profile, ...gatewayArgs(GATEWAY)], /listening on/);
   const relay = await start(process.execPath, [...tsx, 'bench/relay.ts', String(RELAY), String(TARGET)], /ready/);
   servers.push(gateway, relay);
   const paths = ['raw', 'relay'];
@@ -323,6 +344,7 @@ async function nodePhase(websockify: string | undefined, socat: string | undefin
     record(path, 'stalled', await client(path, 'stalled', { bytes: STALLED_BYTES, stallMs: 5000 }, sample));
     console.log(`${path}: memory and flow control done`);
   }
+  if (PROFILE_DIR) await stopAndWait(gateway, 'SIGTERM');
   for (const server of servers) stop(server);
 
   const pick = (path: string, scenario: string, key: string) => median((results[path]?.[scenario] ?? []).map((r) => Number(r[key])));
@@ -477,7 +499,7 @@ const check = (ok: boolean, text: string) => `- ${ok ? 'met' : '**missed**'}: ${
  * session i of the same round), its echo medians against the bridge's; the gateway's CPU per GiB
  * against the plain Node relay's (1.2 ×), from Node and from the browser, stated against socat's.
  */
-function issueTargets(node: NodePhase, browser: ChromiumResults | undefined): string[] {
+function issueTargets(node: NodePhase | undefined, browser: ChromiumResults | undefined): string[] {
   const lines: string[] = [];
   if (browser) {
     const ours = sessionsOf(browser, 'socketgate');
@@ -505,6 +527,16 @@ function issueTargets(node: NodePhase, browser: ChromiumResults | undefined): st
         );
       }
     }
+    if (browser.paths.includes('socketgate-baseline')) {
+      const baseline = sessionsOf(browser, 'socketgate-baseline');
+      for (const scenario of ['upload', 'download']) {
+        const each = (value: (session: ChromiumSession) => number, digits: number) =>
+          `${ours.map((session) => fmt(value(session), digits)).join(', ')} against ${baseline.map((session) => fmt(value(session), digits)).join(', ')}`;
+        lines.push(
+          `- for reference, from Chromium, ${scenario} against the baseline gateway (BENCH_BASELINE_GATEWAY), session by session: MB/s ${each((session) => stepValue(session, scenario, 'mbPerSecond'), 0)}; gateway CPU s/GiB ${each((session) => cpuPerGiB(session, scenario, CHROMIUM_BYTES), 2)}; full GCs ${each((session) => stepValue(session, scenario, 'fullGcs'), 0)}`,
+        );
+      }
+    }
     for (const key of ['p50us', 'p99us']) {
       const ourMedian = medianOf(browser, 'socketgate', (session) => stepValue(session, 'latency', key));
       const bridgeMedian = medianOf(browser, 'bridge', (session) => stepValue(session, 'latency', key));
@@ -515,6 +547,10 @@ function issueTargets(node: NodePhase, browser: ChromiumResults | undefined): st
         ),
       );
     }
+  }
+  if (!node) {
+    lines.push('- not measured: gateway CPU per GiB against the plain Node relay (the Node phase did not run, BENCH_PHASES)');
+    return lines;
   }
   const relay = node.cpuPerGiB.relay;
   const socat = node.cpuPerGiB.socat;
@@ -541,11 +577,27 @@ function issueTargets(node: NodePhase, browser: ChromiumResults | undefined): st
   return lines;
 }
 
+/**
+ * BENCH_BASELINE_GATEWAY: another build of the gateway's CLI module (say, dist/cli.js of the commit
+ * before a change, built into a folder of its own), measured in the Chromium phase as the path
+ * socketgate-baseline, interleaved with the others in the same run.
+ */
+const BASELINE_GATEWAY = process.env.BENCH_BASELINE_GATEWAY;
+/** A run whose results do not replace bench/results.*: smoke sizes, a phase or path left out, or profiling. */
+const PARTIAL =
+  BASELINE_GATEWAY !== undefined ||
+  SMOKE ||
+  !PHASES.has('node') ||
+  !PHASES.has('tls') ||
+  !PHASES.has('chromium') ||
+  CHROMIUM_PATHS !== undefined ||
+  PROFILE_DIR !== undefined;
 /** BENCH_SESSIONS: fresh sessions per path in the Chromium phase (at least 3; 5 unless smoke). */
 const SESSIONS = Math.max(3, Number(process.env.BENCH_SESSIONS ?? (SMOKE ? 3 : 5)));
 const CHROMIUM_BYTES = 128 * MiB * SCALE;
 
 async function main(): Promise<void> {
+  if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   const load = { cores: cpus().length, before: loadAverage(), afterNode: '', after: '' };
   console.log(
     `socketgate benchmark: ${ROUNDS} rounds from Node, ${SESSIONS} Chromium sessions per path, ${load.cores} cores, load ${load.before}, Node ${process.version}${SMOKE ? ', smoke sizes' : ''}`,
@@ -554,19 +606,23 @@ async function main(): Promise<void> {
   const socat = debianCommand('socat', 'socat');
   const chromium = debianCommand('chromium', 'chromium');
   await start(process.execPath, [...tsx, 'bench/target.ts', String(TARGET)], /ready/);
-  const node = await nodePhase(websockify, socat);
-  const tls = await tlsPhase({
-    rounds: ROUNDS,
-    bytes: BYTES,
-    targetPort: TLS_TARGET,
-    gatewayPort: TLS_GATEWAY,
-    token: TOKEN,
-    tsx,
-    gatewayArgs: (port) => gatewayArgs(port),
-  });
+  const node = PHASES.has('node') ? await nodePhase(websockify, socat) : undefined;
+  const tls = PHASES.has('tls')
+    ? await tlsPhase({
+        rounds: ROUNDS,
+        bytes: BYTES,
+        targetPort: TLS_TARGET,
+        gatewayPort: TLS_GATEWAY,
+        token: TOKEN,
+        tsx,
+        gatewayArgs: (port) => gatewayArgs(port),
+      })
+    : undefined;
   load.afterNode = loadAverage();
   let browser: ChromiumResults | undefined;
-  if (chromium) {
+  if (!PHASES.has('chromium')) {
+    console.log('chromium: left out by BENCH_PHASES');
+  } else if (chromium) {
     browser = await chromiumPhase({
       chromium,
       websockify,
@@ -578,14 +634,21 @@ async function main(): Promise<void> {
       stalledBytes: 256 * MiB * SCALE,
       tsx,
       gatewayArgs: (port, origin) => gatewayArgs(port, [origin]),
+      ...(CHROMIUM_PATHS ? { paths: CHROMIUM_PATHS } : {}),
+      ...(BASELINE_GATEWAY
+        ? { baselineGatewayArgs: (port: number, origin: string) => [BASELINE_GATEWAY, ...gatewayArgs(port, [origin]).slice(1)] }
+        : {}),
+      ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}),
     });
   } else {
     console.log('chromium: not installed and cannot be installed here: the Chromium phase is skipped');
   }
   load.after = loadAverage();
 
-  const sections = [node.markdown, `## TLS\n\n${tlsMarkdown(tls)}`];
+  const sections = [node?.markdown ?? '## From Node\n\nLeft out by BENCH_PHASES.\n'];
+  if (tls) sections.push(`## TLS\n\n${tlsMarkdown(tls)}`);
   if (browser) sections.push(`## From Chromium\n\n${chromiumMarkdown(browser, CHROMIUM_BYTES)}`);
+  else if (!PHASES.has('chromium')) sections.push('## From Chromium\n\nLeft out by BENCH_PHASES.\n');
   else sections.push("## From Chromium\n\nSkipped: Debian's chromium is not installed and cannot be installed here.\n");
   sections.push(`## socketgate against the targets of issue 17\n\n${issueTargets(node, browser).join('\n')}\n`);
   const machine = `${load.cores} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; from Node: ${ROUNDS} rounds, medians; from Chromium: ${SESSIONS} sessions per path; client, server and target as separate processes on loopback.`;
@@ -595,24 +658,26 @@ async function main(): Promise<void> {
     machine,
     load,
     rounds: ROUNDS,
-    results: node.results,
-    wispServerErrors: node.wispErrors,
-    cost: node.cpuPerGiB,
+    results: node?.results,
+    wispServerErrors: node?.wispErrors,
+    cost: node?.cpuPerGiB,
     tls,
     chromium: browser,
   };
-  // A smoke run's results are no results: they go to a temporary folder, never over the last real run.
-  const folder = SMOKE ? join(tmpdir(), 'socketgate-bench-smoke') : 'bench';
+  // A smoke run's results are no results, nor are a partial or profiled run's: they go to a temporary
+  // folder, never over the last real run.
+  const folder = PARTIAL ? join(tmpdir(), 'socketgate-bench-smoke') : 'bench';
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, 'results.md'), markdown);
   writeFileSync(join(folder, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
   // In the repository the results are formatted as the linter wants them.
-  if (!SMOKE)
+  if (!PARTIAL)
     spawnSync(process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'format', '--write', 'bench/results.json'], { stdio: 'ignore' });
   console.log(`\n${markdown}`);
   console.log(
-    `results: ${join(folder, 'results.md')} and ${join(folder, 'results.json')}${SMOKE ? ' (smoke sizes: not the bench/ results)' : ''}`,
+    `results: ${join(folder, 'results.md')} and ${join(folder, 'results.json')}${PARTIAL ? ' (a smoke, partial or profiled run: not the bench/ results)' : ''}`,
   );
+  if (PROFILE_DIR) console.log(`profiles: ${PROFILE_DIR}`);
 }
 
 // Every process the benchmark started is stopped when it ends, however it ends.

@@ -78,7 +78,9 @@ export class Session implements StreamHost, LiveSession {
     this.#dispatcher = new Dispatcher(this, runtime.metrics);
     runtime.sessions.add(this);
     this.#handshake.start();
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
+    // Binary messages arrive as the fragments they were sent in, never joined (dispatch.ts).
+    ws.binaryType = 'fragments';
+    ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
       try {
         this.#onMessage(data, isBinary);
       } catch (error) {
@@ -229,12 +231,12 @@ export class Session implements StreamHost, LiveSession {
   }
 
   // ---- incoming and the end -----------------------------------------------------------------------
-  #onMessage(data: Buffer, isBinary: boolean): void {
+  #onMessage(data: Buffer | readonly Buffer[], isBinary: boolean): void {
     if (this.#disposed) return;
     this.#lastMessageAt = Date.now();
     this.#alive = true;
     if (this.#handshake.authenticated) this.#dispatcher.receive(data, isBinary);
-    else this.#handshake.receive(data, isBinary);
+    else this.#handshake.receive(Array.isArray(data) ? Buffer.concat(data) : (data as Buffer), isBinary);
   }
 
   /** The session is welcomed: its idle timeouts start, and the messages that waited are handled in order. */

@@ -440,8 +440,11 @@ export class TcpStream extends StreamLifecycle {
     this.fail(this.#raw !== undefined && error.code?.startsWith('ERR_SSL') ? tlsFailure(error, false) : socketFailure(error));
   }
 
-  /** DATA from the client. Returns what was wrong when the client broke the protocol. */
-  write(payload: Uint8Array): Violation | undefined {
+  /**
+   * DATA from the client: its payload, or the pieces it arrived in, each written as it is (views of
+   * the received message, never copied). Returns what was wrong when the client broke the protocol.
+   */
+  write(payload: Uint8Array | readonly Uint8Array[]): Violation | undefined {
     if (this.#handshake !== undefined) {
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data before the TLS handshake is done (send it after encrypted)` };
     }
@@ -449,12 +452,20 @@ export class TcpStream extends StreamLifecycle {
       const when = this.state === 'closing' ? 'after close' : 'before the stream is connected';
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data ${when}` };
     }
-    const beyond = this.beyondWindow(payload.byteLength, 'data');
+    const pieces = (payload instanceof Uint8Array ? [payload] : payload).filter((piece) => piece.byteLength > 0);
+    const length = pieces.reduce((sum, piece) => sum + piece.byteLength, 0);
+    const beyond = this.beyondWindow(length, 'data');
     if (beyond !== undefined) return beyond;
-    if (payload.byteLength === 0) return undefined;
-    const length = payload.byteLength;
+    const socket = this.#socket;
+    if (length === 0 || socket === undefined) return undefined;
     this.hold(length, length);
-    this.#socket?.write(payload, (error) => this.handedOn(length, length, !error));
+    // Corked, pieces leave in one writev; the last one's callback says that all of them were taken.
+    if (pieces.length > 1) socket.cork();
+    for (const [i, piece] of pieces.entries()) {
+      if (i < pieces.length - 1) socket.write(piece);
+      else socket.write(piece, (error) => this.handedOn(length, length, !error));
+    }
+    if (pieces.length > 1) socket.uncork();
     return undefined;
   }
 

@@ -52,6 +52,8 @@ const NOT_SETTINGS = new Set([
 const OTHER_TOOLS_FLAGS = new Map([
   ['--cpu-prof', 'node'],
   ['--trace-gc', 'node'],
+  ['--trace-gc-nvp', 'node'],
+  ['--trace-incremental-marking', 'node'],
   ['--max-semi-space-size', 'node'],
   ['--profile', 'docker compose'],
 ]);
@@ -67,6 +69,10 @@ const FOREIGN_CONSTANTS = new Set([
   'INT64_MIN',
   'INT64_MAX',
 ]);
+/** The benchmark's switches: the environment variables bench/run.ts reads. */
+const BENCH_SWITCHES = new Set(
+  [...readFileSync(join(ROOT, 'bench/run.ts'), 'utf8').matchAll(/process\.env\.(BENCH_[A-Z_]+)/g)].map((match) => match[1] as string),
+);
 /** Close codes that `ws` and browsers use on their own, and RFC 6455's 1011 that the websockify endpoint closes with when its target fails. */
 const WEBSOCKET_CODES = new Set([1006, 1007, 1009, 1011]);
 
@@ -467,6 +473,7 @@ describe('the documents', () => {
         ...Object.keys(CloseCode),
         ...Object.keys(gatewayExports).filter((name) => name.startsWith('GW_ERR_')),
         ...FOREIGN_CONSTANTS,
+        ...BENCH_SWITCHES,
       ]);
       const errors = new Set<string>([...SOCKET_ERROR_NAMES, 'SocketError', 'TypeError', 'RangeError']);
       const problems: string[] = [];
