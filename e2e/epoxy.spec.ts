@@ -162,10 +162,9 @@ test('epoxy-tls fetches over HTTPS through the Wisp endpoint, and the gateway re
   await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
   await page.waitForFunction(() => 'epoxy' in window, undefined, { timeout: 10_000 });
   // epoxy-tls has no password option, so the token rides in the URL (the gateway then offers v2
-  // without the password extension). Given a URL, epoxy 2.1.19-1 asks for a random subprotocol
-  // (a UUID), which the gateway does not pick, so Chromium drops the connection; the page therefore
-  // opens the WebSocket with the `wisp-v2` subprotocol itself and hands epoxy its streams (epoxy's
-  // transport-function form).
+  // without the password extension). Here the page opens the WebSocket with the `wisp-v2`
+  // subprotocol itself and hands epoxy its streams (epoxy's transport-function form), to see the
+  // subprotocol agreed; the next test gives epoxy the URL.
   const result = await page.evaluate(
     async ({ wisp, url, ca }) => {
       type Epoxy = typeof import('@mercuryworkshop/epoxy-tls/epoxy-bundled');
@@ -239,5 +238,34 @@ test('epoxy-tls fetches over HTTPS through the Wisp endpoint, and the gateway re
       expect(up.includes(spelling), `the gateway relayed "${secret}" in the clear, upward`).toBe(false);
       expect(down.includes(spelling), `the gateway relayed "${secret}" in the clear, downward`).toBe(false);
     }
+  expect(errors).toEqual([]);
+});
+
+test('epoxy-tls given the Wisp URL itself (it offers a random subprotocol) speaks v2 with the gateway and fetches over HTTPS', async ({
+  page,
+}) => {
+  const errors: Error[] = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
+  await page.waitForFunction(() => 'epoxy' in window, undefined, { timeout: 10_000 });
+  const result = await page.evaluate(
+    async ({ wisp, url, ca }) => {
+      type Epoxy = typeof import('@mercuryworkshop/epoxy-tls/epoxy-bundled');
+      const epoxy = (window as unknown as { epoxy: Epoxy }).epoxy;
+      const run = async () => {
+        await epoxy.default();
+        const options = new epoxy.EpoxyClientOptions();
+        options.wisp_v2 = true;
+        options.pem_files = [ca];
+        const client = new epoxy.EpoxyClient(wisp, options);
+        const response = await client.fetch(url, {});
+        return { status: response.status, body: await response.text() };
+      };
+      const timeout = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('no answer within 20 s')), 20_000));
+      return Promise.race([run(), timeout]).catch((error: unknown) => ({ failed: String(error) }));
+    },
+    { wisp: `ws://127.0.0.1:${GATEWAY_PORT}/wisp/?token=${TOKEN}`, url: `https://localhost:${TAP_PORT}${PATH}`, ca: pki?.ca.pem ?? '' },
+  );
+  expect(result).toEqual({ status: 200, body: MARKER });
   expect(errors).toEqual([]);
 });

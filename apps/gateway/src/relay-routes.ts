@@ -15,7 +15,10 @@ const pathOf = (url: string | undefined): string => (url ?? '').replace(/[?#].*$
  */
 export function subprotocolFor(config: GatewayConfig, protocols: ReadonlySet<string>, url: string | undefined): string | false {
   const path = pathOf(url);
-  const wanted = path === config.wisp.path ? WISP_V2_SUBPROTOCOL : path === config.websockify.path ? WEBSOCKIFY_SUBPROTOCOL : SUBPROTOCOL;
+  // A Wisp client that offers any subprotocol speaks v2 (epoxy-tls offers a random one): it is
+  // answered with `wisp-v2` when offered, else with the first it offered.
+  if (path === config.wisp.path) return protocols.has(WISP_V2_SUBPROTOCOL) ? WISP_V2_SUBPROTOCOL : ([...protocols][0] ?? false);
+  const wanted = path === config.websockify.path ? WEBSOCKIFY_SUBPROTOCOL : SUBPROTOCOL;
   return protocols.has(wanted) ? wanted : false;
 }
 
@@ -52,7 +55,7 @@ export function relayRoutes(config: GatewayConfig): {
         app.get(wisp.path, { websocket: true, preValidation: admitUpgrade }, (socket, request) => {
           socket.binaryType = 'nodebuffer';
           new WispSession(socket, runtime, clientAddress(request.raw), {
-            v2: socket.protocol === WISP_V2_SUBPROTOCOL,
+            v2: socket.protocol !== '',
             token: queryParameter(request, 'token'),
           });
         });

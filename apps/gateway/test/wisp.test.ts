@@ -258,6 +258,16 @@ it('lets a v1 client present its token in the URL, and answers CONTINUE on strea
   expect(first).toEqual(Buffer.from([0x03, 0, 0, 0, 0, 128, 0, 0, 0]));
 });
 
+it('speaks v2 with a client that offers any subprotocol, answering the one it offered (epoxy-tls offers a random one)', async () => {
+  const { url } = await wispGateway();
+  const ws = new WebSocket(`${url}?token=${TEST_TOKEN}`, ['0b8e6a4e-5d6c-4c4f-9a51-3f2e1d0c9b8a', 'another']);
+  onTestFinished(() => ws.terminate());
+  const first = await new Promise<Buffer>((resolve) => ws.once('message', (data: Buffer) => resolve(data)));
+  expect(ws.protocol).toBe('0b8e6a4e-5d6c-4c4f-9a51-3f2e1d0c9b8a');
+  // INFO (0x05) on stream 0, version 2.0: the v2 handshake, not v1's CONTINUE.
+  expect([...first.subarray(0, 7)]).toEqual([0x05, 0, 0, 0, 0, 2, 0]);
+});
+
 it('answers 404 to Wisp upgrades when no wisp.path is set', async () => {
   const gw = await startGateway();
   onTestFinished(() => gw.close());
