@@ -53,7 +53,7 @@ export interface SocketOptions {
  * between TCP and UDP is the transport channel the socket type chose (stream-channel.ts,
  * datagram-channel.ts), through transport-channel.ts's two interfaces.
  */
-class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
+class QAbstractSocketBase extends SocketDevice {
   readonly #hostFound = new Signal<[]>();
   readonly #connected = new Signal<[]>();
   readonly #disconnected = new Signal<[]>();
@@ -88,6 +88,8 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   /** The option values the gateway reported for the real socket (the device reads them). */
   readonly #options: Map<SocketOption, number>;
   readonly #waits: Waits;
+  /** The socket as its streams' endpoint: each gateway event runs through the waits (Waits.run). */
+  readonly #endpoint: StreamEndpoint;
   /** What a subclass adds to a new connection's `open` (QSslSocket: the TLS spec). @internal */
   openFields?(): Pick<Open, 'tls'>;
 
@@ -108,7 +110,7 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
         bind: (request) => {
           this.#gateway = this.#session();
           this.#resetConnection();
-          this.#stream = this.#gateway.bindStream(this, { ...request, window: this.#channel.open() });
+          this.#stream = this.#gateway.bindStream(this.#endpoint, { ...request, window: this.#channel.open() });
         },
       },
       (host) => new (CHANNELS[socketType] ?? StreamChannel)(host),
@@ -118,6 +120,13 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
     this.#options = optionValues;
     this.#waits = waits;
     this.#channel = channelOf(this);
+    this.#endpoint = {
+      onMessage: (message) => waits.run(() => this.onMessage(message)),
+      onData: (payload) => waits.run(() => this.onData(payload)),
+      onAck: (bytes) => waits.run(() => this.onAck(bytes)),
+      onDatagram: (host, port, payload) => waits.run(() => this.onDatagram(host, port, payload)),
+      onTransportLost: (error, message) => waits.run(() => this.onTransportLost(error, message)),
+    };
   }
 
   socketType(): SocketType {
@@ -199,7 +208,7 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
     if (boundStream !== undefined) {
       gateway.sendMessage({ type: 'connect', stream: boundStream, host: target, port, family });
     } else {
-      this.#stream = gateway.openStream(this, {
+      this.#stream = gateway.openStream(this.#endpoint, {
         transport: this.#channel.transport,
         host: target,
         port,
@@ -468,6 +477,7 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   }
 
   #resetConnection(): void {
+    this.#waits.forget();
     this.#stream = undefined;
     this.#closeWhenConnected = false;
     this.#channel.reset();
