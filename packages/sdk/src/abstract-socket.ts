@@ -1,4 +1,4 @@
-import { isHost, type Open, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
+import { type Bind, isHost, type Open, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
 import { DatagramChannel } from './datagram-channel.js';
 import {
   NetworkLayerProtocol,
@@ -33,6 +33,12 @@ import type { TransportChannel } from './transport-channel.js';
 import { type WaitKind, Waits } from './waits.js';
 
 export { socketErrorFromName, socketStateMoves };
+
+/** Ports a bind to port 0 picks from: the dynamic range (IANA) within Linux's ephemeral one, 49152 to 60999. */
+const DYNAMIC_PORTS = 49152;
+const DYNAMIC_PORT_COUNT = 11848;
+/** Ports a bind to port 0 tries, the last one picked by the gateway. */
+const PORT_PICKS = 8;
 
 /** The transport each socket type gets, chosen once (Qt's QAbstractSocketEngine::createSocketEngine); any other type is a stream. */
 const CHANNELS: Partial<Record<SocketType, typeof StreamChannel | typeof DatagramChannel>> = { [SocketType.UdpSocket]: DatagramChannel };
@@ -83,6 +89,11 @@ class QAbstractSocketBase extends SocketDevice {
   #stream: number | undefined;
   /** disconnectFromHost()/close() asked for while looking up or connecting (Qt's pendingClose). */
   #closeWhenConnected = false;
+  /** The socket reached BoundState at once, as Qt's bind does; the gateway has not yet said `bound`. */
+  #bindPending = false;
+  /** The bind the socket asked for, and how many more ports it may pick for it (a bind to port 0). */
+  #bindRequest: Pick<Bind, 'address' | 'port' | 'flags'> | undefined;
+  #picks = 0;
   /** The current connection reached Connected (its data stays readable after it ends). */
   #wasConnected = false;
   /** The option values the gateway reported for the real socket (the device reads them). */
@@ -108,9 +119,10 @@ class QAbstractSocketBase extends SocketDevice {
         remoteClosed: (how) => this.#remoteClosed(how),
         sendClose: () => this.#sendClose(),
         bind: (request) => {
-          this.#gateway = this.#session();
           this.#resetConnection();
-          this.#stream = this.#gateway.bindStream(this.#endpoint, { ...request, window: this.#channel.open() });
+          this.#picks = request.port === 0 ? PORT_PICKS : 0;
+          this.#bind(request);
+          this.#setState(BoundState);
         },
       },
       (host) => new (CHANNELS[socketType] ?? StreamChannel)(host),
@@ -221,6 +233,22 @@ class QAbstractSocketBase extends SocketDevice {
     if (QHostAddress.isAddress(hostName)) this.#hostWasFound();
   }
 
+  /**
+   * Asks the gateway for the bind, the socket's local end being what it asked for at once (as Qt's,
+   * whose bind returns bound). A bind to port 0 takes a port the SDK picks from the dynamic range,
+   * so that `localPort()` is known at once, as in Qt; when the gateway host has it in use, another
+   * (the last try leaves the pick to the gateway).
+   */
+  #bind(request: Pick<Bind, 'address' | 'port' | 'flags'>): void {
+    const port = this.#picks > 0 ? DYNAMIC_PORTS + Math.floor(Math.random() * DYNAMIC_PORT_COUNT) : request.port;
+    this.#gateway = this.#session();
+    this.#bindRequest = request;
+    this.#stream = this.#gateway.bindStream(this.#endpoint, { ...request, port, window: this.#channel.open() });
+    this.setLocalAddress(new QHostAddress(request.address || QHostAddress.Any));
+    this.setLocalPort(port);
+    this.#bindPending = true;
+  }
+
   /** The gateway session for a new stream: the socket's own, or the default one. */
   #session(): Gateway {
     const gateway = this.#gatewayOption ?? Gateway.default();
@@ -308,13 +336,14 @@ class QAbstractSocketBase extends SocketDevice {
         this.#hostWasFound();
         return;
       case 'bound':
-        this.setLocalAddress(new QHostAddress(message.localAddress));
+        // The dual-stack any address stays Qt's Any (0.0.0.0 in Qt's text; `::` in the gateway's).
+        if (this.localAddress().protocol() !== NetworkLayerProtocol.AnyIPProtocol)
+          this.setLocalAddress(new QHostAddress(message.localAddress));
         this.setLocalPort(message.localPort);
         this.#channel.opened(message);
-        // Qt's BoundState, once the gateway has bound (not for the implicit bind of a connecting socket).
-        if (!this.#binding()) return;
-        this.#setState(BoundState);
-        this.#channel.start();
+        // Datagrams flow once a bind is confirmed (a connecting socket's implicit bind waits for `connected`).
+        if (this.#bindPending && this.#state === BoundState) this.#channel.start();
+        this.#bindPending = false;
         return;
       case 'datagram-error':
         this.#setError(message.error, message.message, true);
@@ -339,18 +368,12 @@ class QAbstractSocketBase extends SocketDevice {
         this.#release();
         if (this.#state === ClosingState) this.#finishClose();
         return;
-      case 'error': {
-        const binding = this.#binding();
+      case 'error':
         this.#release();
-        if (!binding) {
-          this.#failed(message.error, message.message);
-          return;
-        }
-        // Qt's failed bind: errorOccurred, state unchanged.
-        this.#setError(message.error, message.message, true);
-        this.#waits.cancel();
+        if (message.error === 'AddressInUseError' && this.#bindPending && this.#state === BoundState && this.#picks-- > 0)
+          this.#bind(this.#bindRequest as Bind);
+        else this.#failed(message.error, message.message);
         return;
-      }
       case 'protocol-error':
         if (message.stream === undefined) return;
         this.#release();
@@ -392,10 +415,6 @@ class QAbstractSocketBase extends SocketDevice {
   }
 
   // ---- internals ----------------------------------------------------------------------------------
-  /** A bind the gateway has not answered yet: Unconnected, with a stream. */
-  #binding(): boolean {
-    return this.#state === UnconnectedState && this.#stream !== undefined;
-  }
 
   /** The close, once every byte is written: the stream is done, and so is Closing. */
   #sendClose(): void {
@@ -436,7 +455,8 @@ class QAbstractSocketBase extends SocketDevice {
   /** The gateway reported a stream error, or the session was lost. */
   #failed(error: SocketErrorName, message: string): void {
     const was = this.#state;
-    if (isConnecting(was)) {
+    // A bind the gateway refused is undone as a failed connect is.
+    if (isConnecting(was) || (was === BoundState && this.#bindPending)) {
       // Qt's failure order: stateChanged(Unconnected), then errorOccurred.
       this.#setError(error, message);
       this.#dropConnection();
@@ -478,6 +498,7 @@ class QAbstractSocketBase extends SocketDevice {
 
   #resetConnection(): void {
     this.#waits.forget();
+    this.#bindPending = false;
     this.#stream = undefined;
     this.#closeWhenConnected = false;
     this.#channel.reset();

@@ -158,9 +158,8 @@ export abstract class SocketDevice {
 
   /** Qt's waitForReadyRead as a Promise: true when new data arrives (not data already buffered). */
   waitForReadyRead(msecs = 30000): Promise<boolean> {
-    // A UDP socket whose bind the gateway has not confirmed yet (Unconnected, with a stream) is, for Qt, already bound.
     const state = this.state();
-    if ((state === UnconnectedState && this.#host.stream() === undefined) || state === ClosingState) return Promise.resolve(false);
+    if (state === UnconnectedState || state === ClosingState) return Promise.resolve(false);
     return this.#host.waits.wait('readyRead', msecs);
   }
 

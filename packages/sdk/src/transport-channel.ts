@@ -77,7 +77,7 @@ export interface ChannelHost {
   remoteClosed(how: 'close' | 'reset'): void;
   /** Asks the gateway for the half-close: it writes what it has, then closes. */
   sendClose(): void;
-  /** Opens a bound UDP stream (BoundState follows when the gateway answers). */
+  /** Opens a bound UDP stream, and the socket is in BoundState (the gateway's answer brings the port). */
   bind(request: Pick<Bind, 'address' | 'port' | 'flags'>): void;
 }
 

@@ -8,7 +8,8 @@ import { channelOf } from './socket-device.js';
 
 /**
  * Qt's `QUdpSocket`: datagrams through the gateway's real UDP socket. `bind()` reaches BoundState
- * when the gateway has bound (asynchronously); `writeDatagram()` binds to any address first, as Qt.
+ * inside the call, as Qt's does, and the gateway's answer brings the port it picked (or undoes the
+ * bind); `writeDatagram()` binds to any address first, as Qt.
  * Its calls go to the socket's DatagramChannel, which holds the received datagrams.
  */
 export class QUdpSocket extends QAbstractSocket {
@@ -24,7 +25,8 @@ export class QUdpSocket extends QAbstractSocket {
   /**
    * Qt's bind. `bind(port?, mode?)` binds any address; `bind(address, port?, mode?)` a given one
    * (a QHostAddress, its text, or `new QHostAddress(QHostAddress.LocalHost)` for a special address).
-   * True when the request went to the gateway; BoundState follows, or errorOccurred.
+   * True, in BoundState, when the request went to the gateway; a bind it refuses then ends in
+   * Unconnected and errorOccurred.
    */
   bind(address?: QHostAddress | string | number, port?: number, mode?: BindFlag | number): boolean {
     if (typeof address === 'number' || address === undefined) return this.#datagrams.bind('', address ?? 0, port ?? 0);
