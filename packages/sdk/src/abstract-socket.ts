@@ -178,7 +178,7 @@ class QAbstractSocketBase extends SocketDevice {
     const hostName = host instanceof QHostAddress ? host.toString() : host;
     if (typeof hostName !== 'string') throw new TypeError('connectToHost() takes a host name string or a QHostAddress');
     if (isConnecting(this.#state) || isLive(this.#state)) {
-      this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${this.peerName()}"`);
+      this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${hostName}"`);
       this.#setError('OperationError', undefined, true);
       return;
     }

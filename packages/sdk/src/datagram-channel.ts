@@ -188,7 +188,7 @@ export class DatagramChannel implements TransportChannel {
     }
     this.#inFlight += cost;
     this.#host.gateway().sendDatagram(stream, host, port, bytes);
-    this.#host.written(bytes.byteLength);
+    this.#host.written(bytes.byteLength, !emit);
     return bytes.byteLength;
   }
 

@@ -87,9 +87,9 @@ export abstract class SocketDevice {
       readBufferSize: () => this.#readBufferSize,
       isReadable: () => this.isReadable(),
       readyRead: () => this.#emitReadyRead(),
-      written: (bytes) => {
-        this.#channelBytesWritten.emit(0, bytes);
+      written: (bytes, channel) => {
         this.#bytesWritten.emit(bytes);
+        if (channel) this.#channelBytesWritten.emit(0, bytes);
       },
     });
   }
@@ -390,13 +390,18 @@ export abstract class SocketDevice {
     this.#transaction = [];
   }
   commitTransaction(): void {
-    this.#transaction = undefined;
+    this.#endTransaction('commitTransaction');
   }
   /** Puts back everything read since startTransaction(). */
   rollbackTransaction(): void {
+    for (const bytes of this.#endTransaction('rollbackTransaction').reverse()) this.#readBuffer.unshift(bytes);
+  }
+  /** Ends the transaction; what it read. Without one, Qt's warning. */
+  #endTransaction(what: string): Uint8Array[] {
     const read = this.#transaction;
+    if (!read) this.#warn(what, 'Called while no transaction in progress');
     this.#transaction = undefined;
-    for (const bytes of read?.reverse() ?? []) this.#readBuffer.unshift(bytes);
+    return read ?? [];
   }
   isTransactionStarted(): boolean {
     return this.#transaction !== undefined;
@@ -446,7 +451,7 @@ export abstract class SocketDevice {
   onAck(bytes: number): void {
     // A stream's acknowledged bytes are bytesWritten (a datagram's were, as it left).
     if (!this.#channel.onAck(bytes)) return;
-    this.#channelBytesWritten.emit(0, bytes);
+    // Qt's order: bytesWritten (never from inside its own slot), then channelBytesWritten.
     if (!this.#inBytesWritten) {
       this.#inBytesWritten = true;
       try {
@@ -455,12 +460,12 @@ export abstract class SocketDevice {
         this.#inBytesWritten = false;
       }
     }
+    this.#channelBytesWritten.emit(0, bytes);
     this.#host.waits.done('bytesWritten');
     this.#channel.flush();
   }
 
   #emitReadyRead(): void {
-    this.#channelReadyRead.emit(0);
     if (!this.#inReadyRead) {
       this.#inReadyRead = true;
       try {
@@ -469,6 +474,7 @@ export abstract class SocketDevice {
         this.#inReadyRead = false;
       }
     }
+    this.#channelReadyRead.emit(0);
     this.#host.waits.done('readyRead');
   }
 

@@ -68,8 +68,8 @@ export interface ChannelHost {
   isReadable(): boolean;
   /** New data is readable: Qt's readyRead. */
   readyRead(): void;
-  /** A datagram left: QUdpSocket's bytesWritten, at once. */
-  written(bytes: number): void;
+  /** A datagram left: QUdpSocket's bytesWritten, at once; `channel`: channelBytesWritten too (write(), not writeDatagram()). */
+  written(bytes: number, channel: boolean): void;
   /** Records Qt's error (Qt's text for it unless `text` is given); `emit` also emits errorOccurred. */
   setError(name: SocketErrorName, text?: string, emit?: boolean): void;
   warn(message: string): void;
