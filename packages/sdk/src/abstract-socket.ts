@@ -23,6 +23,7 @@ import {
   ConnectedState,
   ConnectingState,
   HostLookupState,
+  hasSocket,
   isConnecting,
   isLive,
   socketStateMoves,
@@ -94,6 +95,8 @@ class QAbstractSocketBase extends SocketDevice {
   /** The bind the socket asked for, and how many more ports it may pick for it (a bind to port 0). */
   #bindRequest: Pick<Bind, 'address' | 'port' | 'flags'> | undefined;
   #picks = 0;
+  /** A failed connect or bind left its socket (Qt keeps its socket engine until the next attempt). */
+  #socketLeft = false;
   /** The current connection reached Connected (its data stays readable after it ends). */
   #wasConnected = false;
   /** The option values the gateway reported for the real socket (the device reads them). */
@@ -120,6 +123,7 @@ class QAbstractSocketBase extends SocketDevice {
         sendClose: () => this.#sendClose(),
         bind: (request) => {
           this.#resetConnection();
+          this.#socketLeft = false;
           this.#picks = request.port === 0 ? PORT_PICKS : 0;
           this.#bind(request);
           this.#setState(BoundState);
@@ -152,6 +156,19 @@ class QAbstractSocketBase extends SocketDevice {
   }
   errorString(): string {
     return this.#errorString || 'Unknown error';
+  }
+  /**
+   * Qt's isValid: true while the socket has its native socket (connecting, connected, closing or
+   * bound, and after a failed connect or bind until the next attempt), else while the device is open.
+   */
+  isValid(): boolean {
+    return this.#socketLeft || hasSocket(this.#state) || this.isOpen();
+  }
+  /** Qt's bytesAvailable; on a UDP socket whose bind failed, Qt asks the unbound socket it kept, which answers -1 with a warning. */
+  override bytesAvailable(): number {
+    if (!this.#socketLeft || this.#channel.buffered) return super.bytesAvailable();
+    this.#warn('QNativeSocketEngine::bytesAvailable() was called in QAbstractSocket::UnconnectedState');
+    return -1;
   }
   /** 1 while connected, and after a disconnect while buffered data stays readable; else 0. */
   readChannelCount(): number {
@@ -201,6 +218,7 @@ class QAbstractSocketBase extends SocketDevice {
     this.#errorString = '';
     this.setPeerName(hostName);
     this.#wasConnected = false;
+    this.#socketLeft = false;
     this.#setState(HostLookupState);
     if (this.state() !== HostLookupState) return;
 
@@ -460,6 +478,7 @@ class QAbstractSocketBase extends SocketDevice {
       // Qt's failure order: stateChanged(Unconnected), then errorOccurred.
       this.#setError(error, message);
       this.#dropConnection();
+      this.#socketLeft = was !== HostLookupState;
       this.#setState(UnconnectedState);
       this.#errorOccurred.emit(this.#error);
       this.#waits.cancel();

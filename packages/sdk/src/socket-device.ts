@@ -142,11 +142,6 @@ export abstract class SocketDevice {
     return false;
   }
 
-  /** True while the socket can be used: open, or bound (Qt falls back to isOpen() after a disconnect). */
-  isValid(): boolean {
-    return this.isOpen() || this.state() === BoundState;
-  }
-
   // ---- waits --------------------------------------------------------------------------------------
   /** Qt's waitForConnected as a Promise: true once connected; on timeout the attempt is abandoned. */
   waitForConnected(msecs = 30000): Promise<boolean> {
