@@ -364,7 +364,9 @@ class QAbstractSocketBase extends SocketDevice {
         this.#bindPending = false;
         return;
       case 'datagram-error':
-        this.#setError(message.error, message.message, true);
+        // An ICMP port unreachable on a connected socket is, in Qt 6.11, a readyRead with nothing to read.
+        if (message.error === 'ConnectionRefusedError' && this.#state === ConnectedState) (this.#channel as DatagramChannel).refused();
+        else this.#setError(message.error, message.message, true);
         return;
       case 'connected':
         this.#onConnected(message);

@@ -83,6 +83,11 @@ export class DatagramChannel implements TransportChannel {
     this.#host.readyRead();
   }
 
+  /** The connected peer refused a datagram (ICMP port unreachable): Qt reads nothing, and says readyRead. */
+  refused(): void {
+    this.#host.readyRead();
+  }
+
   /** One datagram per read; what does not fit is dropped, as Qt's connected UDP read does. */
   read(maxSize: number): Uint8Array | undefined {
     return this.#next(maxSize)?.data;
