@@ -189,6 +189,7 @@ export class UdpStream extends StreamLifecycle {
         { localAddress: plain(local.address), localPort: local.port, peerAddress: plain(remote.address), peerPort: remote.port },
         Object.fromEntries(this.#options),
       );
+      this.#pumpSends().catch((error: unknown) => this.host.fault(this, error));
     });
   }
 
@@ -210,7 +211,9 @@ export class UdpStream extends StreamLifecycle {
     const cost = datagramCost(payload.byteLength);
     const beyond = this.beyondWindow(cost, 'datagram');
     if (beyond !== undefined) return beyond;
-    if (host === '' && this.state !== 'connected') {
+    // A client's socket connecting to an address is connected from its connectToHost() on, as in Qt:
+    // what it writes to its peer before the socket is connected waits for the connection.
+    if (host === '' && this.state === 'bound') {
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: a datagram without a destination needs a connected socket` };
     }
     this.hold(cost, payload.byteLength);
@@ -226,6 +229,7 @@ export class UdpStream extends StreamLifecycle {
     this.#sending = true;
     try {
       while (this.#sends.length > 0 && this.state !== 'closed') {
+        if (this.#sends[0]?.host === '' && this.state !== 'connected') return; // sent once connected
         const item = this.#sends.shift() as Outgoing;
         this.#sendsBytes -= item.payload.byteLength;
         await this.#sendOne(item);

@@ -90,8 +90,8 @@ class QAbstractSocketBase extends SocketDevice {
   #stream: number | undefined;
   /** disconnectFromHost()/close() asked for while looking up or connecting (Qt's pendingClose). */
   #closeWhenConnected = false;
-  /** The socket reached BoundState at once, as Qt's bind does; the gateway has not yet said `bound`. */
-  #bindPending = false;
+  /** The socket reached BoundState (or, UDP, ConnectedState) at once, as in Qt; the gateway has not yet said `bound` (`connected`). */
+  #unconfirmed = false;
   /** The bind the socket asked for, and how many more ports it may pick for it (a bind to port 0). */
   #bindRequest: Pick<Bind, 'address' | 'port' | 'flags'> | undefined;
   #picks = 0;
@@ -235,8 +235,13 @@ class QAbstractSocketBase extends SocketDevice {
       this.#failLookupLater(hostName, unreachable);
       return;
     }
-    if (boundStream !== undefined) {
-      gateway.sendMessage({ type: 'connect', stream: boundStream, host: target, port, family });
+    if (boundStream === undefined && !this.#channel.buffered) {
+      // Qt binds a UDP socket it connects, inside the call: the SDK too, so that its port is known at once.
+      this.#picks = PORT_PICKS;
+      this.#bind({ address: family === 'ipv4' ? '0.0.0.0' : '', port: 0, flags: 0 });
+    }
+    if (this.#stream !== undefined) {
+      gateway.sendMessage({ type: 'connect', stream: this.#stream, host: target, port, family });
     } else {
       this.#stream = gateway.openStream(this.#endpoint, {
         transport: this.#channel.transport,
@@ -248,7 +253,15 @@ class QAbstractSocketBase extends SocketDevice {
         ...this.openFields?.(),
       });
     }
-    if (QHostAddress.isAddress(hostName)) this.#hostWasFound();
+    if (!QHostAddress.isAddress(hostName)) return;
+    this.#hostWasFound();
+    // A UDP socket connecting to an address is connected inside the call, as in Qt (only a peer is set):
+    // the gateway's `connected` then brings the local end.
+    if (this.#channel.buffered || this.#state !== ConnectingState) return;
+    this.setPeerAddress(new QHostAddress(target));
+    this.setPeerPort(port);
+    this.#unconfirmed = true;
+    this.#reachConnected();
   }
 
   /**
@@ -264,7 +277,7 @@ class QAbstractSocketBase extends SocketDevice {
     this.#stream = this.#gateway.bindStream(this.#endpoint, { ...request, port, window: this.#channel.open() });
     this.setLocalAddress(new QHostAddress(request.address || QHostAddress.Any));
     this.setLocalPort(port);
-    this.#bindPending = true;
+    this.#unconfirmed = true;
   }
 
   /** The gateway session for a new stream: the socket's own, or the default one. */
@@ -360,8 +373,10 @@ class QAbstractSocketBase extends SocketDevice {
         this.setLocalPort(message.localPort);
         this.#channel.opened(message);
         // Datagrams flow once a bind is confirmed (a connecting socket's implicit bind waits for `connected`).
-        if (this.#bindPending && this.#state === BoundState) this.#channel.start();
-        this.#bindPending = false;
+        if (this.#unconfirmed && this.#state === BoundState) {
+          this.#channel.start();
+          this.#unconfirmed = false;
+        }
         return;
       case 'datagram-error':
         // An ICMP port unreachable on a connected socket is, in Qt 6.11, a readyRead with nothing to read.
@@ -390,7 +405,7 @@ class QAbstractSocketBase extends SocketDevice {
         return;
       case 'error':
         this.#release();
-        if (message.error === 'AddressInUseError' && this.#bindPending && this.#state === BoundState && this.#picks-- > 0)
+        if (message.error === 'AddressInUseError' && this.#unconfirmed && this.#state === BoundState && this.#picks-- > 0)
           this.#bind(this.#bindRequest as Bind);
         else this.#failed(message.error, message.message);
         return;
@@ -406,7 +421,9 @@ class QAbstractSocketBase extends SocketDevice {
 
   #onConnected(message: ServerMessage & { type: 'connected' }): void {
     if (this.#state === HostLookupState) this.#hostWasFound();
-    if (this.#state !== ConnectingState) return;
+    const confirming = this.#state === ConnectedState && this.#unconfirmed;
+    if (this.#state !== ConnectingState && !confirming) return;
+    this.#unconfirmed = false;
     this.setPeerAddress(new QHostAddress(message.peerAddress));
     this.setPeerPort(message.peerPort);
     this.setLocalAddress(new QHostAddress(message.localAddress));
@@ -415,17 +432,22 @@ class QAbstractSocketBase extends SocketDevice {
     for (const [name, value] of Object.entries(message.options)) {
       if (value !== undefined) this.#options.set(SocketOption[name as SocketOptionName], value);
     }
-    this.#wasConnected = true;
-    this.#setState(ConnectedState);
-    if (this.state() !== ConnectedState) return;
-    this.#connected.emit();
-    this.#waits.done('connected');
+    if (!confirming) this.#reachConnected();
     if (this.state() !== ConnectedState) return;
     this.#channel.start();
     if (this.#closeWhenConnected) {
       this.#closeWhenConnected = false;
       this.disconnectFromHost();
     }
+  }
+
+  /** Connected, and `connected`: Qt's end of a connect. */
+  #reachConnected(): void {
+    this.#wasConnected = true;
+    this.#setState(ConnectedState);
+    if (this.state() !== ConnectedState) return;
+    this.#connected.emit();
+    this.#waits.done('connected');
   }
 
   /** @internal */
@@ -476,7 +498,7 @@ class QAbstractSocketBase extends SocketDevice {
   #failed(error: SocketErrorName, message: string): void {
     const was = this.#state;
     // A bind the gateway refused is undone as a failed connect is.
-    if (isConnecting(was) || (was === BoundState && this.#bindPending)) {
+    if (isConnecting(was) || (was === BoundState && this.#unconfirmed)) {
       // Qt's failure order: stateChanged(Unconnected), then errorOccurred.
       this.#setError(error, message);
       this.#dropConnection();
@@ -519,7 +541,7 @@ class QAbstractSocketBase extends SocketDevice {
 
   #resetConnection(): void {
     this.#waits.forget();
-    this.#bindPending = false;
+    this.#unconfirmed = false;
     this.#stream = undefined;
     this.#closeWhenConnected = false;
     this.#channel.reset();
