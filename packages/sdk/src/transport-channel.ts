@@ -90,13 +90,13 @@ export function credit(host: ChannelHost, bytes: number): number {
   return n;
 }
 
-/** `task` in a microtask, once however often the returned function is called before it runs. */
-export function deferOnce(task: () => void): () => void {
+/** `task` in a microtask (or as `schedule` runs it), once however often the returned function is called before it runs. */
+export function deferOnce(task: () => void, schedule: (run: () => void) => void = queueMicrotask): () => void {
   let queued = false;
   return () => {
     if (queued) return;
     queued = true;
-    queueMicrotask(() => {
+    schedule(() => {
       queued = false;
       task();
     });
