@@ -58,7 +58,8 @@ export class QUdpSocket extends QAbstractSocket {
     const bytes = toBytes(data);
     if (bytes === undefined) throw new TypeError('writeDatagram() takes a Uint8Array, an ArrayBuffer or a string');
     checkPort(port, 'writeDatagram');
-    return this.#datagrams.sendTo(bytes, host, port);
+    // An IPv4-mapped address (a dual-stack socket's sender) goes to the gateway as the IPv4 address it is.
+    return this.#datagrams.sendTo(bytes, host.replace(/^::ffff:(?=\d+\.)/i, ''), port);
   }
 
   hasPendingDatagrams(): boolean {
@@ -77,7 +78,7 @@ export class QUdpSocket extends QAbstractSocket {
   readDatagram(maxSize = Number.POSITIVE_INFINITY): [Uint8Array, QHostAddress, number] {
     const datagram = this.#datagrams.take(maxSize, 'readDatagram');
     if (datagram === undefined) return [new Uint8Array(0), new QHostAddress(), 0];
-    return [datagram.data, new QHostAddress(datagram.host), datagram.port];
+    return [datagram.data, this.#sender(datagram.host), datagram.port];
   }
 
   /** The next datagram with its sender and destination; `maxSize` -1 takes it whole. Invalid when none. */
@@ -86,11 +87,17 @@ export class QUdpSocket extends QAbstractSocket {
     const result = new QNetworkDatagram();
     if (datagram === undefined) return result;
     result.setData(datagram.data);
-    result.setSender(datagram.host, datagram.port);
+    result.setSender(this.#sender(datagram.host), datagram.port);
     const local = this.localAddress();
     const any = local.toString() === '::' || local.toString() === '0.0.0.0';
     result.setDestination(any ? new QHostAddress() : local, this.localPort());
     return result;
+  }
+
+  /** A datagram's sender as Qt's dual-stack socket (bound to Any) reads it: an IPv4 sender IPv4-mapped. */
+  #sender(host: string): QHostAddress {
+    const dualStack = this.localAddress().protocol() === QAbstractSocket.AnyIPProtocol;
+    return new QHostAddress(dualStack && !host.includes(':') ? `::ffff:${host}` : host);
   }
 
   /** Joins a multicast group on the gateway host, where its policy allows multicast. */

@@ -284,11 +284,7 @@ export const udp: Scenario[] = [
     title: 'the echo of a datagram from an implicitly bound socket: its sender address',
     sockets: UDP,
     servers: echo,
-    steps: [
-      call('writeDatagram', 'auto', '127.0.0.1', { server: 'echo' }),
-      until('readyRead'),
-      diverges('udp-dual-stack-sender', call('readDatagram', 16), ['sender']),
-    ],
+    steps: [call('writeDatagram', 'auto', '127.0.0.1', { server: 'echo' }), until('readyRead'), call('readDatagram', 16)],
   },
   {
     name: 'udp-bind-any-sender',
@@ -300,7 +296,7 @@ export const udp: Scenario[] = [
       untilState('BoundState'),
       call('writeDatagram', 'dual', '127.0.0.1', { server: 'echo' }),
       until('readyRead'),
-      diverges('udp-dual-stack-sender', call('readDatagram', 16), ['sender']),
+      call('readDatagram', 16),
     ],
   },
   {
