@@ -35,9 +35,12 @@ import { type WaitKind, Waits } from './waits.js';
 
 export { socketErrorFromName, socketStateMoves };
 
-/** Ports a bind to port 0 picks from: the dynamic range (IANA) within Linux's ephemeral one, 49152 to 60999. */
-const DYNAMIC_PORTS = 49152;
-const DYNAMIC_PORT_COUNT = 11848;
+/**
+ * Ports a bind to port 0 picks from: the top of the dynamic range (IANA), 61000 to 65535, above
+ * Linux's ephemeral ports (to 60999), which the gateway host's kernel gives its other sockets.
+ */
+const DYNAMIC_PORTS = 61000;
+const DYNAMIC_PORT_COUNT = 4536;
 /** Ports a bind to port 0 tries, the last one picked by the gateway. */
 const PORT_PICKS = 8;
 
