@@ -50,6 +50,11 @@ export class UdpStream extends StreamLifecycle {
   /** The session's shared-port key this socket holds, when bound with ShareAddress. */
   #sharedKey: string | undefined;
   readonly #options = new Map<SocketOptionName, number>();
+  /**
+   * What the client asked while the socket was still binding (a connect, multicast, an option): a
+   * client's socket is bound from its bind() on, as in Qt, so these are done once bound, in order.
+   */
+  readonly #whenBound: Array<() => void> = [];
   /** Datagrams dropped because the client's queue was full. */
   dropped = 0;
   /** Datagrams dropped because they came from a host the socket never sent to. */
@@ -144,11 +149,13 @@ export class UdpStream extends StreamLifecycle {
         maxDatagramBytes: this.host.config.maxDatagramBytes,
       });
       if (then) this.connect(then);
+      for (const asked of this.#whenBound.splice(0)) asked();
       this.#pumpSends().catch((error: unknown) => this.host.fault(this, error));
     });
   }
 
   connect(message: Connect): Violation | undefined {
+    if (this.state === 'binding') return this.#afterBind(() => this.connect(message));
     if (this.state !== 'bound')
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: connect needs a bound UDP stream, this one is ${this.state}` };
     this.move('resolving');
@@ -182,7 +189,13 @@ export class UdpStream extends StreamLifecycle {
         { localAddress: plain(local.address), localPort: local.port, peerAddress: plain(remote.address), peerPort: remote.port },
         Object.fromEntries(this.#options),
       );
+      this.#pumpSends().catch((error: unknown) => this.host.fault(this, error));
     });
+  }
+
+  #afterBind(asked: () => void): undefined {
+    this.#whenBound.push(asked);
+    return undefined;
   }
 
   /** The families of address this socket can send to: a dual-stack or IPv6 socket takes both. */
@@ -198,7 +211,9 @@ export class UdpStream extends StreamLifecycle {
     const cost = datagramCost(payload.byteLength);
     const beyond = this.beyondWindow(cost, 'datagram');
     if (beyond !== undefined) return beyond;
-    if (host === '' && this.state !== 'connected') {
+    // A client's socket connecting to an address is connected from its connectToHost() on, as in Qt:
+    // what it writes to its peer before the socket is connected waits for the connection.
+    if (host === '' && this.state === 'bound') {
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: a datagram without a destination needs a connected socket` };
     }
     this.hold(cost, payload.byteLength);
@@ -214,6 +229,7 @@ export class UdpStream extends StreamLifecycle {
     this.#sending = true;
     try {
       while (this.#sends.length > 0 && this.state !== 'closed') {
+        if (this.#sends[0]?.host === '' && this.state !== 'connected') return; // sent once connected
         const item = this.#sends.shift() as Outgoing;
         this.#sendsBytes -= item.payload.byteLength;
         await this.#sendOne(item);
@@ -318,8 +334,9 @@ export class UdpStream extends StreamLifecycle {
   }
 
   multicast(message: Multicast): Violation | undefined {
+    if (this.state === 'binding') return this.#afterBind(() => this.multicast(message));
     const socket = this.#socket;
-    if (socket === undefined || this.state === 'binding' || this.state === 'closed') {
+    if (socket === undefined || this.state === 'closed') {
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: multicast needs a bound socket` };
     }
     if (!this.host.allowMulticast) {
@@ -341,9 +358,13 @@ export class UdpStream extends StreamLifecycle {
   }
 
   setOption(option: SocketOptionName, value: number): void {
+    if (this.state === 'binding') {
+      this.#afterBind(() => this.setOption(option, value));
+      return;
+    }
     const socket = this.#socket;
     let effective: number | null = null;
-    if (socket !== undefined && this.state !== 'binding' && this.state !== 'closed') {
+    if (socket !== undefined && this.state !== 'closed') {
       try {
         switch (option) {
           case 'MulticastTtlOption':

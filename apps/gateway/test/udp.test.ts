@@ -24,7 +24,8 @@ describe('UDP through the gateway', () => {
     expect(unconnected.writeDatagram('unconnected', host, echo.port)).toBe(11);
     await nextSignal(unconnected.readyRead);
     const [data, sender, port] = unconnected.readDatagram();
-    expect([text(data), sender.toString(), port]).toEqual(['unconnected', host, echo.port]);
+    // The implicit bind is dual-stack, as Qt's: an IPv4 sender reads IPv4-mapped.
+    expect([text(data), sender.toString(), port]).toEqual(['unconnected', host === '::1' ? host : `::ffff:${host}`, echo.port]);
     // The echo server saw the gateway socket's real port, which the SDK reports as its local port.
     expect(echo.received[0]?.port).toBe(unconnected.localPort());
 
@@ -167,7 +168,7 @@ describe('UDP through the gateway', () => {
     expect(socket.hasPendingDatagrams()).toBe(false);
   });
 
-  it("reports Qt's errors by name: unresolvable names, an ICMP port-unreachable when connected, a non-local bind", async () => {
+  it("reports Qt's errors by name: unresolvable names, a non-local bind; an ICMP port-unreachable when connected is a readyRead", async () => {
     const gw = await gateway();
     const socket = gw.udp();
     socket.writeDatagram('x', 'nosuchhost.invalid', 53);
@@ -181,8 +182,9 @@ describe('UDP through the gateway', () => {
     connected.connectToHost('127.0.0.1', port);
     expect(await connected.waitForConnected(5000)).toBe(true);
     connected.write('anyone?');
-    await nextSignal(connected.errorOccurred);
-    expect([connected.error(), connected.errorString()]).toEqual([QAbstractSocket.ConnectionRefusedError, 'Connection refused']);
+    // The gateway reports the ICMP port-unreachable; the SDK makes it Qt 6.11's readyRead with nothing to read.
+    await nextSignal(connected.readyRead);
+    expect([connected.error(), connected.hasPendingDatagrams()]).toEqual([QAbstractSocket.UnknownSocketError, false]);
     expect(connected.state()).toBe(QAbstractSocket.ConnectedState);
 
     const nonLocal = gw.udp();

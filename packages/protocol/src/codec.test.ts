@@ -11,6 +11,7 @@ import {
   type Frame,
   parseClientMessage,
   parseServerMessage,
+  readFrame,
 } from './codec.js';
 import { isHost } from './host.js';
 import { ClientMessage, ServerMessage } from './messages.js';
@@ -53,6 +54,32 @@ describe('binary frame vectors', () => {
     if (decoded.ok) return;
     expect(decoded.code).toBe(vector.error);
     expect(decoded.message).toContain(vector.messageIncludes);
+  });
+});
+
+describe("readFrame, the SDK's light frame reader", () => {
+  const agrees = (bytes: Uint8Array) => {
+    const decoded = decodeFrame(bytes);
+    expect(readFrame(bytes)).toEqual(decoded.ok ? decoded.value : undefined);
+  };
+
+  it('agrees with decodeFrame on every vector', () => {
+    for (const vector of [...frames.valid, ...frames.invalid]) agrees(fromHex(vector.frame));
+  });
+
+  it('agrees with decodeFrame on random bytes, mutated frames and datagrams of any printable host (property)', () => {
+    const seeds = frames.valid.map((v) => fromHex(v.frame));
+    const mutated = fc
+      .tuple(fc.constantFrom(...seeds), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 4 }))
+      .map(([seed, at, byte, cut]) => {
+        const bytes = seed.slice(0, Math.max(0, seed.byteLength - cut));
+        if (bytes.byteLength > 0) bytes[at % bytes.byteLength] = byte;
+        return bytes;
+      });
+    const datagram = fc
+      .oneof(fc.stringMatching(/^[\x21-\x7e]{0,255}$/), fc.domain(), fc.ipV6())
+      .map((host) => encodeDatagram(7, host, 53, Uint8Array.of(1)));
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), mutated, datagram), agrees));
   });
 });
 

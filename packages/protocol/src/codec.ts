@@ -22,7 +22,7 @@
  */
 import type * as z from 'zod/mini';
 import type { ProtocolErrorCode } from './codes.js';
-import { hostProblem } from './host.js';
+import { hostProblem, isHost } from './host.js';
 import { ClientMessage, ServerMessage } from './messages.js';
 
 export const FrameKind = { DATA: 0x01, CREDIT: 0x02, ACK: 0x03, DATAGRAM: 0x04 } as const;
@@ -198,6 +198,29 @@ export function decodeFrame(bytes: Uint8Array): Decoded<Frame> {
     default:
       return badFrame(`unknown binary frame kind 0x${kind.toString(16).padStart(2, '0')}`, stream);
   }
+}
+
+/**
+ * The SDK's light reader of binary frames: decodeFrame's acceptance (a test holds them to it on
+ * every vector and on random input) without its words for what is wrong, which only the gateway
+ * sends back. Undefined for a frame decodeFrame refuses; payloads are views into `bytes`.
+ */
+export function readFrame(bytes: Uint8Array): Frame | undefined {
+  if (bytes.byteLength < HEADER_BYTES) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = bytes[0];
+  const stream = view.getUint32(1);
+  if (kind === FrameKind.DATA) return { kind: 'data', stream, payload: bytes.subarray(HEADER_BYTES) };
+  if (kind === FrameKind.CREDIT || kind === FrameKind.ACK) {
+    const count = bytes.byteLength === COUNT_FRAME_BYTES ? view.getUint32(HEADER_BYTES) : 0;
+    return count > 0 ? { kind: kind === FrameKind.CREDIT ? 'credit' : 'ack', stream, bytes: count } : undefined;
+  }
+  if (kind !== FrameKind.DATAGRAM || bytes.byteLength < DATAGRAM_HEADER_BYTES) return undefined;
+  const end = DATAGRAM_HEADER_BYTES + (bytes[HEADER_BYTES + 2] as number);
+  if (end > bytes.byteLength) return undefined;
+  const host = String.fromCharCode(...bytes.subarray(DATAGRAM_HEADER_BYTES, end));
+  if (!/^[\x21-\x7e]*$/.test(host) || (host !== '' && !isHost(host))) return undefined;
+  return { kind: 'datagram', stream, host, port: view.getUint16(HEADER_BYTES), payload: bytes.subarray(end) };
 }
 
 // ---- JSON control messages -----------------------------------------------------------------------

@@ -69,6 +69,54 @@ function isIPv6(text: string): boolean {
 const isNameCode = (code: number): boolean =>
   (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x5f;
 
+/**
+ * What is wrong with a host, for `explain` to put in words: the flaw and the index or length it
+ * concerns. The grammar (`readHost`) names flaws only, so that a reader who needs no words (the
+ * SDK's `isHost`) carries none.
+ */
+type Flaw = [flaw: keyof typeof REASONS, at?: number];
+type Valid = ParsedHost & { ok: true };
+
+function readName(text: string): Valid | Flaw {
+  const name = text.endsWith('.') ? text.slice(0, -1) : text;
+  if (name === '') return ['dot'];
+  if (name.length > MAX_NAME) return ['long', name.length];
+  const labels = name.split('.');
+  const last = labels[labels.length - 1] as string;
+  if (/^(\d+|0x[0-9a-f]*)$/i.test(last)) {
+    const address = name === text ? parseIPv4(text) : undefined;
+    if (address !== undefined) return { ok: true, kind: 'ipv4', host: address };
+    return name === text || parseIPv4(name) === undefined ? ['number'] : ['dotted'];
+  }
+  for (const label of labels) {
+    if (label === '') return ['label'];
+    if (label.length > MAX_LABEL) return ['labelLong', label.length];
+    if (label.startsWith('-') || label.endsWith('-')) return ['hyphen'];
+  }
+  return { ok: true, kind: 'name', host: name.toLowerCase() };
+}
+
+/** The grammar: the host with its canonical text, or its first flaw. */
+function readHost(text: string): Valid | Flaw {
+  if (typeof text !== 'string') return ['type'];
+  if (text === '') return ['empty'];
+  // Longer than any name or literal: refused before it is scanned.
+  if (text.length > MAX_NAME + 1) return ['long', text.length];
+  let colon = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (isNameCode(code) || code === 0x2e) continue;
+    if (code === 0x3a) colon = true;
+    else if (code !== 0x5b && code !== 0x5d) return ['char', i];
+  }
+  const bracketed = text.startsWith('[') && text.endsWith(']');
+  const bare = bracketed ? text.slice(1, -1) : text;
+  if (bare.includes('[') || bare.includes(']')) return ['stray'];
+  if (colon) return isIPv6(bare) ? { ok: true, kind: 'ipv6', host: bare.toLowerCase() } : ['ipv6'];
+  if (bracketed) return ['brackets'];
+  return readName(text);
+}
+
 /** A character that is neither in a name nor in an IP literal, described for a message. */
 function describeCharacter(text: string, index: number): string {
   const code = text.codePointAt(index) as number;
@@ -83,55 +131,32 @@ function describeCharacter(text: string, index: number): string {
 
 const NOT_A_HOST = '; a host is an IP address or a name of ASCII letters, digits, "-", "_" and "."';
 
-function parseName(text: string): ParsedHost {
-  const name = text.endsWith('.') ? text.slice(0, -1) : text;
-  if (name === '') return { ok: false, reason: 'is only a dot' };
-  if (name.length > MAX_NAME) return { ok: false, reason: `is ${name.length} characters long, more than the ${MAX_NAME} of a name` };
-  const labels = name.split('.');
-  const last = labels[labels.length - 1] as string;
-  if (/^(\d+|0x[0-9a-f]*)$/i.test(last)) {
-    const address = name === text ? parseIPv4(text) : undefined;
-    if (address !== undefined) return { ok: true, kind: 'ipv4', host: address };
-    return {
-      ok: false,
-      reason:
-        name === text || parseIPv4(name) === undefined
-          ? 'ends in a number but is not an IPv4 address'
-          : 'is an IPv4 address with a trailing dot; send the address without it',
-    };
-  }
-  for (const label of labels) {
-    if (label === '') return { ok: false, reason: 'has an empty label (".." or a leading ".")' };
-    if (label.length > MAX_LABEL) return { ok: false, reason: `has a label of ${label.length} characters, more than ${MAX_LABEL}` };
-    if (label.startsWith('-') || label.endsWith('-')) return { ok: false, reason: `has a label that starts or ends with "-"` };
-  }
-  return { ok: true, kind: 'name', host: name.toLowerCase() };
-}
+/** Each flaw in words, given the host and the flaw's index or length. */
+const REASONS = {
+  type: () => 'is not a string',
+  empty: () => 'is empty',
+  long: (_text: string, length: number) => `is ${length} characters long, more than the ${MAX_NAME} of a name`,
+  char: (text: string, index: number) => describeCharacter(text, index) + (text.charCodeAt(index) === 0x25 ? '' : NOT_A_HOST),
+  stray: () => 'has "[" or "]" that do not enclose an IPv6 address',
+  ipv6: () => 'is not a valid IPv6 address',
+  brackets: () => 'has brackets, which only an IPv6 address takes',
+  dot: () => 'is only a dot',
+  number: () => 'ends in a number but is not an IPv4 address',
+  dotted: () => 'is an IPv4 address with a trailing dot; send the address without it',
+  label: () => 'has an empty label (".." or a leading ".")',
+  labelLong: (_text: string, length: number) => `has a label of ${length} characters, more than ${MAX_LABEL}`,
+  hyphen: () => 'has a label that starts or ends with "-"',
+} satisfies Record<string, (text: string, at: number) => string>;
 
 /**
  * Reads a host the way the gateway connects to it, or says what is wrong with it. Never throws,
  * whatever the string (lone surrogates and the whole of Unicode included).
  */
 export function parseHost(text: string): ParsedHost {
-  if (typeof text !== 'string') return { ok: false, reason: 'is not a string' };
-  if (text === '') return { ok: false, reason: 'is empty' };
-  // Longer than any name or literal: refused before it is scanned.
-  if (text.length > MAX_NAME + 1) return { ok: false, reason: `is ${text.length} characters long, more than the ${MAX_NAME} of a name` };
-  let colon = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (isNameCode(code) || code === 0x2e) continue;
-    if (code === 0x3a) colon = true;
-    else if (code !== 0x5b && code !== 0x5d) return { ok: false, reason: describeCharacter(text, i) + (code === 0x25 ? '' : NOT_A_HOST) };
-  }
-  const bracketed = text.startsWith('[') && text.endsWith(']');
-  const bare = bracketed ? text.slice(1, -1) : text;
-  if (bare.includes('[') || bare.includes(']')) return { ok: false, reason: 'has "[" or "]" that do not enclose an IPv6 address' };
-  if (colon) {
-    return isIPv6(bare) ? { ok: true, kind: 'ipv6', host: bare.toLowerCase() } : { ok: false, reason: 'is not a valid IPv6 address' };
-  }
-  if (bracketed) return { ok: false, reason: 'has brackets, which only an IPv6 address takes' };
-  return parseName(text);
+  const read = readHost(text);
+  if (!Array.isArray(read)) return read;
+  const [flaw, at = 0] = read;
+  return { ok: false, reason: REASONS[flaw](text, at) };
 }
 
 /** What is wrong with `text` as a destination host, or undefined when it is one. */
@@ -141,4 +166,4 @@ export function hostProblem(text: string): string | undefined {
 }
 
 /** True when `text` is a host the gateway would try to reach: an IP literal or an ASCII DNS name. */
-export const isHost = (text: string): boolean => parseHost(text).ok;
+export const isHost = (text: string): boolean => !Array.isArray(readHost(text));

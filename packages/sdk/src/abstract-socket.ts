@@ -1,4 +1,4 @@
-import { isHost, type Open, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
+import { type Bind, isHost, type Open, type ServerMessage, type SocketErrorName, type SocketOptionName } from '@socketgate/protocol';
 import { DatagramChannel } from './datagram-channel.js';
 import {
   NetworkLayerProtocol,
@@ -23,6 +23,7 @@ import {
   ConnectedState,
   ConnectingState,
   HostLookupState,
+  hasSocket,
   isConnecting,
   isLive,
   socketStateMoves,
@@ -33,6 +34,15 @@ import type { TransportChannel } from './transport-channel.js';
 import { type WaitKind, Waits } from './waits.js';
 
 export { socketErrorFromName, socketStateMoves };
+
+/**
+ * Ports a bind to port 0 picks from: the top of the dynamic range (IANA), 61000 to 65535, above
+ * Linux's ephemeral ports (to 60999), which the gateway host's kernel gives its other sockets.
+ */
+const DYNAMIC_PORTS = 61000;
+const DYNAMIC_PORT_COUNT = 4536;
+/** Ports a bind to port 0 tries, the last one picked by the gateway. */
+const PORT_PICKS = 8;
 
 /** The transport each socket type gets, chosen once (Qt's QAbstractSocketEngine::createSocketEngine); any other type is a stream. */
 const CHANNELS: Partial<Record<SocketType, typeof StreamChannel | typeof DatagramChannel>> = { [SocketType.UdpSocket]: DatagramChannel };
@@ -53,7 +63,7 @@ export interface SocketOptions {
  * between TCP and UDP is the transport channel the socket type chose (stream-channel.ts,
  * datagram-channel.ts), through transport-channel.ts's two interfaces.
  */
-class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
+class QAbstractSocketBase extends SocketDevice {
   readonly #hostFound = new Signal<[]>();
   readonly #connected = new Signal<[]>();
   readonly #disconnected = new Signal<[]>();
@@ -83,11 +93,20 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   #stream: number | undefined;
   /** disconnectFromHost()/close() asked for while looking up or connecting (Qt's pendingClose). */
   #closeWhenConnected = false;
+  /** The socket reached BoundState (or, UDP, ConnectedState) at once, as in Qt; the gateway has not yet said `bound` (`connected`). */
+  #unconfirmed = false;
+  /** The bind the socket asked for, and how many more ports it may pick for it (a bind to port 0). */
+  #bindRequest: Pick<Bind, 'address' | 'port' | 'flags'> | undefined;
+  #picks = 0;
+  /** A failed connect or bind left its socket (Qt keeps its socket engine until the next attempt). */
+  #socketLeft = false;
   /** The current connection reached Connected (its data stays readable after it ends). */
   #wasConnected = false;
   /** The option values the gateway reported for the real socket (the device reads them). */
   readonly #options: Map<SocketOption, number>;
   readonly #waits: Waits;
+  /** The socket as its streams' endpoint: each gateway event runs through the waits (Waits.run). */
+  readonly #endpoint: StreamEndpoint;
   /** What a subclass adds to a new connection's `open` (QSslSocket: the TLS spec). @internal */
   openFields?(): Pick<Open, 'tls'>;
 
@@ -106,9 +125,11 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
         remoteClosed: (how) => this.#remoteClosed(how),
         sendClose: () => this.#sendClose(),
         bind: (request) => {
-          this.#gateway = this.#session();
           this.#resetConnection();
-          this.#stream = this.#gateway.bindStream(this, { ...request, window: this.#channel.open() });
+          this.#socketLeft = false;
+          this.#picks = request.port === 0 ? PORT_PICKS : 0;
+          this.#bind(request);
+          this.#setState(BoundState);
         },
       },
       (host) => new (CHANNELS[socketType] ?? StreamChannel)(host),
@@ -118,6 +139,13 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
     this.#options = optionValues;
     this.#waits = waits;
     this.#channel = channelOf(this);
+    this.#endpoint = {
+      onMessage: (message) => waits.run(() => this.onMessage(message)),
+      onData: (payload) => waits.run(() => this.onData(payload)),
+      onAck: (bytes) => waits.run(() => this.onAck(bytes)),
+      onDatagram: (host, port, payload) => waits.run(() => this.onDatagram(host, port, payload)),
+      onTransportLost: (error, message) => waits.run(() => this.onTransportLost(error, message)),
+    };
   }
 
   socketType(): SocketType {
@@ -131,6 +159,19 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   }
   errorString(): string {
     return this.#errorString || 'Unknown error';
+  }
+  /**
+   * Qt's isValid: true while the socket has its native socket (connecting, connected, closing or
+   * bound, and after a failed connect or bind until the next attempt), else while the device is open.
+   */
+  isValid(): boolean {
+    return this.#socketLeft || hasSocket(this.#state) || this.isOpen();
+  }
+  /** Qt's bytesAvailable; on a UDP socket whose bind failed, Qt asks the unbound socket it kept, which answers -1 with a warning. */
+  override bytesAvailable(): number {
+    if (!this.#socketLeft || this.#channel.buffered) return super.bytesAvailable();
+    this.#warn('QNativeSocketEngine::bytesAvailable() was called in QAbstractSocket::UnconnectedState');
+    return -1;
   }
   /** 1 while connected, and after a disconnect while buffered data stays readable; else 0. */
   readChannelCount(): number {
@@ -157,7 +198,7 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
     const hostName = host instanceof QHostAddress ? host.toString() : host;
     if (typeof hostName !== 'string') throw new TypeError('connectToHost() takes a host name string or a QHostAddress');
     if (isConnecting(this.#state) || isLive(this.#state)) {
-      this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${this.peerName()}"`);
+      this.#warn(`QAbstractSocket::connectToHost() called when already looking up or connecting/connected to "${hostName}"`);
       this.#setError('OperationError', undefined, true);
       return;
     }
@@ -180,6 +221,7 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
     this.#errorString = '';
     this.setPeerName(hostName);
     this.#wasConnected = false;
+    this.#socketLeft = false;
     this.#setState(HostLookupState);
     if (this.state() !== HostLookupState) return;
 
@@ -196,10 +238,15 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
       this.#failLookupLater(hostName, unreachable);
       return;
     }
-    if (boundStream !== undefined) {
-      gateway.sendMessage({ type: 'connect', stream: boundStream, host: target, port, family });
+    if (boundStream === undefined && !this.#channel.buffered) {
+      // Qt binds a UDP socket it connects, inside the call: the SDK too, so that its port is known at once.
+      this.#picks = PORT_PICKS;
+      this.#bind({ address: family === 'ipv4' ? '0.0.0.0' : '', port: 0, flags: 0 });
+    }
+    if (this.#stream !== undefined) {
+      gateway.sendMessage({ type: 'connect', stream: this.#stream, host: target, port, family });
     } else {
-      this.#stream = gateway.openStream(this, {
+      this.#stream = gateway.openStream(this.#endpoint, {
         transport: this.#channel.transport,
         host: target,
         port,
@@ -209,7 +256,31 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
         ...this.openFields?.(),
       });
     }
-    if (QHostAddress.isAddress(hostName)) this.#hostWasFound();
+    if (!QHostAddress.isAddress(hostName)) return;
+    this.#hostWasFound();
+    // A UDP socket connecting to an address is connected inside the call, as in Qt (only a peer is set):
+    // the gateway's `connected` then brings the local end.
+    if (this.#channel.buffered || this.#state !== ConnectingState) return;
+    this.setPeerAddress(new QHostAddress(target));
+    this.setPeerPort(port);
+    this.#unconfirmed = true;
+    this.#reachConnected();
+  }
+
+  /**
+   * Asks the gateway for the bind, the socket's local end being what it asked for at once (as Qt's,
+   * whose bind returns bound). A bind to port 0 takes a port the SDK picks from the dynamic range,
+   * so that `localPort()` is known at once, as in Qt; when the gateway host has it in use, another
+   * (the last try leaves the pick to the gateway).
+   */
+  #bind(request: Pick<Bind, 'address' | 'port' | 'flags'>): void {
+    const port = this.#picks > 0 ? DYNAMIC_PORTS + Math.floor(Math.random() * DYNAMIC_PORT_COUNT) : request.port;
+    this.#gateway = this.#session();
+    this.#bindRequest = request;
+    this.#stream = this.#gateway.bindStream(this.#endpoint, { ...request, port, window: this.#channel.open() });
+    this.setLocalAddress(new QHostAddress(request.address || QHostAddress.Any));
+    this.setLocalPort(port);
+    this.#unconfirmed = true;
   }
 
   /** The gateway session for a new stream: the socket's own, or the default one. */
@@ -299,16 +370,21 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
         this.#hostWasFound();
         return;
       case 'bound':
-        this.setLocalAddress(new QHostAddress(message.localAddress));
+        // The dual-stack any address stays Qt's Any (0.0.0.0 in Qt's text; `::` in the gateway's).
+        if (this.localAddress().protocol() !== NetworkLayerProtocol.AnyIPProtocol)
+          this.setLocalAddress(new QHostAddress(message.localAddress));
         this.setLocalPort(message.localPort);
         this.#channel.opened(message);
-        // Qt's BoundState, once the gateway has bound (not for the implicit bind of a connecting socket).
-        if (!this.#binding()) return;
-        this.#setState(BoundState);
-        this.#channel.start();
+        // Datagrams flow once a bind is confirmed (a connecting socket's implicit bind waits for `connected`).
+        if (this.#unconfirmed && this.#state === BoundState) {
+          this.#channel.start();
+          this.#unconfirmed = false;
+        }
         return;
       case 'datagram-error':
-        this.#setError(message.error, message.message, true);
+        // An ICMP port unreachable on a connected socket is, in Qt 6.11, a readyRead with nothing to read.
+        if (message.error === 'ConnectionRefusedError' && this.#state === ConnectedState) (this.#channel as DatagramChannel).refused();
+        else this.#setError(message.error, message.message, true);
         return;
       case 'connected':
         this.#onConnected(message);
@@ -330,18 +406,12 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
         this.#release();
         if (this.#state === ClosingState) this.#finishClose();
         return;
-      case 'error': {
-        const binding = this.#binding();
+      case 'error':
         this.#release();
-        if (!binding) {
-          this.#failed(message.error, message.message);
-          return;
-        }
-        // Qt's failed bind: errorOccurred, state unchanged.
-        this.#setError(message.error, message.message, true);
-        this.#waits.cancel();
+        if (message.error === 'AddressInUseError' && this.#unconfirmed && this.#state === BoundState && this.#picks-- > 0)
+          this.#bind(this.#bindRequest as Bind);
+        else this.#failed(message.error, message.message);
         return;
-      }
       case 'protocol-error':
         if (message.stream === undefined) return;
         this.#release();
@@ -354,7 +424,9 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
 
   #onConnected(message: ServerMessage & { type: 'connected' }): void {
     if (this.#state === HostLookupState) this.#hostWasFound();
-    if (this.#state !== ConnectingState) return;
+    const confirming = this.#state === ConnectedState && this.#unconfirmed;
+    if (this.#state !== ConnectingState && !confirming) return;
+    this.#unconfirmed = false;
     this.setPeerAddress(new QHostAddress(message.peerAddress));
     this.setPeerPort(message.peerPort);
     this.setLocalAddress(new QHostAddress(message.localAddress));
@@ -363,17 +435,22 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
     for (const [name, value] of Object.entries(message.options)) {
       if (value !== undefined) this.#options.set(SocketOption[name as SocketOptionName], value);
     }
-    this.#wasConnected = true;
-    this.#setState(ConnectedState);
-    if (this.state() !== ConnectedState) return;
-    this.#connected.emit();
-    this.#waits.done('connected');
+    if (!confirming) this.#reachConnected();
     if (this.state() !== ConnectedState) return;
     this.#channel.start();
     if (this.#closeWhenConnected) {
       this.#closeWhenConnected = false;
       this.disconnectFromHost();
     }
+  }
+
+  /** Connected, and `connected`: Qt's end of a connect. */
+  #reachConnected(): void {
+    this.#wasConnected = true;
+    this.#setState(ConnectedState);
+    if (this.state() !== ConnectedState) return;
+    this.#connected.emit();
+    this.#waits.done('connected');
   }
 
   /** @internal */
@@ -383,10 +460,6 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   }
 
   // ---- internals ----------------------------------------------------------------------------------
-  /** A bind the gateway has not answered yet: Unconnected, with a stream. */
-  #binding(): boolean {
-    return this.#state === UnconnectedState && this.#stream !== undefined;
-  }
 
   /** The close, once every byte is written: the stream is done, and so is Closing. */
   #sendClose(): void {
@@ -427,10 +500,12 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   /** The gateway reported a stream error, or the session was lost. */
   #failed(error: SocketErrorName, message: string): void {
     const was = this.#state;
-    if (isConnecting(was)) {
+    // A bind the gateway refused is undone as a failed connect is.
+    if (isConnecting(was) || (was === BoundState && this.#unconfirmed)) {
       // Qt's failure order: stateChanged(Unconnected), then errorOccurred.
       this.#setError(error, message);
       this.#dropConnection();
+      this.#socketLeft = was !== HostLookupState;
       this.#setState(UnconnectedState);
       this.#errorOccurred.emit(this.#error);
       this.#waits.cancel();
@@ -468,6 +543,8 @@ class QAbstractSocketBase extends SocketDevice implements StreamEndpoint {
   }
 
   #resetConnection(): void {
+    this.#waits.forget();
+    this.#unconfirmed = false;
     this.#stream = undefined;
     this.#closeWhenConnected = false;
     this.#channel.reset();

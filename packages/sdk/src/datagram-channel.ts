@@ -83,6 +83,11 @@ export class DatagramChannel implements TransportChannel {
     this.#host.readyRead();
   }
 
+  /** The connected peer refused a datagram (ICMP port unreachable): Qt reads nothing, and says readyRead. */
+  refused(): void {
+    this.#host.readyRead();
+  }
+
   /** One datagram per read; what does not fit is dropped, as Qt's connected UDP read does. */
   read(maxSize: number): Uint8Array | undefined {
     return this.#next(maxSize)?.data;
@@ -188,20 +193,19 @@ export class DatagramChannel implements TransportChannel {
     }
     this.#inFlight += cost;
     this.#host.gateway().sendDatagram(stream, host, port, bytes);
-    this.#host.written(bytes.byteLength);
+    this.#host.written(bytes.byteLength, !emit);
     return bytes.byteLength;
   }
 
   // ---- bind and multicast -------------------------------------------------------------------------
   /**
-   * Binds on the gateway host. True when the request is on its way; BoundState follows when the
-   * gateway has bound (a failure is errorOccurred, the state unchanged).
+   * Binds on the gateway host: BoundState at once, as in Qt; the gateway's answer brings the port
+   * it picked, or undoes the bind (Unconnected, then errorOccurred).
    */
   bind(address: string, port: number, mode: number): boolean {
     checkPort(port, 'bind');
-    // Bound, or binding: Unconnected with a stream the gateway has not confirmed yet.
-    if (this.#host.state() !== UnconnectedState || this.#host.stream() !== undefined) {
-      this.#host.warn('QAbstractSocket::bind() called when already bound');
+    if (this.#host.state() !== UnconnectedState) {
+      this.#host.warn('QNativeSocketEngine::bind() was not called in QAbstractSocket::UnconnectedState');
       this.#host.setError('UnknownSocketError', 'Unknown error', true);
       return false;
     }

@@ -1,11 +1,11 @@
 import {
   type Bind,
   CloseCode,
-  decodeFrame,
   encodeCredit,
   encodeDatagram,
   type Open,
   PROTOCOL_VERSION,
+  readFrame,
   readServerMessage,
   type ServerMessage,
   type SocketErrorName,
@@ -375,9 +375,8 @@ export class Gateway {
           ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
           : undefined;
     if (bytes === undefined) return;
-    const decoded = decodeFrame(bytes);
-    if (!decoded.ok) return;
-    const frame = decoded.value;
+    const frame = readFrame(bytes);
+    if (frame === undefined) return;
     const endpoint = this.#streams.get(frame.stream);
     if (frame.kind === 'data') endpoint?.onData(frame.payload);
     else if (frame.kind === 'ack') endpoint?.onAck(frame.bytes);

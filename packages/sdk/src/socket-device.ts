@@ -87,9 +87,9 @@ export abstract class SocketDevice {
       readBufferSize: () => this.#readBufferSize,
       isReadable: () => this.isReadable(),
       readyRead: () => this.#emitReadyRead(),
-      written: (bytes) => {
-        this.#channelBytesWritten.emit(0, bytes);
+      written: (bytes, channel) => {
         this.#bytesWritten.emit(bytes);
+        if (channel) this.#channelBytesWritten.emit(0, bytes);
       },
     });
   }
@@ -142,11 +142,6 @@ export abstract class SocketDevice {
     return false;
   }
 
-  /** True while the socket can be used: open, or bound (Qt falls back to isOpen() after a disconnect). */
-  isValid(): boolean {
-    return this.isOpen() || this.state() === BoundState;
-  }
-
   // ---- waits --------------------------------------------------------------------------------------
   /** Qt's waitForConnected as a Promise: true once connected; on timeout the attempt is abandoned. */
   waitForConnected(msecs = 30000): Promise<boolean> {
@@ -158,9 +153,8 @@ export abstract class SocketDevice {
 
   /** Qt's waitForReadyRead as a Promise: true when new data arrives (not data already buffered). */
   waitForReadyRead(msecs = 30000): Promise<boolean> {
-    // A UDP socket whose bind the gateway has not confirmed yet (Unconnected, with a stream) is, for Qt, already bound.
     const state = this.state();
-    if ((state === UnconnectedState && this.#host.stream() === undefined) || state === ClosingState) return Promise.resolve(false);
+    if (state === UnconnectedState || state === ClosingState) return Promise.resolve(false);
     return this.#host.waits.wait('readyRead', msecs);
   }
 
@@ -391,13 +385,18 @@ export abstract class SocketDevice {
     this.#transaction = [];
   }
   commitTransaction(): void {
-    this.#transaction = undefined;
+    this.#endTransaction('commitTransaction');
   }
   /** Puts back everything read since startTransaction(). */
   rollbackTransaction(): void {
+    for (const bytes of this.#endTransaction('rollbackTransaction').reverse()) this.#readBuffer.unshift(bytes);
+  }
+  /** Ends the transaction; what it read. Without one, Qt's warning. */
+  #endTransaction(what: string): Uint8Array[] {
     const read = this.#transaction;
+    if (!read) this.#warn(what, 'Called while no transaction in progress');
     this.#transaction = undefined;
-    for (const bytes of read?.reverse() ?? []) this.#readBuffer.unshift(bytes);
+    return read ?? [];
   }
   isTransactionStarted(): boolean {
     return this.#transaction !== undefined;
@@ -447,7 +446,7 @@ export abstract class SocketDevice {
   onAck(bytes: number): void {
     // A stream's acknowledged bytes are bytesWritten (a datagram's were, as it left).
     if (!this.#channel.onAck(bytes)) return;
-    this.#channelBytesWritten.emit(0, bytes);
+    // Qt's order: bytesWritten (never from inside its own slot), then channelBytesWritten.
     if (!this.#inBytesWritten) {
       this.#inBytesWritten = true;
       try {
@@ -456,12 +455,12 @@ export abstract class SocketDevice {
         this.#inBytesWritten = false;
       }
     }
+    this.#channelBytesWritten.emit(0, bytes);
     this.#host.waits.done('bytesWritten');
     this.#channel.flush();
   }
 
   #emitReadyRead(): void {
-    this.#channelReadyRead.emit(0);
     if (!this.#inReadyRead) {
       this.#inReadyRead = true;
       try {
@@ -470,6 +469,7 @@ export abstract class SocketDevice {
         this.#inReadyRead = false;
       }
     }
+    this.#channelReadyRead.emit(0);
     this.#host.waits.done('readyRead');
   }
 

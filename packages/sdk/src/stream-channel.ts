@@ -101,7 +101,8 @@ export class StreamChannel implements TransportChannel {
     const limit = this.#host.readBufferSize();
     const room = (limit > 0 ? limit : Number.POSITIVE_INFINITY) - buffer.size;
     const moved = room > 0 ? this.#staged.moveTo(buffer, room) : 0;
-    if (limit > 0 && buffer.size >= limit) this.#readPaused = true;
+    // Qt stops reading at the next read notification that finds the buffer full, not at once.
+    if (limit > 0 && buffer.size >= limit) this.#scheduleRead();
     if (moved > 0) this.#host.readyRead();
     const how = this.#endPending;
     if (how !== undefined && this.#staged.size === 0 && this.#host.state() === ConnectedState) {
@@ -109,6 +110,16 @@ export class StreamChannel implements TransportChannel {
       this.#host.remoteClosed(how);
     }
   }
+
+  /** Qt's next read notification after the buffer filled, in the next task: more, if a read made room; else it stops reading. */
+  readonly #scheduleRead = deferOnce(
+    () => {
+      if (this.#host.state() !== ConnectedState || this.#readPaused) return;
+      if (this.#host.readBuffer.size >= this.#host.readBufferSize()) this.#readPaused = true;
+      else this.#fill();
+    },
+    (run) => setTimeout(run, 0),
+  );
 
   /** Qt re-enables reading: staged bytes become visible (asynchronously, as Qt's next read) and credit flows again. */
   freed(resume: boolean): void {

@@ -68,8 +68,8 @@ export interface ChannelHost {
   isReadable(): boolean;
   /** New data is readable: Qt's readyRead. */
   readyRead(): void;
-  /** A datagram left: QUdpSocket's bytesWritten, at once. */
-  written(bytes: number): void;
+  /** A datagram left: QUdpSocket's bytesWritten, at once; `channel`: channelBytesWritten too (write(), not writeDatagram()). */
+  written(bytes: number, channel: boolean): void;
   /** Records Qt's error (Qt's text for it unless `text` is given); `emit` also emits errorOccurred. */
   setError(name: SocketErrorName, text?: string, emit?: boolean): void;
   warn(message: string): void;
@@ -77,7 +77,7 @@ export interface ChannelHost {
   remoteClosed(how: 'close' | 'reset'): void;
   /** Asks the gateway for the half-close: it writes what it has, then closes. */
   sendClose(): void;
-  /** Opens a bound UDP stream (BoundState follows when the gateway answers). */
+  /** Opens a bound UDP stream, and the socket is in BoundState (the gateway's answer brings the port). */
   bind(request: Pick<Bind, 'address' | 'port' | 'flags'>): void;
 }
 
@@ -90,13 +90,13 @@ export function credit(host: ChannelHost, bytes: number): number {
   return n;
 }
 
-/** `task` in a microtask, once however often the returned function is called before it runs. */
-export function deferOnce(task: () => void): () => void {
+/** `task` in a microtask (or as `schedule` runs it), once however often the returned function is called before it runs. */
+export function deferOnce(task: () => void, schedule: (run: () => void) => void = queueMicrotask): () => void {
   let queued = false;
   return () => {
     if (queued) return;
     queued = true;
-    queueMicrotask(() => {
+    schedule(() => {
       queued = false;
       task();
     });

@@ -8,7 +8,8 @@ import { channelOf } from './socket-device.js';
 
 /**
  * Qt's `QUdpSocket`: datagrams through the gateway's real UDP socket. `bind()` reaches BoundState
- * when the gateway has bound (asynchronously); `writeDatagram()` binds to any address first, as Qt.
+ * inside the call, as Qt's does, and the gateway's answer brings the port it picked (or undoes the
+ * bind); `writeDatagram()` binds to any address first, as Qt.
  * Its calls go to the socket's DatagramChannel, which holds the received datagrams.
  */
 export class QUdpSocket extends QAbstractSocket {
@@ -24,7 +25,8 @@ export class QUdpSocket extends QAbstractSocket {
   /**
    * Qt's bind. `bind(port?, mode?)` binds any address; `bind(address, port?, mode?)` a given one
    * (a QHostAddress, its text, or `new QHostAddress(QHostAddress.LocalHost)` for a special address).
-   * True when the request went to the gateway; BoundState follows, or errorOccurred.
+   * True, in BoundState, when the request went to the gateway; a bind it refuses then ends in
+   * Unconnected and errorOccurred.
    */
   bind(address?: QHostAddress | string | number, port?: number, mode?: BindFlag | number): boolean {
     if (typeof address === 'number' || address === undefined) return this.#datagrams.bind('', address ?? 0, port ?? 0);
@@ -56,7 +58,8 @@ export class QUdpSocket extends QAbstractSocket {
     const bytes = toBytes(data);
     if (bytes === undefined) throw new TypeError('writeDatagram() takes a Uint8Array, an ArrayBuffer or a string');
     checkPort(port, 'writeDatagram');
-    return this.#datagrams.sendTo(bytes, host, port);
+    // An IPv4-mapped address (a dual-stack socket's sender) goes to the gateway as the IPv4 address it is.
+    return this.#datagrams.sendTo(bytes, host.replace(/^::ffff:(?=\d+\.)/i, ''), port);
   }
 
   hasPendingDatagrams(): boolean {
@@ -75,7 +78,7 @@ export class QUdpSocket extends QAbstractSocket {
   readDatagram(maxSize = Number.POSITIVE_INFINITY): [Uint8Array, QHostAddress, number] {
     const datagram = this.#datagrams.take(maxSize, 'readDatagram');
     if (datagram === undefined) return [new Uint8Array(0), new QHostAddress(), 0];
-    return [datagram.data, new QHostAddress(datagram.host), datagram.port];
+    return [datagram.data, this.#sender(datagram.host), datagram.port];
   }
 
   /** The next datagram with its sender and destination; `maxSize` -1 takes it whole. Invalid when none. */
@@ -84,11 +87,17 @@ export class QUdpSocket extends QAbstractSocket {
     const result = new QNetworkDatagram();
     if (datagram === undefined) return result;
     result.setData(datagram.data);
-    result.setSender(datagram.host, datagram.port);
+    result.setSender(this.#sender(datagram.host), datagram.port);
     const local = this.localAddress();
     const any = local.toString() === '::' || local.toString() === '0.0.0.0';
     result.setDestination(any ? new QHostAddress() : local, this.localPort());
     return result;
+  }
+
+  /** A datagram's sender as Qt's dual-stack socket (bound to Any) reads it: an IPv4 sender IPv4-mapped. */
+  #sender(host: string): QHostAddress {
+    const dualStack = this.localAddress().protocol() === QAbstractSocket.AnyIPProtocol;
+    return new QHostAddress(dualStack && !host.includes(':') ? `::ffff:${host}` : host);
   }
 
   /** Joins a multicast group on the gateway host, where its policy allows multicast. */

@@ -4,15 +4,10 @@ import { call, check, diverges, on, run, STATUS, until, untilState } from '../st
 
 const UDP: Scenario['sockets'] = { s: 'udp' };
 const echo = { echo: { udp: 'echo' } } as const;
-/** The SDK reaches BoundState and ConnectedState only when the gateway answers. */
-const later = <S extends Step>(step: S): S => diverges('udp-state-later', step);
 /** Binds `socket` to `address`, port 0, and runs the event loop until it is bound. */
-const bound = (address = '127.0.0.1', socket = 's'): Step[] => [
-  later(on(socket, call('bind', address, 0))),
-  later(on(socket, untilState('BoundState'))),
-];
+const bound = (address = '127.0.0.1', socket = 's'): Step[] => [on(socket, call('bind', address, 0)), on(socket, untilState('BoundState'))];
 /** Connects `s` to server `server` on 127.0.0.1 and runs the event loop until it is connected. */
-const connected = (server: string): Step[] => [later(call('connectToHost', '127.0.0.1', { server })), later(untilState('ConnectedState'))];
+const connected = (server: string): Step[] => [call('connectToHost', '127.0.0.1', { server }), untilState('ConnectedState')];
 const DATAGRAM = [...STATUS, 'hasPendingDatagrams', 'pendingDatagramSize'] as const;
 
 export const udp: Scenario[] = [
@@ -29,9 +24,9 @@ export const udp: Scenario[] = [
     sockets: UDP,
     servers: {},
     steps: [
-      later(call('bind', '127.0.0.1', 0)),
-      later(check('state', 'localPort>0', 'localAddress')),
-      later(untilState('BoundState')),
+      call('bind', '127.0.0.1', 0),
+      check('state', 'localPort>0', 'localAddress'),
+      untilState('BoundState'),
       diverges(
         'udp-descriptor-bound',
         check(...STATUS, 'localPort>0', 'localAddress', 'socketDescriptor', 'readChannelCount', 'writeChannelCount'),
@@ -44,18 +39,14 @@ export const udp: Scenario[] = [
     title: 'bind() with no address binds the dual-stack any address',
     sockets: UDP,
     servers: {},
-    steps: [
-      later(call('bind')),
-      later(untilState('BoundState')),
-      diverges('udp-any-local-address', check('state', 'localAddress', 'localPort>0'), ['localAddress']),
-    ],
+    steps: [call('bind'), untilState('BoundState'), check('state', 'localAddress', 'localPort>0')],
   },
   {
     name: 'udp-bind-any-ipv4',
     title: 'bind(AnyIPv4, 0) reports 0.0.0.0',
     sockets: UDP,
     servers: {},
-    steps: [later(call('bind', { special: 'AnyIPv4' }, 0)), later(untilState('BoundState')), check('state', 'localAddress', 'localPort>0')],
+    steps: [call('bind', { special: 'AnyIPv4' }, 0), untilState('BoundState'), check('state', 'localAddress', 'localPort>0')],
   },
   {
     name: 'udp-bind-in-use',
@@ -66,7 +57,7 @@ export const udp: Scenario[] = [
       diverges('udp-bind-failure-later', call('bind', '127.0.0.1', { server: 'echo' })),
       diverges('udp-bind-failure-later', check(...STATUS)),
       diverges('udp-bind-failure-later', until('errorOccurred', 500)),
-      diverges('udp-failed-bind-valid', check(...STATUS)),
+      check(...STATUS),
     ],
   },
   {
@@ -75,10 +66,10 @@ export const udp: Scenario[] = [
     sockets: { s: 'udp', t: 'udp' },
     servers: {},
     steps: [
-      later(call('bind', '127.0.0.1', 0, 'ShareAddress')),
-      later(untilState('BoundState')),
-      later(on('t', call('bind', '127.0.0.1', { local: 's' }, 'ShareAddress'))),
-      later(on('t', untilState('BoundState', 500))),
+      call('bind', '127.0.0.1', 0, 'ShareAddress'),
+      untilState('BoundState'),
+      on('t', call('bind', '127.0.0.1', { local: 's' }, 'ShareAddress')),
+      on('t', untilState('BoundState', 500)),
       on('t', check('state', 'error')),
     ],
   },
@@ -88,10 +79,10 @@ export const udp: Scenario[] = [
     sockets: { s: 'udp', t: 'udp' },
     servers: { free: { udp: 'closed' } },
     steps: [
-      later(call('bind', '127.0.0.1', { server: 'free' }, 'ShareAddress')),
-      later(untilState('BoundState')),
-      later(on('t', call('bind', '127.0.0.1', { server: 'free' }, 'ShareAddress'))),
-      later(on('t', untilState('BoundState', 500))),
+      call('bind', '127.0.0.1', { server: 'free' }, 'ShareAddress'),
+      untilState('BoundState'),
+      on('t', call('bind', '127.0.0.1', { server: 'free' }, 'ShareAddress')),
+      on('t', untilState('BoundState', 500)),
       on('t', check('state', 'error', 'localPort>0')),
     ],
   },
@@ -104,7 +95,7 @@ export const udp: Scenario[] = [
       ...bound(),
       diverges('udp-bind-failure-later', on('t', call('bind', '127.0.0.1', { local: 's' }))),
       diverges('udp-bind-failure-later', on('t', until('errorOccurred', 500))),
-      diverges('udp-failed-bind-valid', on('t', check(...STATUS))),
+      on('t', check(...STATUS)),
     ],
   },
   {
@@ -116,7 +107,7 @@ export const udp: Scenario[] = [
       diverges('udp-bind-failure-later', call('bind', '192.0.2.1', 0)),
       diverges('udp-bind-failure-later', check(...STATUS)),
       diverges('udp-bind-failure-later', until('errorOccurred', 500)),
-      diverges('udp-failed-bind-valid', check(...STATUS)),
+      check(...STATUS),
     ],
   },
   {
@@ -124,7 +115,7 @@ export const udp: Scenario[] = [
     title: 'a second bind() on a bound socket fails with a warning',
     sockets: UDP,
     servers: {},
-    steps: [...bound(), diverges('warn-second-bind', call('bind', '127.0.0.1', 0)), check(...STATUS), run(50), check(...STATUS)],
+    steps: [...bound(), call('bind', '127.0.0.1', 0), check(...STATUS), run(50), check(...STATUS)],
   },
   {
     name: 'udp-bind-ipv6',
@@ -282,10 +273,10 @@ export const udp: Scenario[] = [
     sockets: UDP,
     servers: echo,
     steps: [
-      later(call('writeDatagram', 'auto', '127.0.0.1', { server: 'echo' })),
-      later(check('state', 'localPort>0')),
-      later(until('readyRead')),
-      diverges('udp-any-local-address', check(...STATUS, 'localPort>0', 'localAddress'), ['localAddress']),
+      call('writeDatagram', 'auto', '127.0.0.1', { server: 'echo' }),
+      check('state', 'localPort>0'),
+      until('readyRead'),
+      check(...STATUS, 'localPort>0', 'localAddress'),
     ],
   },
   {
@@ -293,11 +284,7 @@ export const udp: Scenario[] = [
     title: 'the echo of a datagram from an implicitly bound socket: its sender address',
     sockets: UDP,
     servers: echo,
-    steps: [
-      later(call('writeDatagram', 'auto', '127.0.0.1', { server: 'echo' })),
-      later(until('readyRead')),
-      diverges('udp-dual-stack-sender', call('readDatagram', 16), ['sender']),
-    ],
+    steps: [call('writeDatagram', 'auto', '127.0.0.1', { server: 'echo' }), until('readyRead'), call('readDatagram', 16)],
   },
   {
     name: 'udp-bind-any-sender',
@@ -305,11 +292,11 @@ export const udp: Scenario[] = [
     sockets: UDP,
     servers: echo,
     steps: [
-      later(call('bind', { special: 'Any' }, 0)),
-      later(untilState('BoundState')),
+      call('bind', { special: 'Any' }, 0),
+      untilState('BoundState'),
       call('writeDatagram', 'dual', '127.0.0.1', { server: 'echo' }),
       until('readyRead'),
-      diverges('udp-dual-stack-sender', call('readDatagram', 16), ['sender']),
+      call('readDatagram', 16),
     ],
   },
   {
@@ -318,8 +305,8 @@ export const udp: Scenario[] = [
     sockets: UDP,
     servers: echo,
     steps: [
-      later(call('bind', { special: 'AnyIPv4' }, 0)),
-      later(untilState('BoundState')),
+      call('bind', { special: 'AnyIPv4' }, 0),
+      untilState('BoundState'),
       call('writeDatagram', 'four', '127.0.0.1', { server: 'echo' }),
       until('readyRead'),
       call('readDatagram', 16),
@@ -354,9 +341,9 @@ export const udp: Scenario[] = [
     sockets: UDP,
     servers: echo,
     steps: [
-      later(call('connectToHost', '127.0.0.1', { server: 'echo' })),
-      later(check(...STATUS, 'peerPort', 'peerAddress')),
-      later(untilState('ConnectedState')),
+      call('connectToHost', '127.0.0.1', { server: 'echo' }),
+      check(...STATUS, 'peerPort', 'peerAddress'),
+      untilState('ConnectedState'),
       check(...STATUS, 'peerPort', 'peerAddress', 'localPort>0', 'readChannelCount', 'writeChannelCount'),
     ],
   },
@@ -389,11 +376,11 @@ export const udp: Scenario[] = [
     steps: [
       ...connected('closed'),
       call('write', 'anyone?'),
-      diverges('udp-connected-icmp', run(200)),
-      diverges('udp-connected-icmp', check(...DATAGRAM), ['error', 'errorString']),
+      run(200),
+      check(...DATAGRAM),
       call('write', 'again?'),
-      diverges('udp-connected-icmp', run(200)),
-      diverges('udp-connected-icmp', check(...DATAGRAM), ['error', 'errorString']),
+      run(200),
+      check(...DATAGRAM),
     ],
   },
   {
@@ -479,12 +466,7 @@ export const udp: Scenario[] = [
     sockets: UDP,
     servers: echo,
     channelSignals: true,
-    steps: [
-      ...bound(),
-      diverges('channel-signals', call('writeDatagram', 'chan', '127.0.0.1', { server: 'echo' })),
-      diverges('channel-signals', until('readyRead')),
-      call('readDatagram', 16),
-    ],
+    steps: [...bound(), call('writeDatagram', 'chan', '127.0.0.1', { server: 'echo' }), until('readyRead'), call('readDatagram', 16)],
   },
   {
     name: 'udp-read-write-connected-unbuffered',
