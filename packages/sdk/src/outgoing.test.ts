@@ -112,4 +112,64 @@ describe('OutgoingData', () => {
       { numRuns: 500 },
     );
   });
+
+  it('reuses the memory of whole frames once the gateway acknowledged them, and never before', () => {
+    const queue = new OutgoingData();
+    const chunk = new Uint8Array(1000).fill(1);
+    for (let i = 0; i < 3; i++) queue.push(chunk, 1000);
+    const first = queue.takeFrame(1, 1000);
+    const second = queue.takeFrame(1, 1000);
+    const copy = Uint8Array.from(first);
+    // Acknowledged only in part: the first frame is not complete, nothing is reused.
+    queue.acknowledge(999);
+    queue.push(new Uint8Array(1000).fill(2), 1000);
+    expect(Buffer.from(first).equals(Buffer.from(copy))).toBe(true);
+    // Now the first frame is acknowledged: the next full block is made in its memory.
+    queue.acknowledge(1);
+    queue.push(new Uint8Array(1000).fill(3), 1000);
+    expect(first[HEADER_BYTES]).toBe(3);
+    // The unacknowledged second frame was never touched.
+    expect(second[HEADER_BYTES]).toBe(1);
+    const frames: Uint8Array[] = [];
+    while (queue.size > 0) frames.push(payloadOf(queue.takeFrame(1, 1000), 1));
+    expect(frames.map((frame) => frame[0])).toEqual([1, 2, 3]);
+  });
+
+  it('keeps no spare memory once everything taken is acknowledged and nothing is queued', () => {
+    const queue = new OutgoingData();
+    queue.push(new Uint8Array(2000).fill(1), 1000);
+    const first = queue.takeFrame(1, 1000);
+    queue.takeFrame(1, 1000);
+    queue.acknowledge(2000);
+    // Everything was acknowledged with nothing queued: the next block is new memory.
+    queue.push(new Uint8Array(1000).fill(2), 1000);
+    expect(first[HEADER_BYTES]).toBe(1);
+    expect(payloadOf(queue.takeFrame(1, 1000), 1)[0]).toBe(2);
+  });
+
+  it('matches acknowledgements to frames cut short by the window as well as whole ones', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 900 }), { minLength: 1, maxLength: 30 }), (takes) => {
+        const queue = new OutgoingData();
+        const written: Uint8Array[] = [];
+        const frames: Array<{ view: Uint8Array; copy: Uint8Array }> = [];
+        const unacknowledged: number[] = [];
+        for (const [i, max] of takes.entries()) {
+          const data = new Uint8Array(700).fill(i % 256);
+          written.push(data);
+          queue.push(data, 1000);
+          const frame = queue.takeFrame(1, max);
+          frames.push({ view: frame, copy: Uint8Array.from(frame) });
+          unacknowledged.push(frame.byteLength - HEADER_BYTES);
+          // Acknowledge all but the last two frames: those must stay untouched by later pushes.
+          while (unacknowledged.length > 2) queue.acknowledge(unacknowledged.shift() as number);
+          for (const { view, copy } of frames.slice(-2)) expect(Buffer.from(view).equals(Buffer.from(copy))).toBe(true);
+        }
+        const rest: Uint8Array[] = frames.map(({ copy }) => payloadOf(copy, 1));
+        while (queue.size > 0) rest.push(payloadOf(queue.takeFrame(1, 1000), 1));
+        expect(Buffer.concat(rest).equals(Buffer.concat(written))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -28,11 +28,22 @@ const MIN_BLOCK_PAYLOAD = 1024;
  * block leaves as the frame itself: no second copy. Only a frame cut short by the send window is
  * copied out; the bytes before the rest of its block are then free for the next header.
  *
- * A block handed out as a frame is never written again, so the WebSocket may keep it.
+ * A block handed out as a frame is not written again until the gateway has acknowledged its bytes:
+ * by then the WebSocket is done with it, whatever WebSocket it is. Full-size blocks are then reused
+ * for the next writes, so a long upload allocates only its first window's blocks (fresh memory
+ * per frame was 128 MiB of garbage in a browser page per 128 MiB sent); once everything is
+ * acknowledged they are let go, so an idle socket keeps none.
  */
 export class OutgoingData {
   #blocks: Block[] = [];
   #size = 0;
+  /** Payload bytes taken as frames, and of them acknowledged, since the queue was made or cleared. */
+  #taken = 0;
+  #acked = 0;
+  /** Blocks sent whole as frames, with where their bytes end in what was taken, until acknowledged. */
+  #sent: Array<[end: number, memory: Uint8Array]> = [];
+  /** Blocks whose frames were acknowledged, for reuse. */
+  #spare: Uint8Array[] = [];
 
   get size(): number {
     return this.#size;
@@ -53,7 +64,8 @@ export class OutgoingData {
       // more than itself); behind queued output, blocks are whole frames.
       const payload = this.#size + offset > 0 ? framePayload : Math.min(framePayload, Math.max(rest, MIN_BLOCK_PAYLOAD));
       const n = Math.min(rest, payload);
-      const bytes = new Uint8Array(HEADER_BYTES + payload);
+      const spare = this.#spare.pop();
+      const bytes = spare?.byteLength === HEADER_BYTES + payload ? spare : new Uint8Array(HEADER_BYTES + payload);
       bytes.set(data.subarray(offset, offset + n), HEADER_BYTES);
       this.#blocks.push({ bytes, start: HEADER_BYTES, end: HEADER_BYTES + n });
       offset += n;
@@ -71,17 +83,39 @@ export class OutgoingData {
       const frame = encodeData(stream, block.bytes.subarray(block.start, block.start + max));
       block.start += max;
       this.#size -= max;
+      this.#taken += max;
       return frame;
     }
     this.#blocks.shift();
     this.#size -= available;
     const frame = block.bytes.subarray(block.start - HEADER_BYTES, block.end);
     writeDataHeader(frame, stream);
+    this.#taken += available;
+    this.#sent.push([this.#taken, block.bytes]);
     return frame;
+  }
+
+  /** Bytes taken as frames and not yet acknowledged. */
+  get inFlight(): number {
+    return Math.max(0, this.#taken - this.#acked);
+  }
+
+  /**
+   * The gateway acknowledged `bytes` more of what was taken: the memory of the frames they complete
+   * may be reused; once all is, and nothing is queued, none is kept.
+   */
+  acknowledge(bytes: number): void {
+    const sent = this.#sent;
+    this.#acked += bytes;
+    while (sent[0] && sent[0][0] <= this.#acked) this.#spare.push(sent.shift()![1]);
+    if (!this.inFlight && !this.#size) this.#spare = [];
   }
 
   clear(): void {
     this.#blocks = [];
     this.#size = 0;
+    this.#sent = [];
+    this.#spare = [];
+    this.#taken = this.#acked = 0;
   }
 }

@@ -30,9 +30,8 @@ export class StreamChannel implements TransportChannel {
   /** The peer's close (or reset) arrived behind data still staged. */
   #endPending: 'close' | 'reset' | undefined;
 
+  /** Unsent output, and what was sent and not yet acknowledged as written. */
   readonly #output = new OutgoingData();
-  /** Sent to the gateway, not yet acknowledged as written. */
-  #inFlight = 0;
   #sendWindow = 0;
   readonly #schedulePump = deferOnce(() => this.#pump());
   #closeSent = false;
@@ -62,7 +61,6 @@ export class StreamChannel implements TransportChannel {
     this.#outstanding = 0;
     this.#endPending = undefined;
     this.#output.clear();
-    this.#inFlight = 0;
     this.#sendWindow = 0;
     this.#closeSent = false;
   }
@@ -163,7 +161,7 @@ export class StreamChannel implements TransportChannel {
   }
 
   bytesToWrite(): number {
-    return this.#output.size + this.#inFlight;
+    return this.#output.size + this.#output.inFlight;
   }
 
   /** Sends buffered output to the gateway now; true when anything was sent. */
@@ -173,7 +171,7 @@ export class StreamChannel implements TransportChannel {
 
   /** Acknowledged bytes are written: they are bytesWritten, and the window has room for them again. */
   onAck(bytes: number): boolean {
-    this.#inFlight = Math.max(0, this.#inFlight - bytes);
+    this.#output.acknowledge(bytes);
     this.#sendWindow += bytes;
     return true;
   }
@@ -188,9 +186,7 @@ export class StreamChannel implements TransportChannel {
     while (this.#sendWindow > 0 && this.#output.size > 0) {
       const frame = this.#output.takeFrame(stream, Math.min(this.#sendWindow, gateway.maxFrameBytes));
       gateway.sendFrame(frame);
-      const bytes = frame.byteLength - HEADER_BYTES;
-      this.#sendWindow -= bytes;
-      this.#inFlight += bytes;
+      this.#sendWindow -= frame.byteLength - HEADER_BYTES;
       sent = true;
     }
     // The half-close waits for every acknowledgement: a write() during Closing goes before it.
