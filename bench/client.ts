@@ -9,9 +9,19 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { WispConnection } from '@mercuryworkshop/wisp-js/client';
-import { Gateway, QTcpSocket, QUdpSocket } from '@socketgate/sdk';
+import { Gateway, QUdpSocket } from '@socketgate/sdk';
 import { WebSocket } from 'ws';
-import { closeOrQuiet, download, latency, percentile, type Conn as SharedConn, sleep, upload, WRITE_BOUND } from './scenarios.js';
+import {
+  closeOrQuiet,
+  download,
+  latency,
+  percentile,
+  type Conn as SharedConn,
+  sleep,
+  socketgateConnection,
+  upload,
+  WRITE_BOUND,
+} from './scenarios.js';
 
 interface Options {
   target: number; // base port of bench/target.ts
@@ -99,43 +109,7 @@ async function connect(port: number): Promise<Conn> {
       resume: () => socket.resume(),
     };
   }
-  if (path === 'socketgate') {
-    const socket = new QTcpSocket({ gateway: gateway() });
-    socket.connectToHost('127.0.0.1', port);
-    if (!(await socket.waitForConnected(30_000))) throw new Error(socket.errorString());
-    socket.setSocketOption(QTcpSocket.LowDelayOption, 1);
-    let paused = false;
-    const listeners: Array<(bytes: Uint8Array) => void> = [];
-    const deliver = (): void => {
-      if (paused) return;
-      const bytes = socket.readAll();
-      if (bytes.byteLength > 0) for (const listener of listeners) listener(bytes);
-    };
-    socket.readyRead.connect(deliver);
-    return {
-      write: async (bytes) => {
-        socket.write(bytes);
-        while (socket.bytesToWrite() > WRITE_BOUND) await socket.waitForBytesWritten(30_000);
-      },
-      onData: (listener) => listeners.push(listener),
-      onClose: (listener) =>
-        socket.disconnected.connect(() => {
-          deliver();
-          listener();
-        }),
-      end: () => socket.disconnectFromHost(),
-      close: () => socket.abort(),
-      pause: () => {
-        paused = true;
-        socket.setReadBufferSize(64 * 1024);
-      },
-      resume: () => {
-        paused = false;
-        socket.setReadBufferSize(0);
-        deliver();
-      },
-    };
-  }
+  if (path === 'socketgate') return socketgateConnection(gateway(), port);
   if (WISP_PATHS.has(path)) {
     // Wisp has no reply to CONNECT: the stream is usable at once, a refusal comes back as CLOSE.
     const connection = await wisp();

@@ -8,8 +8,8 @@
  * streams). No driver is attached to the browser: the page reports by fetch alone.
  */
 import { client as wispClient } from '@mercuryworkshop/wisp-js/client';
-import { Gateway, QTcpSocket } from '@socketgate/sdk';
-import { type Conn, download, latency, sleep, upload, WRITE_BOUND } from './scenarios.js';
+import { Gateway } from '@socketgate/sdk';
+import { type Conn, download, latency, sleep, socketgateConnection, upload, WRITE_BOUND } from './scenarios.js';
 
 /** What the benchmark serves at /config for the session under way. */
 export interface PageConfig {
@@ -99,41 +99,7 @@ async function webSocket(url: string, protocol?: string): Promise<Conn> {
 async function connect(port: number): Promise<Conn> {
   if (config.path === 'socketgate') {
     session ??= new Gateway(config.gateway, { token: config.token });
-    const socket = new QTcpSocket({ gateway: session });
-    socket.connectToHost('127.0.0.1', port);
-    if (!(await socket.waitForConnected(30_000))) throw new Error(socket.errorString());
-    socket.setSocketOption(QTcpSocket.LowDelayOption, 1);
-    let paused = false;
-    const listeners: Array<(bytes: Uint8Array) => void> = [];
-    const deliver = (): void => {
-      if (paused) return;
-      const bytes = socket.readAll();
-      if (bytes.byteLength > 0) for (const listener of listeners) listener(bytes);
-    };
-    socket.readyRead.connect(deliver);
-    return {
-      write: async (bytes) => {
-        socket.write(bytes);
-        while (socket.bytesToWrite() > WRITE_BOUND) await socket.waitForBytesWritten(30_000);
-      },
-      onData: (listener) => listeners.push(listener),
-      onClose: (listener) =>
-        socket.disconnected.connect(() => {
-          deliver();
-          listener();
-        }),
-      close: () => socket.abort(),
-      // Qt's way for an application to stop reading: a bounded read buffer that it does not empty.
-      pause: () => {
-        paused = true;
-        socket.setReadBufferSize(64 * 1024);
-      },
-      resume: () => {
-        paused = false;
-        socket.setReadBufferSize(0);
-        deliver();
-      },
-    };
+    return socketgateConnection(session, port);
   }
   if (config.path === 'wisp') {
     const connection = await wisp();

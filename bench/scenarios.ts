@@ -3,6 +3,7 @@
  * Chromium page (bench/page.ts), over whatever connection a path gives them. The page is bundled
  * for the browser: nothing here may import a Node built-in or use Node's globals.
  */
+import { type Gateway, QTcpSocket } from '@socketgate/sdk';
 
 /** The operations every TCP path offers the scenarios. */
 export interface Conn {
@@ -155,4 +156,46 @@ export async function latency(connect: Connect, port: number, count: number) {
   }
   conn.close();
   return { p50us: percentile(samples, 0.5), p99us: percentile(samples, 0.99) };
+}
+
+/**
+ * A connection through socketgate, the SDK's QTcpSocket, the same from Node and from the page. It
+ * stops reading as Qt's applications do: a bounded read buffer it does not empty.
+ */
+export async function socketgateConnection(gateway: Gateway, port: number): Promise<Conn & { end(): void; pause(): void; resume(): void }> {
+  const socket = new QTcpSocket({ gateway });
+  socket.connectToHost('127.0.0.1', port);
+  if (!(await socket.waitForConnected(30_000))) throw new Error(socket.errorString());
+  socket.setSocketOption(QTcpSocket.LowDelayOption, 1);
+  let paused = false;
+  const listeners: Array<(bytes: Uint8Array) => void> = [];
+  const deliver = (): void => {
+    if (paused) return;
+    const bytes = socket.readAll();
+    if (bytes.byteLength > 0) for (const listener of listeners) listener(bytes);
+  };
+  socket.readyRead.connect(deliver);
+  return {
+    write: async (bytes) => {
+      socket.write(bytes);
+      while (socket.bytesToWrite() > WRITE_BOUND) await socket.waitForBytesWritten(30_000);
+    },
+    onData: (listener) => listeners.push(listener),
+    onClose: (listener) =>
+      socket.disconnected.connect(() => {
+        deliver();
+        listener();
+      }),
+    end: () => socket.disconnectFromHost(),
+    close: () => socket.abort(),
+    pause: () => {
+      paused = true;
+      socket.setReadBufferSize(64 * 1024);
+    },
+    resume: () => {
+      paused = false;
+      socket.setReadBufferSize(0);
+      deliver();
+    },
+  };
 }
