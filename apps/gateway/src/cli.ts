@@ -9,6 +9,7 @@ import Fastify from 'fastify';
 import { GatewayConfig } from './config.js';
 import { withSafeRequests } from './create-gateway.js';
 import { type DemoTarget, startEchoService, startFortuneService, startUdpEchoService } from './demo.js';
+import { applyGcSettings } from './gc-settings.js';
 import { layerSettings, readConfigFile, redact, settings, settingsHelp } from './load-config.js';
 import { originAllowed, socketgate } from './plugin.js';
 
@@ -136,6 +137,8 @@ async function main(): Promise<void> {
     await Promise.all(demos.map((demo) => demo.close()));
     return;
   }
+
+  applyGcSettings(config);
 
   // pino-pretty is an optional dependency: without it, logs are JSON (asked for explicitly, it says so).
   const wantsPretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);

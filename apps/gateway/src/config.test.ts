@@ -35,6 +35,7 @@ describe('parseConfig', () => {
       metricsPublic: false,
       trustProxy: [],
       log: { level: 'info', format: 'auto' },
+      incrementalMarking: false,
       drainGraceMs: 30_000,
       metricsHost: '127.0.0.1',
       metricsPort: 9464,

@@ -244,6 +244,12 @@ const GatewaySettings = z.strictObject({
     })
     .prefault({})
     .describe('logging'),
+  incrementalMarking: z
+    .boolean()
+    .default(false)
+    .describe(
+      "V8's incremental marking in the socketgate command's process: off, since with it on, uploads set off a full collection after nearly every young one (docs/operations.md)",
+    ),
   drainGraceMs: z.int().min(0).default(30_000).describe('on SIGTERM, how long open streams may finish before the rest are closed'),
   metricsHost: z.string().min(1).default('127.0.0.1').describe('address of the separate metrics listener (keep it private)'),
   metricsPort: z

@@ -18,6 +18,7 @@ import type { Stream, StreamHost } from './stream.js';
 import { StreamAudit } from './stream-audit.js';
 import type { TlsOutcome } from './tls-handshake.js';
 import type { TrustStore } from './tls-trust.js';
+import { receiveWithoutCopies } from './ws-receive.js';
 
 /**
  * One client WebSocket: the `hello` handshake, then many streams multiplexed on it.
@@ -80,6 +81,8 @@ export class Session implements StreamHost, LiveSession {
     this.#handshake.start();
     // Binary messages arrive as the fragments they were sent in, never joined (dispatch.ts).
     ws.binaryType = 'fragments';
+    // ...and payloads that span the socket's reads stay in those reads (ws-receive.ts).
+    receiveWithoutCopies(ws);
     ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
       try {
         this.#onMessage(data, isBinary);

@@ -442,7 +442,10 @@ export class TcpStream extends StreamLifecycle {
 
   /**
    * DATA from the client: its payload, or the pieces it arrived in, each written as it is (views of
-   * the received message, never copied). Returns what was wrong when the client broke the protocol.
+   * the socket's reads, see ws-receive.ts), but for a piece that would pin a read more than twice
+   * its size while the target takes it, which is copied (a client cutting its frames so that each
+   * leaves a byte or two in a read of 64 KiB must not hold 64 KiB per byte its window counts).
+   * Returns what was wrong when the client broke the protocol.
    */
   write(payload: Uint8Array | readonly Uint8Array[]): Violation | undefined {
     if (this.#handshake !== undefined) {
@@ -452,7 +455,7 @@ export class TcpStream extends StreamLifecycle {
       const when = this.state === 'closing' ? 'after close' : 'before the stream is connected';
       return { code: 'NOT_CONNECTED', message: `stream ${this.id}: data ${when}` };
     }
-    const pieces = (payload instanceof Uint8Array ? [payload] : payload).filter((piece) => piece.byteLength > 0);
+    const pieces = (payload instanceof Uint8Array ? [payload] : payload).filter((piece) => piece.byteLength > 0).map(unpinned);
     const length = pieces.reduce((sum, piece) => sum + piece.byteLength, 0);
     const beyond = this.beyondWindow(length, 'data');
     if (beyond !== undefined) return beyond;
@@ -533,6 +536,17 @@ export class TcpStream extends StreamLifecycle {
 }
 
 const TCP_OPTIONS_LIST = [...TCP_OPTIONS];
+
+/**
+ * `piece`, or a copy of it when it is a view of less than half of its memory: what a held piece
+ * pins is then at most twice the bytes it carries.
+ */
+function unpinned(piece: Uint8Array): Uint8Array {
+  if (piece.byteLength * 2 >= piece.buffer.byteLength) return piece;
+  const copy = Buffer.allocUnsafeSlow(piece.byteLength);
+  copy.set(piece);
+  return copy;
+}
 
 /** The smallest read when the session's download budget is spent (a read cannot be of zero bytes). */
 const MIN_READ_BYTES = 1024;
