@@ -30,7 +30,7 @@ import {
   UnconnectedState,
 } from './socket-state.js';
 import { StreamChannel } from './stream-channel.js';
-import type { TransportChannel } from './transport-channel.js';
+import { nextTask, type TransportChannel } from './transport-channel.js';
 import { type WaitKind, Waits } from './waits.js';
 
 export { socketErrorFromName, socketStateMoves };
@@ -292,10 +292,10 @@ class QAbstractSocketBase extends SocketDevice {
 
   /** Qt's failed lookup of a name that cannot resolve: Unconnected, then errorOccurred, from the event loop. */
   #failLookupLater(hostName: string, error: 'HostNotFoundError' | 'ProxyNotFoundError'): void {
-    setTimeout(() => {
+    nextTask(() => {
       if (this.#state !== HostLookupState || this.peerName() !== hostName) return; // aborted, or another attempt
       this.#failed(error, error === 'HostNotFoundError' ? (ERROR_TEXT.HostNotFoundError as string) : 'Proxy host not found');
-    }, 0);
+    });
   }
 
   #hostWasFound(): void {

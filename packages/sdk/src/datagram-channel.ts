@@ -2,7 +2,7 @@ import { type Bound, type Connected, datagramCost, isHost } from '@socketgate/pr
 import { SocketOption } from './enums.js';
 import { checkPort, QHostAddress } from './host-address.js';
 import { BoundState, ConnectedState, UnconnectedState } from './socket-state.js';
-import { type ChannelHost, credit, deferOnce, type TransportChannel } from './transport-channel.js';
+import { type ChannelHost, credit, deferOnce, nextTask, type TransportChannel } from './transport-channel.js';
 
 /** A datagram as the gateway delivered it. */
 export interface ReceivedDatagram {
@@ -100,12 +100,12 @@ export class DatagramChannel implements TransportChannel {
   freed(): void {}
 
   /** Takes the next datagram, truncated to `maxSize` (the rest is lost, as in Qt). */
-  #next(maxSize = Number.POSITIVE_INFINITY): ReceivedDatagram | undefined {
+  #next(maxSize = Infinity): ReceivedDatagram | undefined {
     const datagram = this.#queue.shift();
     if (datagram === undefined) return undefined;
     this.#queueCost -= datagramCost(datagram.data.byteLength);
     this.#notified = false;
-    if (this.#queue.length > 0) setTimeout(() => this.#notify(), 0);
+    if (this.#queue.length > 0) nextTask(() => this.#notify());
     this.#scheduleGrant();
     return maxSize < datagram.data.byteLength ? { ...datagram, data: datagram.data.subarray(0, Math.max(0, maxSize)) } : datagram;
   }
@@ -118,7 +118,7 @@ export class DatagramChannel implements TransportChannel {
   /** QUdpSocket's readDatagram/receiveDatagram: the next datagram; with none pending, Qt's TemporaryError (but for maxSize -1). */
   take(maxSize: number, caller: string): ReceivedDatagram | undefined {
     if (!this.#ready(caller)) return undefined;
-    const datagram = this.#next(maxSize < 0 ? Number.POSITIVE_INFINITY : maxSize);
+    const datagram = this.#next(maxSize < 0 ? Infinity : maxSize);
     // receiveDatagram() for a whole datagram finds no size and returns an invalid one silently, as Qt's does.
     if (datagram === undefined && maxSize >= 0) this.#host.setError('TemporaryError', 'No datagram available for reading', true);
     return datagram;

@@ -145,7 +145,7 @@ export class Gateway {
   readonly receiveWindowBytes: number;
   readonly #maxFrameBytes: number;
   /** What the gateway said it accepts (welcome.maxMessageBytes), once it said so. */
-  #gatewayMaxMessage = Number.POSITIVE_INFINITY;
+  #gatewayMaxMessage = Infinity;
   #ws: WebSocketLike | undefined;
   #phase: Phase = 'idle';
   /** Sessions lost in a row without a welcome: the exponent of the backoff. */

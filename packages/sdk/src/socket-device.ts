@@ -276,7 +276,7 @@ export abstract class SocketDevice {
   }
 
   /** Reads up to `maxSize` bytes (all that is buffered when omitted); for UDP, one datagram. Empty when none or at end. */
-  read(maxSize = Number.POSITIVE_INFINITY): Uint8Array {
+  read(maxSize = Infinity): Uint8Array {
     if (!this.#readable(maxSize)) return EMPTY;
     return this.#channel.read(maxSize) ?? this.#consume(maxSize);
   }
@@ -302,10 +302,10 @@ export abstract class SocketDevice {
     if (!this.#checkReadable('read')) return EMPTY;
     // An unbuffered transport is read on, as Qt does: every pending datagram, boundaries lost.
     const datagrams = new ByteQueue();
-    for (let next = this.#channel.read(Number.POSITIVE_INFINITY); next; next = this.#channel.read(Number.POSITIVE_INFINITY)) {
+    for (let next = this.#channel.read(Infinity); next; next = this.#channel.read(Infinity)) {
       datagrams.push(next);
     }
-    return datagrams.size > 0 ? datagrams.read(datagrams.size) : this.#consume(Number.POSITIVE_INFINITY);
+    return datagrams.size > 0 ? datagrams.read(datagrams.size) : this.#consume(Infinity);
   }
 
   /** Qt's QByteArray `readLine(maxSize = 0)`: a line with its `\n`, or what is buffered, at most maxSize - 1 bytes; 0 = no limit. */

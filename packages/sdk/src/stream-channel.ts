@@ -3,7 +3,7 @@ import { ByteQueue } from './byte-queue.js';
 import { SocketOption } from './enums.js';
 import { OutgoingData } from './outgoing.js';
 import { ClosingState, ConnectedState, isLive } from './socket-state.js';
-import { type ChannelHost, credit, deferOnce, type TransportChannel } from './transport-channel.js';
+import { type ChannelHost, credit, deferOnce, nextTask, type TransportChannel } from './transport-channel.js';
 
 /**
  * A TCP socket's transport, both directions under the gateway's credit:
@@ -97,7 +97,7 @@ export class StreamChannel implements TransportChannel {
   #fill(): void {
     const buffer = this.#host.readBuffer;
     const limit = this.#host.readBufferSize();
-    const room = (limit > 0 ? limit : Number.POSITIVE_INFINITY) - buffer.size;
+    const room = (limit > 0 ? limit : Infinity) - buffer.size;
     const moved = room > 0 ? this.#staged.moveTo(buffer, room) : 0;
     // Qt stops reading at the next read notification that finds the buffer full, not at once.
     if (limit > 0 && buffer.size >= limit) this.#scheduleRead();
@@ -110,14 +110,11 @@ export class StreamChannel implements TransportChannel {
   }
 
   /** Qt's next read notification after the buffer filled, in the next task: more, if a read made room; else it stops reading. */
-  readonly #scheduleRead = deferOnce(
-    () => {
-      if (this.#host.state() !== ConnectedState || this.#readPaused) return;
-      if (this.#host.readBuffer.size >= this.#host.readBufferSize()) this.#readPaused = true;
-      else this.#fill();
-    },
-    (run) => setTimeout(run, 0),
-  );
+  readonly #scheduleRead = deferOnce(() => {
+    if (this.#host.state() !== ConnectedState || this.#readPaused) return;
+    if (this.#host.readBuffer.size >= this.#host.readBufferSize()) this.#readPaused = true;
+    else this.#fill();
+  }, nextTask);
 
   /** Qt re-enables reading: staged bytes become visible (asynchronously, as Qt's next read) and credit flows again. */
   freed(resume: boolean): void {

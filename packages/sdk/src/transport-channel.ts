@@ -90,6 +90,14 @@ export function credit(host: ChannelHost, bytes: number): number {
   return n;
 }
 
+/**
+ * Runs `run` in the next task: with Node's setImmediate where there is one (Node's setTimeout waits
+ * at least 1 ms, which after each wait that came true held an upload back: 270 against 565 MB/s),
+ * else a 0 ms timeout (a browser's is not held back).
+ */
+export const nextTask: (run: () => void) => void =
+  (globalThis as { setImmediate?: (run: () => void) => void }).setImmediate ?? ((run) => setTimeout(run, 0));
+
 /** `task` in a microtask (or as `schedule` runs it), once however often the returned function is called before it runs. */
 export function deferOnce(task: () => void, schedule: (run: () => void) => void = queueMicrotask): () => void {
   let queued = false;

@@ -75,7 +75,7 @@ export class QUdpSocket extends QAbstractSocket {
    * Qt's readDatagram as PySide returns it: `[data, senderAddress, senderPort]`. At most `maxSize`
    * bytes (the rest of the datagram is lost); with nothing pending, empty data and TemporaryError.
    */
-  readDatagram(maxSize = Number.POSITIVE_INFINITY): [Uint8Array, QHostAddress, number] {
+  readDatagram(maxSize = Infinity): [Uint8Array, QHostAddress, number] {
     const datagram = this.#datagrams.take(maxSize, 'readDatagram');
     if (datagram === undefined) return [new Uint8Array(0), new QHostAddress(), 0];
     return [datagram.data, this.#sender(datagram.host), datagram.port];

@@ -1,3 +1,5 @@
+import { nextTask } from './transport-channel.js';
+
 export type WaitKind = 'connected' | 'readyRead' | 'bytesWritten' | 'disconnected' | 'encrypted';
 
 interface Waiter {
@@ -52,10 +54,10 @@ export class Waits {
   done(kind: WaitKind): void {
     if (!this.#settle(true, (waiting) => waiting === kind) || kind === 'readyRead' || this.#holding) return;
     this.#holding = true;
-    setTimeout(() => {
+    nextTask(() => {
       this.#holding = false;
       while (!this.#holding && this.#held.length > 0) this.#held.shift()?.();
-    }, 0);
+    });
   }
 
   /** Runs a gateway event now, or after those held back (see above). */
