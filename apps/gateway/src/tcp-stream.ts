@@ -47,6 +47,15 @@ export class TcpStream extends StreamLifecycle {
   readonly #options = new Map<SocketOptionName, number>();
   #downloadCredit: number;
   #pending: Buffer | undefined;
+  /**
+   * What a socket read with 'data' events (TLS: a record of at most 16 KiB each, several per read of
+   * the TCP socket, each its own callback) delivered in this turn of the loop, sent as one DATA frame
+   * once its reads are done (setImmediate), or once it reaches BATCH_BYTES, instead of a frame and a
+   * WebSocket write per record.
+   */
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #batchQueued = false;
   #remoteEnded = false;
   /** The peer ended with a reset (RST) rather than a FIN. */
   #remoteReset = false;
@@ -87,6 +96,7 @@ export class TcpStream extends StreamLifecycle {
     const raw = this.#raw;
     return (
       (this.#pending?.byteLength ?? 0) +
+      this.#batchBytes +
       (socket ? socket.writableLength + socket.readableLength : 0) +
       (raw ? raw.writableLength + raw.readableLength : 0)
     );
@@ -245,7 +255,7 @@ export class TcpStream extends StreamLifecycle {
    * 'data' events; a direct TCP socket through onread as well.
    */
   #read(socket: net.Socket): void {
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk, true));
     socket.on('end', () => this.#onRemoteEnd());
     socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
     socket.on('close', () => this.#onSocketClose());
@@ -339,16 +349,18 @@ export class TcpStream extends StreamLifecycle {
 
   /**
    * Bytes read from the real socket. `chunk` may be a view into the shared read buffer: whatever is
-   * kept must be copied (sendData copies it into the frame). Returns false when reading must pause.
+   * kept must be copied (sendData copies it into the frame); a chunk of a 'data' event is the
+   * stream's own, and is batched. Returns false when reading must pause.
    */
-  #onData(chunk: Uint8Array): boolean {
+  #onData(chunk: Uint8Array, own = false): boolean {
     if (this.state !== 'connected' || this.#remoteEnded) return false;
     const credit = this.#downloadCredit;
+    const send = own ? this.#batched : this.#sendNow;
     if (chunk.byteLength <= credit) {
       this.#downloadCredit = credit - chunk.byteLength;
-      this.host.flow.sendData(this.id, chunk);
+      send(chunk);
     } else {
-      if (credit > 0) this.host.flow.sendData(this.id, chunk.subarray(0, credit));
+      if (credit > 0) send(chunk.subarray(0, credit));
       this.#downloadCredit = 0;
       this.#setPending(Buffer.from(chunk.subarray(credit)));
     }
@@ -363,6 +375,30 @@ export class TcpStream extends StreamLifecycle {
     }
     return true;
   }
+
+  readonly #sendNow = (payload: Uint8Array): void => {
+    this.host.flow.sendData(this.id, payload);
+  };
+
+  readonly #batched = (payload: Uint8Array): void => {
+    this.#batch.push(payload as Buffer);
+    this.#batchBytes += payload.byteLength;
+    if (this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
+    else if (!this.#batchQueued) {
+      this.#batchQueued = true;
+      setImmediate(this.#flushBatch);
+    }
+  };
+
+  /** Sends what was batched; anything that follows the data (an end, a reset, an error) calls it first. */
+  readonly #flushBatch = (): void => {
+    this.#batchQueued = false;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (this.state === 'connected') this.host.flow.sendData(this.id, batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
+  };
 
   /** The client granted `bytes` more of download credit. */
   addCredit(bytes: number): void {
@@ -405,6 +441,7 @@ export class TcpStream extends StreamLifecycle {
   }
 
   #onRemoteEnd(): void {
+    this.#flushBatch();
     if (this.state !== 'connected') return;
     this.#remoteEnded = true;
     const tcp = this.#raw ?? this.#socket;
@@ -427,6 +464,7 @@ export class TcpStream extends StreamLifecycle {
   }
 
   #onSocketError(error: NodeJS.ErrnoException): void {
+    this.#flushBatch();
     if (this.state === 'closed') return;
     // A reset seen while reading is Qt's remote close (buffered data stays readable), reported as
     // one so it is never taken for an orderly end; a failed write is its abort path (EPIPE).
@@ -536,6 +574,8 @@ export class TcpStream extends StreamLifecycle {
 }
 
 const TCP_OPTIONS_LIST = [...TCP_OPTIONS];
+/** At most this much is batched before it is sent (a read of the TCP socket is at most 64 KiB). */
+const BATCH_BYTES = 128 * 1024;
 
 /**
  * `piece`, or a copy of it when it is a view of less than half of its memory: what a held piece

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -341,6 +342,25 @@ describe('TLS streams within bounds', () => {
     await waitFor(() => received() === 32 * 1024 * 1024);
     const metrics = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/^socketgate_tls_handshakes_total\{outcome="verified"\} 1$/m);
+  });
+
+  it('sends the TLS records one read of the TCP socket brings as one DATA frame, every byte in order', async () => {
+    const BYTES = 8 * 1024 * 1024;
+    const server = await startTlsServer({ certificate: pki.valid, mode: 'download', downloadBytes: BYTES });
+    onTestFinished(() => server.close());
+    const raw = await session();
+    raw.send({ type: 'open', stream: 1, transport: 'tcp', host: 'localhost', port: server.port, window: 2 * BYTES, tls: trustingTestCa() });
+    await raw.message('encrypted', (m) => m.stream === 1);
+    raw.sendBinary(encodeData(1, new TextEncoder().encode('go')));
+    const payloads = () =>
+      raw.received.flatMap((item) =>
+        item.kind === 'frame' && item.frame.kind === 'data' && item.frame.stream === 1 ? [item.frame.payload] : [],
+      );
+    await waitFor(() => payloads().reduce((n, payload) => n + payload.byteLength, 0) === BYTES);
+    await raw.message('end', (m) => m.stream === 1);
+    expect(createHash('sha256').update(Buffer.concat(payloads())).digest('hex')).toBe(server.downloadSha256);
+    // A TLS record holds at most 16 KiB: a frame per record would be 512 frames or more.
+    expect(payloads().length).toBeLessThan(BYTES / (32 * 1024));
   });
 
   it('holds uploads to a TLS server that stops reading within the send window', async () => {
