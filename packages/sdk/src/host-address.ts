@@ -116,14 +116,18 @@ function formatIPv6(groups: readonly number[]): string {
  */
 export class QHostAddress {
   static readonly SpecialAddress = SpecialAddress;
-  static readonly Null = SpecialAddress.Null;
-  static readonly Broadcast = SpecialAddress.Broadcast;
-  static readonly LocalHost = SpecialAddress.LocalHost;
-  static readonly LocalHostIPv6 = SpecialAddress.LocalHostIPv6;
-  static readonly Any = SpecialAddress.Any;
-  static readonly AnyIPv6 = SpecialAddress.AnyIPv6;
-  static readonly AnyIPv4 = SpecialAddress.AnyIPv4;
+  declare static readonly Null: typeof SpecialAddress.Null;
+  declare static readonly Broadcast: typeof SpecialAddress.Broadcast;
+  declare static readonly LocalHost: typeof SpecialAddress.LocalHost;
+  declare static readonly LocalHostIPv6: typeof SpecialAddress.LocalHostIPv6;
+  declare static readonly Any: typeof SpecialAddress.Any;
+  declare static readonly AnyIPv6: typeof SpecialAddress.AnyIPv6;
+  declare static readonly AnyIPv4: typeof SpecialAddress.AnyIPv4;
   static readonly ConversionModeFlag = ConversionModeFlag;
+  static {
+    // The special addresses as Qt's enum values on the class (QHostAddress.LocalHost).
+    Object.assign(QHostAddress, SpecialAddress);
+  }
 
   #protocol: NetworkLayerProtocol = UnknownNetworkLayerProtocol;
   /** The address when the protocol is IPv4 or AnyIP (then 0). */

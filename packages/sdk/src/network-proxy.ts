@@ -19,12 +19,16 @@ let applicationProxy: QNetworkProxy | undefined;
  */
 export class QNetworkProxy {
   static readonly ProxyType = ProxyType;
-  static readonly DefaultProxy = ProxyType.DefaultProxy;
-  static readonly Socks5Proxy = ProxyType.Socks5Proxy;
-  static readonly NoProxy = ProxyType.NoProxy;
-  static readonly HttpProxy = ProxyType.HttpProxy;
-  static readonly HttpCachingProxy = ProxyType.HttpCachingProxy;
-  static readonly FtpCachingProxy = ProxyType.FtpCachingProxy;
+  declare static readonly DefaultProxy: typeof ProxyType.DefaultProxy;
+  declare static readonly Socks5Proxy: typeof ProxyType.Socks5Proxy;
+  declare static readonly NoProxy: typeof ProxyType.NoProxy;
+  declare static readonly HttpProxy: typeof ProxyType.HttpProxy;
+  declare static readonly HttpCachingProxy: typeof ProxyType.HttpCachingProxy;
+  declare static readonly FtpCachingProxy: typeof ProxyType.FtpCachingProxy;
+  static {
+    // The proxy types as Qt's enum values on the class (QNetworkProxy.Socks5Proxy).
+    Object.assign(QNetworkProxy, ProxyType);
+  }
 
   #type: ProxyType;
   #hostName: string;
