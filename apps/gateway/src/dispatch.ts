@@ -112,7 +112,7 @@ export class Dispatcher {
     this.#session.audit.touch(frame.stream, payloadBytes);
     switch (frame.kind) {
       case 'data': {
-        this.#metrics.bytes.inc({ direction: 'up', transport: 'tcp' }, payloadBytes);
+        this.#metrics.moved('up', 'tcp', payloadBytes);
         const stream = this.#stream(frame.stream, 'data');
         const problem =
           stream?.transport === 'udp'
@@ -122,8 +122,7 @@ export class Dispatcher {
         return;
       }
       case 'datagram': {
-        this.#metrics.bytes.inc({ direction: 'up', transport: 'udp' }, frame.payload.byteLength);
-        this.#metrics.datagrams.inc({ direction: 'up' });
+        this.#metrics.moved('up', 'udp', frame.payload.byteLength);
         const stream = this.#stream(frame.stream, 'datagram');
         const problem =
           stream?.transport === 'tcp'

@@ -7,20 +7,32 @@ export interface MeteredSession {
   readonly bufferedBytes: number;
 }
 
+/** Which way payload moves: up from the client to the target, down from the target to the client. */
+export type Direction = 'up' | 'down';
+
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways may share a process). */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /**
+   * Payload bytes and datagrams moved since the counters were last read. The data path adds to
+   * plain numbers ({@link moved}); a counter's own inc() hashes and checks its labels on every call,
+   * and it ran for every frame each way.
+   */
+  readonly #moved = { up: { tcp: 0, udp: 0 }, down: { tcp: 0, udp: 0 } };
+  readonly #datagramsMoved = { up: 0, down: 0 };
   readonly bytes = new Counter({
     name: 'socketgate_bytes_total',
     help: 'Payload bytes moved, by direction (up: client to target, down: target to client) and transport',
     labelNames: ['direction', 'transport'] as const,
     registers: [this.registry],
+    collect: () => this.#flushMoved(),
   });
   readonly datagrams = new Counter({
     name: 'socketgate_datagrams_total',
     help: 'UDP datagrams moved, by direction',
     labelNames: ['direction'] as const,
     registers: [this.registry],
+    collect: () => this.#flushMoved(),
   });
   readonly datagramDrops = new Counter({
     name: 'socketgate_datagrams_dropped_total',
@@ -105,5 +117,25 @@ export class GatewayMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'socketgate_', eventLoopMonitoringPrecision: 20 });
+  }
+
+  /** Counts `bytes` of payload moved `direction` on a `transport` stream; on UDP, one datagram. */
+  moved(direction: Direction, transport: 'tcp' | 'udp', bytes: number): void {
+    this.#moved[direction][transport] += bytes;
+    if (transport === 'udp') this.#datagramsMoved[direction]++;
+  }
+
+  /** Hands what was moved since the last read to the counters (they show a series once it moved). */
+  #flushMoved(): void {
+    for (const direction of ['up', 'down'] as const) {
+      for (const transport of ['tcp', 'udp'] as const) {
+        const bytes = this.#moved[direction][transport];
+        if (bytes > 0) this.bytes.inc({ direction, transport }, bytes);
+        this.#moved[direction][transport] = 0;
+      }
+      const datagrams = this.#datagramsMoved[direction];
+      if (datagrams > 0) this.datagrams.inc({ direction }, datagrams);
+      this.#datagramsMoved[direction] = 0;
+    }
   }
 }

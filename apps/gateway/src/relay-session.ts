@@ -190,9 +190,8 @@ export abstract class RelaySession implements StreamHost, GatewaySession {
     const upload = this.#uploads.get(id);
     if (stream === undefined || upload === undefined || upload.clientClosed) return;
     this.audit.touch(id, payload.byteLength);
-    this.runtime.metrics.bytes.inc({ direction: 'up', transport: stream.transport }, payload.byteLength);
+    this.runtime.metrics.moved('up', stream.transport, payload.byteLength);
     if (stream.transport === 'udp') {
-      this.runtime.metrics.datagrams.inc({ direction: 'up' });
       // A datagram that cannot wait (the socket is not connected yet, or its window is full) is
       // dropped beyond udpQueueBytes, as a network drops it.
       if (upload.queued + payload.byteLength > this.config.udpQueueBytes) return;

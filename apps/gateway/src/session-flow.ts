@@ -79,7 +79,7 @@ export class SessionFlow implements StreamFlow {
 
   sendData(stream: number, payload: Uint8Array): void {
     this.#audit.touch(stream, 0, payload.byteLength);
-    this.#metrics.bytes.inc({ direction: 'down', transport: 'tcp' }, payload.byteLength);
+    this.#metrics.moved('down', 'tcp', payload.byteLength);
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     const frame = this.#frames.data(stream, payload, allocateFrame);
     this.#ws.send(frame, () => {
@@ -90,8 +90,7 @@ export class SessionFlow implements StreamFlow {
 
   sendDatagram(stream: number, host: string, port: number, payload: Uint8Array): void {
     this.#audit.touch(stream, 0, payload.byteLength);
-    this.#metrics.bytes.inc({ direction: 'down', transport: 'udp' }, payload.byteLength);
-    this.#metrics.datagrams.inc({ direction: 'down' });
+    this.#metrics.moved('down', 'udp', payload.byteLength);
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(this.#frames.datagram(stream, host, port, payload), this.#onSent);
   }
 

@@ -109,6 +109,22 @@ describe('metrics', () => {
     expect(metric(text, 'socketgate_policy_refusals_total')).toBe(1);
     expect(metric(text, 'socketgate_auth_failures_total')).toBe(1);
     expect(metric(text, 'socketgate_nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+
+    // The byte and datagram counts are handed to the counters when they are read: a second read
+    // shows what moved since added to what the first showed, and a read with nothing moved the same.
+    socket.write(new Uint8Array(24));
+    await until(() => socket.bytesAvailable() === 1024, 5000, 'the second echo');
+    expect(udp.readDatagram(4)[0].byteLength).toBe(4);
+    udp.writeDatagram('ping', '127.0.0.1', udpEcho.port);
+    await until(() => udp.hasPendingDatagrams(), 5000, 'the second datagram echo');
+    for (let read = 0; read < 2; read++) {
+      const again = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metric(again, 'socketgate_bytes_total', { direction: 'up', transport: 'tcp' })).toBe(1024);
+      expect(metric(again, 'socketgate_bytes_total', { direction: 'down', transport: 'tcp' })).toBe(1024);
+      expect(metric(again, 'socketgate_bytes_total', { direction: 'up', transport: 'udp' })).toBe(8);
+      expect(metric(again, 'socketgate_datagrams_total', { direction: 'up' })).toBe(2);
+      expect(metric(again, 'socketgate_datagrams_total', { direction: 'down' })).toBe(2);
+    }
   });
 
   it('fails to start, saying why, when its metrics port is taken', async () => {
