@@ -13,14 +13,14 @@
  * full garbage collections (from --trace-gc) are read.
  */
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import type { PageConfig, Step } from './page.js';
 import { cpuSeconds, every, procKiB, removeFolder, start, stopAndWait, temporaryFolder, tree } from './processes.js';
 
-export type Result = Record<string, number | boolean | string>;
+export type Result = Record<string, number | boolean | string | object>;
 
 export interface ChromiumOptions {
   /** Debian's Chromium. */
@@ -184,12 +184,14 @@ class PageChannel {
 }
 
 /** The benchmark's HTTP server for the page: /, /page.js, /config, POST /step and POST /log. */
-function pageServer(code: Uint8Array, current: () => Current | undefined): Promise<http.Server> {
+function pageServer(code: Uint8Array, current: () => Current | undefined, jsProfiling: boolean): Promise<http.Server> {
   // Cross-origin isolated, so that performance.now() in the page is precise to 5 µs, not 100 µs.
   const headers = {
     'cache-control': 'no-store',
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-embedder-policy': 'require-corp',
+    // Lets the page profile itself when profiling: the JS Self-Profiling API, no DevTools attached.
+    ...(jsProfiling ? { 'document-policy': 'js-profiling' } : {}),
   };
   const server = http.createServer((request, response) => {
     let body = '';
@@ -366,6 +368,7 @@ async function runSession(
         bridge: `ws://127.0.0.1:${BRIDGE}/`,
         websockify: Object.fromEntries([0, 1, 2].map((offset) => [options.target + offset, WEBSOCKIFY_BASE + offset])),
         wisp: `ws://127.0.0.1:${WISP}/`,
+        ...(options.profileDir ? { jsProfile: true } : {}),
       },
     };
     const browserLines: string[] = [];
@@ -384,6 +387,9 @@ async function runSession(
     for (const [name, step] of stepsFor(path, options)) {
       const result = await measure(server, chromium, channel, name, step);
       record.steps[name] = result;
+      if (options.profileDir && result.jsProfile !== undefined) {
+        writeFileSync(join(options.profileDir, `page-${path}-${index}-${name}.json`), `${JSON.stringify(result.jsProfile, null, 1)}\n`);
+      }
       if (result.failed) console.log(`chromium ${path} session ${index} ${name}: failed (${result.reason})`);
     }
     channel.send({ scenario: 'done' });
@@ -425,7 +431,7 @@ export async function chromiumPhase(options: ChromiumOptions): Promise<ChromiumR
   }
   for (const [path, why] of Object.entries(skipped)) console.log(`chromium ${path}: skipped (${why})`);
   const state: { current?: Current | undefined } = {};
-  const server = await pageServer(code, () => state.current);
+  const server = await pageServer(code, () => state.current, options.profileDir !== undefined);
   const sessions: ChromiumSession[] = [];
   try {
     for (let index = 1; index <= options.sessions; index++) {

@@ -25,6 +25,8 @@ export interface PageConfig {
   websockify: Record<string, number>;
   /** ws URL of the wisp-js server (ends in "/"). */
   wisp: string;
+  /** BENCH_PROFILE: each measured step runs under the JS Self-Profiling API; its summary comes back with the result. */
+  jsProfile?: boolean;
 }
 
 export interface Step {
@@ -149,6 +151,52 @@ const run = (step: Step): Promise<object> => {
   }
 };
 
+/** What the JS Self-Profiling API (behind Document-Policy: js-profiling) gives: samples of stacks of frames. */
+interface ProfilerTrace {
+  frames: Array<{ name?: string; resourceId?: number; line?: number; column?: number }>;
+  stacks: Array<{ parentId?: number; frameId: number }>;
+  samples: Array<{ timestamp: number; stackId?: number }>;
+  resources: string[];
+}
+declare const Profiler: new (options: { sampleInterval: number; maxBufferSize: number }) => { stop(): Promise<ProfilerTrace> };
+
+/**
+ * Runs a step under the page's own sampling profiler (10 ms a sample in Chromium, no DevTools
+ * attached): samples outside JavaScript (idle, or the browser's own work on the main thread), and
+ * JavaScript's self and total samples per function, most first.
+ */
+async function profiled(step: Step): Promise<object> {
+  const profiler = new Profiler({ sampleInterval: 10, maxBufferSize: 1_000_000 });
+  const result = await run(step);
+  const trace = await profiler.stop();
+  const frameName = (id: number) => {
+    const frame = trace.frames[id];
+    const where = frame?.resourceId !== undefined ? `${trace.resources[frame.resourceId]?.replace(/^.*\//, '')}:${frame.line}` : 'native';
+    return `${frame?.name || '(anonymous)'} ${where}`;
+  };
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  let outside = 0;
+  for (const sample of trace.samples) {
+    if (sample.stackId === undefined) {
+      outside++;
+      continue;
+    }
+    const seen = new Set<string>();
+    let stack: (typeof trace.stacks)[number] | undefined = trace.stacks[sample.stackId];
+    const top = frameName(stack?.frameId ?? 0);
+    self.set(top, (self.get(top) ?? 0) + 1);
+    while (stack) {
+      const name = frameName(stack.frameId);
+      if (!seen.has(name)) total.set(name, (total.get(name) ?? 0) + 1);
+      seen.add(name);
+      stack = stack.parentId === undefined ? undefined : trace.stacks[stack.parentId];
+    }
+  }
+  const top = (counts: Map<string, number>) => [...counts].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  return { ...result, jsProfile: { samples: trace.samples.length, outsideJs: outside, self: top(self), total: top(total) } };
+}
+
 const report = (kind: string, text: string) => {
   fetch('/log', { method: 'POST', body: `${kind}: ${text}` }).catch(() => {});
 };
@@ -164,7 +212,8 @@ for (;;) {
   try {
     const sent = messages.sent;
     const received = messages.received;
-    result = { ...(await run(step)), messagesSent: messages.sent - sent, messagesReceived: messages.received - received };
+    const measured = config.jsProfile ? await profiled(step) : await run(step);
+    result = { ...measured, messagesSent: messages.sent - sent, messagesReceived: messages.received - received };
   } catch (error) {
     result = { failed: true, reason: String(error) };
   }

@@ -49,6 +49,12 @@ export class OutgoingData {
     return this.#size;
   }
 
+  /** Payload bytes in the first block: the next frame, when the window has room for it whole. */
+  get nextFrameBytes(): number {
+    const block = this.#blocks[0];
+    return block === undefined ? 0 : block.end - block.start;
+  }
+
   /** Copies `data` in; `framePayload` is the most one frame may carry. */
   push(data: Uint8Array, framePayload: number): void {
     let offset = 0;

@@ -181,6 +181,12 @@ export class StreamChannel implements TransportChannel {
     const gateway = this.#host.gateway();
     let sent = false;
     while (this.#sendWindow > 0 && this.#output.size > 0) {
+      // A block that fits in the whole window (what is open and what is in flight) waits for the
+      // acknowledgements on their way rather than go cut to the part one of them reopened: the
+      // gateway acknowledges what it wrote, parts of frames when a browser sends a message in
+      // fragments, and a cut frame is one more message and a copy, and leaves the next blocks cut too.
+      const next = this.#output.nextFrameBytes;
+      if (this.#sendWindow < next && next <= this.#sendWindow + this.#output.inFlight) break;
       const frame = this.#output.takeFrame(stream, Math.min(this.#sendWindow, gateway.maxFrameBytes));
       gateway.sendFrame(frame);
       this.#sendWindow -= frame.byteLength - HEADER_BYTES;

@@ -1,0 +1,84 @@
+import { decodeFrame } from '@socketgate/protocol';
+import { QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
+import { startGateway, startServer, until } from '@socketgate/testkit';
+import { expect, it, onTestFinished } from 'vitest';
+import { WebSocket } from 'ws';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** The largest fragment Chromium sent in our captures of 256 KiB messages (apps/gateway/test/issue-17.test.ts). */
+const CHROMIUM_FRAGMENT = 131_000;
+
+/**
+ * A `ws` client that sends as Chromium does: each large message in fragments, a fragment per turn of
+ * the event loop (Chromium's pipe to its network process lets a message out in parts), so the gateway
+ * writes and acknowledges the first part of a DATA frame before the rest arrives. It records the
+ * payload size of every DATA frame the SDK hands it.
+ */
+class FragmentingWebSocket extends WebSocket {
+  static payloads: number[] = [];
+  readonly #pieces: Array<[piece: Uint8Array | string, fin: boolean]> = [];
+  #sending = false;
+
+  override send(data: unknown): void {
+    if (typeof data === 'string') {
+      this.#pieces.push([data, true]);
+    } else {
+      const bytes = data as Uint8Array;
+      const frame = decodeFrame(bytes);
+      if (frame.ok && frame.value.kind === 'data') FragmentingWebSocket.payloads.push(frame.value.payload.byteLength);
+      for (let offset = 0; offset < bytes.byteLength || offset === 0; offset += CHROMIUM_FRAGMENT) {
+        const end = Math.min(offset + CHROMIUM_FRAGMENT, bytes.byteLength);
+        this.#pieces.push([bytes.slice(offset, end), end === bytes.byteLength]);
+        if (end === bytes.byteLength) break;
+      }
+    }
+    if (!this.#sending) this.#next();
+  }
+
+  #next(): void {
+    const piece = this.#pieces.shift();
+    this.#sending = piece !== undefined;
+    if (piece === undefined || this.readyState !== WebSocket.OPEN) return;
+    const [data, fin] = piece;
+    if (typeof data === 'string') super.send(data);
+    else super.send(data, { binary: true, fin });
+    setImmediate(() => this.#next());
+  }
+}
+
+it('sends an upload in whole 256 KiB frames when acknowledgements come back in parts of frames', { timeout: 60_000 }, async () => {
+  const total = 32 * MiB;
+  let arrived = 0;
+  const server = await startServer((socket) =>
+    socket.on('data', (chunk: Buffer) => {
+      arrived += chunk.byteLength;
+    }),
+  );
+  const gw = await startGateway();
+  onTestFinished(() => gw.close());
+  onTestFinished(() => server.close());
+  FragmentingWebSocket.payloads = [];
+
+  const socket = new QTcpSocket({ gateway: gw.client({ WebSocket: FragmentingWebSocket as unknown as WebSocketConstructor }) });
+  socket.connectToHost('127.0.0.1', server.port);
+  expect(await socket.waitForConnected(5000)).toBe(true);
+  // A short write first, as an application's header would be: the blocks after it end 10 bytes off
+  // where the window's parts do.
+  socket.write(new TextEncoder().encode(`${total}\n`.padStart(10, '0')));
+  const chunk = new Uint8Array(64 * KiB).fill(0x62);
+  for (let sent = 0; sent < total; sent += chunk.byteLength) {
+    socket.write(chunk);
+    while (socket.bytesToWrite() > 4 * MiB) expect(await socket.waitForBytesWritten(10_000)).toBe(true);
+  }
+  await until(() => arrived === total + 10, 20_000, 'every byte at the target');
+
+  const payloads = FragmentingWebSocket.payloads;
+  // Every byte went (the target counted them), in the fewest frames they fit: the short write joined
+  // by the start of the upload, then whole 256 KiB frames, then the rest. A frame cut to fit the part
+  // of the window an acknowledgement reopened is one more message for the browser to send and a copy
+  // in the page (before: 32 of the 128 blocks went as two frames, 161 frames in all).
+  expect(payloads.reduce((sum, bytes) => sum + bytes, 0)).toBe(total + 10);
+  expect(payloads.length).toBe(Math.ceil((total + 10) / (256 * KiB)));
+  expect(payloads.slice(1, -1).every((bytes) => bytes === 256 * KiB)).toBe(true);
+});
