@@ -12,6 +12,7 @@ import {
   SUBPROTOCOL,
   serializeMessage,
 } from '@socketgate/protocol';
+import { toBytes } from './outgoing.js';
 
 /**
  * The part of the WebSocket API the SDK uses: the browser's, or the `ws` package's in Node, both
@@ -368,12 +369,8 @@ export class Gateway {
       this.#streams.get(message.stream as number)?.onMessage(message);
       return;
     }
-    const bytes =
-      data instanceof ArrayBuffer
-        ? new Uint8Array(data)
-        : ArrayBuffer.isView(data)
-          ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-          : undefined;
+    // Not a string here: an ArrayBuffer (binaryType) or a view (Node's ws gives Buffers), as bytes.
+    const bytes = toBytes(data);
     if (bytes === undefined) return;
     const frame = readFrame(bytes);
     if (frame === undefined) return;

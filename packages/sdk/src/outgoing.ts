@@ -66,9 +66,11 @@ export class OutgoingData {
     }
     while (offset < data.byteLength) {
       const rest = data.byteLength - offset;
-      // Into an empty queue a write gets a block of its own size (an interactive write costs no
-      // more than itself); behind queued output, blocks are whole frames.
-      const payload = this.#size + offset > 0 ? framePayload : Math.min(framePayload, Math.max(rest, MIN_BLOCK_PAYLOAD));
+      // Into an empty queue, with less than a frame in flight, a write gets a block of its own size
+      // (an interactive write costs no more than itself); behind queued output or a frame in
+      // flight, blocks are whole frames.
+      const payload =
+        this.#size + offset > 0 || this.inFlight >= framePayload ? framePayload : Math.min(framePayload, Math.max(rest, MIN_BLOCK_PAYLOAD));
       const n = Math.min(rest, payload);
       const spare = this.#spare.pop();
       const bytes = spare?.byteLength === HEADER_BYTES + payload ? spare : new Uint8Array(HEADER_BYTES + payload);

@@ -181,15 +181,17 @@ export class StreamChannel implements TransportChannel {
     const gateway = this.#host.gateway();
     let sent = false;
     while (this.#sendWindow > 0 && this.#output.size > 0) {
-      // A block that fits in the whole window (what is open and what is in flight) waits for the
-      // acknowledgements on their way rather than go cut to the part one of them reopened: the
-      // gateway acknowledges what it wrote, parts of frames when a browser sends a message in
-      // fragments, and a cut frame is one more message and a copy, and leaves the next blocks cut too.
-      const next = this.#output.nextFrameBytes;
-      if (this.#sendWindow < next && next <= this.#sendWindow + this.#output.inFlight) break;
-      const frame = this.#output.takeFrame(stream, Math.min(this.#sendWindow, gateway.maxFrameBytes));
-      gateway.sendFrame(frame);
-      this.#sendWindow -= frame.byteLength - HEADER_BYTES;
+      // While a whole frame is in flight, a frame that would be less than whole waits for the
+      // acknowledgements on their way: a block short of a frame fills up from later writes, and a
+      // whole one gets the window it needs (the gateway acknowledges what it wrote, parts of frames
+      // when a browser sends a message in fragments). A bulk upload then goes in whole frames, each
+      // a message the browser sends and the gateway acknowledges, whatever the window and the sizes
+      // of the writes; with less in flight, as after a request, a write goes at once.
+      const frame = gateway.maxFrameBytes;
+      if (Math.min(this.#sendWindow, this.#output.nextFrameBytes) < frame && this.#output.inFlight >= frame) break;
+      const taken = this.#output.takeFrame(stream, Math.min(this.#sendWindow, frame));
+      gateway.sendFrame(taken);
+      this.#sendWindow -= taken.byteLength - HEADER_BYTES;
       sent = true;
     }
     // The half-close waits for every acknowledgement: a write() during Closing goes before it.
