@@ -13,15 +13,22 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { encodeCredit, encodeData } from '@socketgate/protocol';
 import { Gateway, QTcpSocket } from '@socketgate/sdk';
-import { rawSession, startEchoServer, startGateway, startServer, startSinkServer, TEST_TOKEN, until } from '@socketgate/testkit';
+import {
+  chromiumFragments,
+  rawSession,
+  startEchoServer,
+  startGateway,
+  startServer,
+  startSinkServer,
+  TEST_TOKEN,
+  until,
+} from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const gatewayDir = fileURLToPath(new URL('..', import.meta.url));
-/** The largest fragment Chromium sent in our captures of 256 KiB messages. */
-const CHROMIUM_FRAGMENT = 131_000;
 
 interface Allocated {
   bytes: number;
@@ -66,14 +73,12 @@ class ChromiumLikeWebSocket extends WebSocket {
   }
 
   override send(data: unknown): void {
-    if (!(data instanceof Uint8Array) || data.byteLength <= CHROMIUM_FRAGMENT) {
-      super.send(data as Uint8Array);
+    if (!(data instanceof Uint8Array)) {
+      super.send(data as string);
       return;
     }
-    for (let offset = 0; offset < data.byteLength; offset += CHROMIUM_FRAGMENT) {
-      const end = Math.min(offset + CHROMIUM_FRAGMENT, data.byteLength);
-      super.send(data.subarray(offset, end), { binary: true, fin: end === data.byteLength });
-    }
+    const fragments = chromiumFragments(data);
+    for (const [i, fragment] of fragments.entries()) super.send(fragment, { binary: true, fin: i === fragments.length - 1 });
   }
 }
 

@@ -49,7 +49,7 @@ export class OutgoingData {
     return this.#size;
   }
 
-  /** Payload bytes in the first block: the next frame, when the window has room for it whole. */
+  /** Payload bytes in the first block: what the next frame carries when the window takes it whole. */
   get nextFrameBytes(): number {
     const block = this.#blocks[0];
     return block === undefined ? 0 : block.end - block.start;

@@ -187,11 +187,11 @@ export class StreamChannel implements TransportChannel {
       // when a browser sends a message in fragments). A bulk upload then goes in whole frames, each
       // a message the browser sends and the gateway acknowledges, whatever the window and the sizes
       // of the writes; with less in flight, as after a request, a write goes at once.
-      const frame = gateway.maxFrameBytes;
-      if (Math.min(this.#sendWindow, this.#output.nextFrameBytes) < frame && this.#output.inFlight >= frame) break;
-      const taken = this.#output.takeFrame(stream, Math.min(this.#sendWindow, frame));
-      gateway.sendFrame(taken);
-      this.#sendWindow -= taken.byteLength - HEADER_BYTES;
+      const whole = gateway.maxFrameBytes;
+      if (Math.min(this.#sendWindow, this.#output.nextFrameBytes) < whole && this.#output.inFlight >= whole) break;
+      const frame = this.#output.takeFrame(stream, Math.min(this.#sendWindow, whole));
+      gateway.sendFrame(frame);
+      this.#sendWindow -= frame.byteLength - HEADER_BYTES;
       sent = true;
     }
     // The half-close waits for every acknowledgement: a write() during Closing goes before it.

@@ -1,13 +1,11 @@
 import { decodeFrame } from '@socketgate/protocol';
 import { QTcpSocket, type WebSocketConstructor } from '@socketgate/sdk';
-import { startGateway, startServer, until } from '@socketgate/testkit';
+import { chromiumFragments, startGateway, startServer, until } from '@socketgate/testkit';
 import { expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-/** The largest fragment Chromium sent in our captures of 256 KiB messages (apps/gateway/test/issue-17.test.ts). */
-const CHROMIUM_FRAGMENT = 131_000;
 
 /**
  * A `ws` client that sends as Chromium does: each large message in fragments, a fragment per turn of
@@ -27,11 +25,9 @@ class FragmentingWebSocket extends WebSocket {
       const bytes = data as Uint8Array;
       const frame = decodeFrame(bytes);
       if (frame.ok && frame.value.kind === 'data') FragmentingWebSocket.payloads.push(frame.value.payload.byteLength);
-      for (let offset = 0; offset < bytes.byteLength || offset === 0; offset += CHROMIUM_FRAGMENT) {
-        const end = Math.min(offset + CHROMIUM_FRAGMENT, bytes.byteLength);
-        this.#pieces.push([bytes.slice(offset, end), end === bytes.byteLength]);
-        if (end === bytes.byteLength) break;
-      }
+      // Copied: they leave over later turns, and the SDK may reuse a frame's memory once acknowledged.
+      const fragments = chromiumFragments(bytes);
+      for (const [i, fragment] of fragments.entries()) this.#pieces.push([fragment.slice(), i === fragments.length - 1]);
     }
     if (!this.#sending) this.#next();
   }

@@ -1,6 +1,7 @@
 /** @module @socketgate/testkit Helpers for socketgate's tests: loopback servers, gateways, signal recorders. */
 
 export * from './certs.js';
+export * from './chromium-fragments.js';
 export * from './dovecot.js';
 export * from './fake-dns.js';
 export * from './gateway-process.js';
